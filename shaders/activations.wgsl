@@ -1,0 +1,59 @@
+// Elementwise activations, forward and backward, one kernel each. Backward never recomputes:
+// ReLU applies the mask its forward wrote, sigmoid uses its saved output y (dy * y * (1 - y)).
+// CPU references: src/kernels/activations.ts.
+
+struct Params { n: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+// x in forward, dy in backward.
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+// The state backward needs: ReLU's mask, or sigmoid's output.
+@group(0) @binding(2) var<storage, read> saved: array<f32>;
+// y in forward, dx in backward.
+@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(4) var<storage, read_write> maskOut: array<f32>;
+
+const WG: u32 = 256u;
+
+// Large tensors spill into a second grid dimension (65535 workgroups per dimension at most).
+fn flatIndex(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+fn sigmoid(x: f32) -> f32 {
+  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
+  let e = exp(x);
+  return e / (1.0 + e);
+}
+
+@compute @workgroup_size(WG)
+fn relu_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg);
+  if (i >= p.n) { return; }
+  let x = src[i];
+  let keep = select(0.0, 1.0, x > 0.0);
+  maskOut[i] = keep;
+  dst[i] = x * keep;
+}
+
+@compute @workgroup_size(WG)
+fn relu_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg);
+  if (i >= p.n) { return; }
+  dst[i] = src[i] * saved[i];
+}
+
+@compute @workgroup_size(WG)
+fn sigmoid_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg);
+  if (i >= p.n) { return; }
+  dst[i] = sigmoid(src[i]);
+}
+
+@compute @workgroup_size(WG)
+fn sigmoid_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg);
+  if (i >= p.n) { return; }
+  let y = saved[i];
+  dst[i] = src[i] * y * (1.0 - y);
+}

@@ -1,0 +1,137 @@
+// matmul: C[M,N] = op(A) · op(B), then an optional epilogue: + bias[N], then ReLU or sigmoid.
+// op(X) is X or its transpose (TRANS_A / TRANS_B), so backward reads the stored matrices
+// transposed instead of materializing a transpose.
+//
+// Entry points (variants; the launcher in src/kernels/matmul.ts picks one per adapter):
+//   matmul_blocked  each invocation computes a TM x TN block in registers; no workgroup memory,
+//                   no barriers. Fastest on software adapters (SwiftShader, lavapipe), where a
+//                   barrier is a thread switch. The launcher rewrites TM/TN for its 8x8 variant.
+//   matmul_tiled    64x64 output tiles staged through workgroup memory (BK = 16 deep), 4x4 per
+//                   invocation, strided so neighbouring invocations touch neighbouring words.
+//                   For hardware GPUs.
+// The CPU reference is matmulCpu in src/kernels/matmul.ts.
+
+struct Params { M: u32, N: u32, K: u32, _pad: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override HAS_BIAS: bool = false;
+// 0: none, 1: ReLU, 2: sigmoid
+override ACTIVATION: u32 = 0u;
+
+const TM: u32 = 4u;
+const TN: u32 = 4u;
+
+fn loadA(m: u32, k: u32) -> f32 {
+  if (TRANS_A) { return A[k * p.M + m]; }
+  return A[m * p.K + k];
+}
+
+fn loadB(k: u32, n: u32) -> f32 {
+  if (TRANS_B) { return B[n * p.K + k]; }
+  return B[k * p.N + n];
+}
+
+fn sigmoid(x: f32) -> f32 {
+  // Both branches avoid exp of a large positive number.
+  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
+  let e = exp(x);
+  return e / (1.0 + e);
+}
+
+fn epilogue(v: f32, n: u32) -> f32 {
+  var x = v;
+  if (HAS_BIAS) { x += bias[n]; }
+  if (ACTIVATION == 1u) { x = max(x, 0.0); }
+  if (ACTIVATION == 2u) { x = sigmoid(x); }
+  return x;
+}
+
+@compute @workgroup_size(8, 8)
+fn matmul_blocked(@builtin(global_invocation_id) gid: vec3u) {
+  let row0 = gid.y * TM;
+  let col0 = gid.x * TN;
+  if (row0 >= p.M || col0 >= p.N) { return; }
+  // Clamped indices keep every load in bounds with no branch in the inner loop; the repeated
+  // edge rows and columns are computed and not stored.
+  var rows: array<u32, TM>;
+  var cols: array<u32, TN>;
+  for (var i = 0u; i < TM; i++) { rows[i] = min(row0 + i, p.M - 1u); }
+  for (var j = 0u; j < TN; j++) { cols[j] = min(col0 + j, p.N - 1u); }
+  var acc: array<f32, TM * TN>;
+  for (var k = 0u; k < p.K; k++) {
+    var a: array<f32, TM>;
+    var b: array<f32, TN>;
+    for (var i = 0u; i < TM; i++) { a[i] = loadA(rows[i], k); }
+    for (var j = 0u; j < TN; j++) { b[j] = loadB(k, cols[j]); }
+    for (var i = 0u; i < TM; i++) {
+      for (var j = 0u; j < TN; j++) {
+        acc[i * TN + j] = fma(a[i], b[j], acc[i * TN + j]);
+      }
+    }
+  }
+  for (var i = 0u; i < TM; i++) {
+    let r = row0 + i;
+    if (r >= p.M) { break; }
+    for (var j = 0u; j < TN; j++) {
+      let c = col0 + j;
+      if (c < p.N) { C[r * p.N + c] = epilogue(acc[i * TN + j], c); }
+    }
+  }
+}
+
+const TILE: u32 = 64u;
+const BK: u32 = 16u;
+var<workgroup> As: array<f32, BK * TILE>;
+var<workgroup> Bs: array<f32, BK * TILE>;
+
+@compute @workgroup_size(16, 16)
+fn matmul_tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let tid = lid.y * 16u + lid.x;
+  let rowBase = wid.y * TILE;
+  let colBase = wid.x * TILE;
+  var acc: array<f32, 16>;
+  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+    // 256 invocations stage 64x16 values of each operand, 4 each, walking memory contiguously
+    // for the operand's storage order.
+    for (var l = 0u; l < 4u; l++) {
+      let idx = tid + l * 256u;
+      var mm: u32; var ka: u32;
+      if (TRANS_A) { mm = idx % TILE; ka = idx / TILE; } else { ka = idx % BK; mm = idx / BK; }
+      let m = rowBase + mm;
+      let k = k0 + ka;
+      let va = loadA(min(m, p.M - 1u), min(k, p.K - 1u));
+      As[ka * TILE + mm] = select(0.0, va, m < p.M && k < p.K);
+      var nn: u32; var kb: u32;
+      if (TRANS_B) { kb = idx % BK; nn = idx / BK; } else { nn = idx % TILE; kb = idx / TILE; }
+      let n = colBase + nn;
+      let kk = k0 + kb;
+      let vb = loadB(min(kk, p.K - 1u), min(n, p.N - 1u));
+      Bs[kb * TILE + nn] = select(0.0, vb, n < p.N && kk < p.K);
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < BK; k++) {
+      var a: array<f32, 4>;
+      var b: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) { a[i] = As[k * TILE + lid.y + 16u * i]; }
+      for (var j = 0u; j < 4u; j++) { b[j] = Bs[k * TILE + lid.x + 16u * j]; }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let r = rowBase + lid.y + 16u * i;
+    for (var j = 0u; j < 4u; j++) {
+      let c = colBase + lid.x + 16u * j;
+      if (r < p.M && c < p.N) { C[r * p.N + c] = epilogue(acc[i * 4u + j], c); }
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import type { Activation, MatmulOptions } from '../kernels/matmul.js';
+import type { Shape } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export type { Activation, MatmulOptions };
+
+export interface MatmulArgs extends MatmulOptions {
+  /** Added to every row of the product before the activation: shape [N]. */
+  bias?: Tensor;
+}
+
+/**
+ * The ops layers and networks are written against. The GPU implementation records each op
+ * into the step's command encoder and returns at once; the CPU implementation computes it.
+ * Ops return new tensors that the caller owns and disposes; `sgdUpdate` works in place.
+ *
+ * T is the backend's own tensor type; layers stay generic over it.
+ */
+export interface Backend<T extends Tensor = Tensor> {
+  readonly device: 'gpu' | 'cpu';
+  /** Which adapter or precision runs the ops, for logs and reports. */
+  readonly label: string;
+
+  /** A float tensor from values in row-major order. */
+  fromArray(data: ArrayLike<number>, shape: Shape): T;
+  /** Class indices as a u32 tensor of shape [n]; each must be < classes. */
+  labels(indices: ArrayLike<number>, classes: number): T;
+  zeros(shape: Shape): T;
+  /** Copies a float tensor's values in (same size), e.g. parameters loaded from a file. */
+  write(t: T, data: ArrayLike<number>): void;
+  read(t: T): Promise<Float32Array | Float64Array | Uint32Array>;
+  dispose(...tensors: (T | undefined)[]): void;
+
+  /** op(A)·op(B) (+ bias) (activation), A and B optionally transposed without copying. */
+  matmul(a: T, b: T, args?: MatmulArgs): T;
+  /** y = max(x, 0) and the mask (1 where x > 0) that backward applies. */
+  reluForward(x: T): { y: T; mask: T };
+  reluBackward(dy: T, mask: T): T;
+  sigmoidForward(x: T): T;
+  /** dx = dy * y * (1 - y), from the saved forward output. */
+  sigmoidBackward(dy: T, y: T): T;
+  softmax(x: T): T;
+  /** Row softmax and the batch-mean cross-entropy loss (shape []); labels are indices [n] or one-hot [n, classes]. */
+  softmaxCrossEntropy(logits: T, labels: T): { probs: T; loss: T };
+  /** (probs - t) / batch. */
+  softmaxCrossEntropyBackward(probs: T, labels: T): T;
+  /** Sum over rows: [rows, cols] → [cols] (the bias gradient). */
+  sumColumns(x: T): T;
+  sum(x: T): T;
+  mean(x: T): T;
+  /** Index of each row's largest value: [rows, cols] → u32 [rows]. */
+  argmax(x: T): T;
+  /** How many rows' argmax equal their label, as a float tensor of shape []. */
+  countCorrect(scores: T, labels: T): T;
+  /** param -= lr * grad, in place. */
+  sgdUpdate(param: T, grad: T, lr: number): void;
+  /** GPU: submits the ops recorded so far. CPU: nothing to do. */
+  flush(): void;
+}

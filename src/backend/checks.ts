@@ -1,0 +1,51 @@
+import { matmulDims, checkBias, type MatmulOptions } from '../kernels/matmul.js';
+import { expectRank, sameShape, ShapeError, shapeStr, type Shape } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** Shape rules shared by both backends, so both refuse the same inputs with the same words. */
+export function checkMatmul(a: Tensor, b: Tensor, bias: Tensor | undefined, opts: MatmulOptions) {
+  const d = matmulDims(a.shape, b.shape, opts);
+  if (bias) checkBias(bias.shape, d.N);
+  return d;
+}
+
+export function checkSame(a: Tensor, b: Tensor, op: string, names: [string, string]): void {
+  if (!sameShape(a.shape, b.shape)) {
+    throw new ShapeError(`${op}: ${names[0]} ${shapeStr(a.shape)} and ${names[1]} ${shapeStr(b.shape)} must have the same shape`);
+  }
+}
+
+export function checkMatrix(x: Tensor, op: string, name = 'input'): [number, number] {
+  expectRank(x.shape, 2, `${op} ${name}`);
+  return x.shape as [number, number];
+}
+
+/** Labels fit scores: indices [rows] (u32) or one-hot [rows, cols]. */
+export function checkLabels(scores: Tensor, labels: Tensor, op: string): void {
+  const [rows, cols] = checkMatrix(scores, op, 'scores');
+  const ok: boolean = labels.dtype === 'u32' ? sameShape(labels.shape, [rows]) : sameShape(labels.shape, [rows, cols]);
+  if (!ok) {
+    throw new ShapeError(
+      `${op}: labels ${shapeStr(labels.shape)} (${labels.dtype}) do not fit scores ${shapeStr(scores.shape)}: ` +
+        `expected class indices of shape [${rows}] or one-hot rows of shape [${rows}, ${cols}]`,
+    );
+  }
+}
+
+export function checkIndices(indices: ArrayLike<number>, classes: number): void {
+  for (let i = 0; i < indices.length; i++) {
+    const v = indices[i]!;
+    if (!Number.isInteger(v) || v < 0 || v >= classes) {
+      throw new RangeError(`labels: index ${i} is ${v}, not a class in [0, ${classes})`);
+    }
+  }
+}
+
+export function checkFinite(value: number, what: string): void {
+  if (!Number.isFinite(value)) throw new RangeError(`${what} must be a finite number, got ${value}`);
+}
+
+export function checkSize(data: ArrayLike<number>, shape: Shape, what: string): void {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (data.length !== n) throw new ShapeError(`${what}: ${data.length} values do not fill shape ${shapeStr(shape)} (${n} values)`);
+}

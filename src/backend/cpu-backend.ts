@@ -1,0 +1,162 @@
+import { reluBackwardCpu, reluForwardCpu, sigmoidBackwardCpu, sigmoidForwardCpu } from '../kernels/activations.js';
+import { matmulCpu } from '../kernels/matmul.js';
+import { sgdCpu } from '../kernels/optimizers.js';
+import { argmaxCpu, columnSumCpu, countCorrectCpu, sumCpu } from '../kernels/reduce.js';
+import { softmaxCpu, xentBackwardCpu, xentCpu, type Labels } from '../kernels/softmax.js';
+import { CpuTensor } from '../tensor/cpu-tensor.js';
+import type { FloatDType, Shape } from '../tensor/shape.js';
+import type { Backend, MatmulArgs } from './backend.js';
+import { checkFinite, checkIndices, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
+
+type Floats = Float32Array | Float64Array;
+
+/**
+ * The reference every GPU result is checked against, and the CPU side of the CPU-vs-GPU
+ * comparison: each op is a plain loop over typed arrays, in float64 or float32 storage.
+ */
+export class CpuBackend implements Backend<CpuTensor> {
+  readonly device = 'cpu' as const;
+  readonly label: string;
+
+  constructor(readonly precision: FloatDType = 'f64') {
+    this.label = `CPU (${precision}, plain TypeScript)`;
+  }
+
+  private floats(shape: Shape): CpuTensor {
+    return CpuTensor.zeros(shape, this.precision);
+  }
+
+  private data(t: CpuTensor): Floats {
+    if (t.data instanceof Uint32Array) throw new TypeError(`expected a float tensor, got u32 ${JSON.stringify(t.shape)}`);
+    return t.data;
+  }
+
+  fromArray(data: ArrayLike<number>, shape: Shape): CpuTensor {
+    checkSize(data, shape, 'fromArray');
+    const t = this.floats(shape);
+    (t.data as Floats).set(data);
+    return t;
+  }
+
+  labels(indices: ArrayLike<number>, classes: number): CpuTensor {
+    checkIndices(indices, classes);
+    return new CpuTensor([indices.length], Uint32Array.from(indices));
+  }
+
+  zeros(shape: Shape): CpuTensor {
+    return this.floats(shape);
+  }
+
+  write(t: CpuTensor, data: ArrayLike<number>): void {
+    checkSize(data, t.shape, 'write');
+    this.data(t).set(data);
+  }
+
+  async read(t: CpuTensor): Promise<Float32Array | Float64Array | Uint32Array> {
+    return t.data.slice();
+  }
+
+  dispose(): void {
+    // Garbage collection owns CPU memory.
+  }
+
+  matmul(a: CpuTensor, b: CpuTensor, args: MatmulArgs = {}): CpuTensor {
+    const bias = args.bias as CpuTensor | undefined;
+    const d = checkMatmul(a, b, bias, args);
+    const c = this.floats([d.M, d.N]);
+    matmulCpu(this.data(a), this.data(b), bias && this.data(bias), this.data(c), d, args);
+    return c;
+  }
+
+  reluForward(x: CpuTensor) {
+    const y = this.floats(x.shape);
+    const mask = this.floats(x.shape);
+    reluForwardCpu(this.data(x), this.data(y), this.data(mask));
+    return { y, mask };
+  }
+
+  reluBackward(dy: CpuTensor, mask: CpuTensor): CpuTensor {
+    checkSame(dy, mask, 'reluBackward', ['dy', 'mask']);
+    const dx = this.floats(dy.shape);
+    reluBackwardCpu(this.data(dy), this.data(mask), this.data(dx));
+    return dx;
+  }
+
+  sigmoidForward(x: CpuTensor): CpuTensor {
+    const y = this.floats(x.shape);
+    sigmoidForwardCpu(this.data(x), this.data(y));
+    return y;
+  }
+
+  sigmoidBackward(dy: CpuTensor, y: CpuTensor): CpuTensor {
+    checkSame(dy, y, 'sigmoidBackward', ['dy', 'y']);
+    const dx = this.floats(dy.shape);
+    sigmoidBackwardCpu(this.data(dy), this.data(y), this.data(dx));
+    return dx;
+  }
+
+  softmax(x: CpuTensor): CpuTensor {
+    const [rows, cols] = checkMatrix(x, 'softmax');
+    const y = this.floats(x.shape);
+    softmaxCpu(this.data(x), this.data(y), rows, cols);
+    return y;
+  }
+
+  softmaxCrossEntropy(logits: CpuTensor, labels: CpuTensor) {
+    checkLabels(logits, labels, 'softmaxCrossEntropy');
+    const [rows, cols] = logits.shape as [number, number];
+    const probs = this.floats(logits.shape);
+    const loss = xentCpu(this.data(logits), labels.data as Labels, this.data(probs), rows, cols);
+    return { probs, loss: this.scalar(loss) };
+  }
+
+  softmaxCrossEntropyBackward(probs: CpuTensor, labels: CpuTensor): CpuTensor {
+    checkLabels(probs, labels, 'softmaxCrossEntropyBackward');
+    const [rows, cols] = probs.shape as [number, number];
+    const dx = this.floats(probs.shape);
+    xentBackwardCpu(this.data(probs), labels.data as Labels, this.data(dx), rows, cols);
+    return dx;
+  }
+
+  sumColumns(x: CpuTensor): CpuTensor {
+    const [rows, cols] = checkMatrix(x, 'sumColumns');
+    const out = this.floats([cols]);
+    columnSumCpu(this.data(x), this.data(out), rows, cols);
+    return out;
+  }
+
+  sum(x: CpuTensor): CpuTensor {
+    return this.scalar(sumCpu(this.data(x)));
+  }
+
+  mean(x: CpuTensor): CpuTensor {
+    return this.scalar(x.size === 0 ? NaN : sumCpu(this.data(x)) / x.size);
+  }
+
+  argmax(x: CpuTensor): CpuTensor {
+    const [rows, cols] = checkMatrix(x, 'argmax');
+    const out = new CpuTensor([rows], new Uint32Array(rows));
+    argmaxCpu(this.data(x), out.data as Uint32Array, rows, cols);
+    return out;
+  }
+
+  countCorrect(scores: CpuTensor, labels: CpuTensor): CpuTensor {
+    checkLabels(scores, labels, 'countCorrect');
+    const [rows, cols] = scores.shape as [number, number];
+    return this.scalar(countCorrectCpu(this.data(scores), labels.data as Labels, rows, cols));
+  }
+
+  sgdUpdate(param: CpuTensor, grad: CpuTensor, lr: number): void {
+    checkSame(param, grad, 'sgdUpdate', ['param', 'grad']);
+    checkFinite(lr, 'sgdUpdate: learning rate');
+    sgdCpu(this.data(param), this.data(grad), lr);
+  }
+
+  flush(): void {}
+
+  private scalar(value: number): CpuTensor {
+    const t = this.floats([]);
+    (t.data as Floats)[0] = value;
+    return t;
+  }
+}

@@ -1,0 +1,193 @@
+import type { GpuContext } from '../gpu/gpu-context.js';
+import type { KernelSpec } from '../gpu/pipeline-cache.js';
+import { activationGpu, ACTIVATION_KERNELS } from '../kernels/activations.js';
+import { defaultMatmulVariant, matmulGpu, matmulKernel, type Activation, type MatmulVariant } from '../kernels/matmul.js';
+import { sgdGpu, SGD_KERNEL } from '../kernels/optimizers.js';
+import { argmaxGpu, columnSumGpu, correctGpu, REDUCE_KERNELS, sumGpu } from '../kernels/reduce.js';
+import { softmaxGpu, SOFTMAX_KERNELS, xentBackwardGpu, xentGpu } from '../kernels/softmax.js';
+import { GpuTensor } from '../tensor/gpu-tensor.js';
+import type { Shape } from '../tensor/shape.js';
+import type { Backend, MatmulArgs } from './backend.js';
+import { checkFinite, checkIndices, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
+import { adapterLabel } from '../device/adapter-info.js';
+
+export interface GpuBackendOptions {
+  /** Overrides the per-adapter choice (tests run every variant). */
+  matmulVariant?: MatmulVariant;
+}
+
+/**
+ * Records every op into the context's command encoder; nothing waits for the GPU until `read`.
+ * Outputs come from the buffer pool, so a step that disposes what it no longer needs allocates
+ * nothing after the first step.
+ */
+export class GpuBackend implements Backend<GpuTensor> {
+  readonly device = 'gpu' as const;
+  readonly label: string;
+  readonly matmulVariant: MatmulVariant;
+
+  constructor(
+    readonly ctx: GpuContext,
+    options: GpuBackendOptions = {},
+  ) {
+    this.matmulVariant = options.matmulVariant ?? defaultMatmulVariant(ctx.adapter);
+    this.label = adapterLabel(ctx.adapter);
+  }
+
+  /** Compiles every pipeline this backend can use, asynchronously, before the first step. */
+  async prepare(): Promise<void> {
+    const matmuls: KernelSpec[] = [];
+    for (const transA of [false, true])
+      for (const transB of [false, true])
+        for (const bias of [false, true])
+          for (const activation of ['none', 'relu', 'sigmoid'] as Activation[])
+            matmuls.push(matmulKernel(this.matmulVariant, { transA, transB, activation }, bias));
+    await this.ctx.pipelines.prepare([...matmuls, ...ACTIVATION_KERNELS, ...SOFTMAX_KERNELS, ...REDUCE_KERNELS, SGD_KERNEL]);
+  }
+
+  private empty(shape: Shape, dtype: 'f32' | 'u32' = 'f32'): GpuTensor {
+    return GpuTensor.empty(this.ctx, shape, dtype);
+  }
+
+  private own(t: GpuTensor): GpuTensor {
+    if (t.ctx !== this.ctx) throw new Error('tensor belongs to another GPU device');
+    return t;
+  }
+
+  fromArray(data: ArrayLike<number>, shape: Shape): GpuTensor {
+    checkSize(data, shape, 'fromArray');
+    return GpuTensor.from(this.ctx, data, shape, 'f32');
+  }
+
+  labels(indices: ArrayLike<number>, classes: number): GpuTensor {
+    checkIndices(indices, classes);
+    return GpuTensor.from(this.ctx, indices, [indices.length], 'u32');
+  }
+
+  zeros(shape: Shape): GpuTensor {
+    const t = this.empty(shape);
+    t.write(new Float32Array(t.size));
+    return t;
+  }
+
+  write(t: GpuTensor, data: ArrayLike<number>): void {
+    checkSize(data, t.shape, 'write');
+    t.write(data);
+  }
+
+  read(t: GpuTensor): Promise<Float32Array | Uint32Array> {
+    return this.own(t).read();
+  }
+
+  dispose(...tensors: (GpuTensor | undefined)[]): void {
+    for (const t of tensors) t?.dispose();
+  }
+
+  matmul(a: GpuTensor, b: GpuTensor, args: MatmulArgs = {}): GpuTensor {
+    const bias = args.bias as GpuTensor | undefined;
+    const d = checkMatmul(a, b, bias, args);
+    const c = this.empty([d.M, d.N]);
+    matmulGpu(this.ctx, this.own(a), this.own(b), bias && this.own(bias), c, args, this.matmulVariant);
+    return c;
+  }
+
+  reluForward(x: GpuTensor) {
+    const y = this.empty(x.shape);
+    const mask = this.empty(x.shape);
+    activationGpu(this.ctx, 'relu_forward', this.own(x), undefined, y, mask);
+    return { y, mask };
+  }
+
+  reluBackward(dy: GpuTensor, mask: GpuTensor): GpuTensor {
+    checkSame(dy, mask, 'reluBackward', ['dy', 'mask']);
+    const dx = this.empty(dy.shape);
+    activationGpu(this.ctx, 'relu_backward', this.own(dy), this.own(mask), dx);
+    return dx;
+  }
+
+  sigmoidForward(x: GpuTensor): GpuTensor {
+    const y = this.empty(x.shape);
+    activationGpu(this.ctx, 'sigmoid_forward', this.own(x), undefined, y);
+    return y;
+  }
+
+  sigmoidBackward(dy: GpuTensor, y: GpuTensor): GpuTensor {
+    checkSame(dy, y, 'sigmoidBackward', ['dy', 'y']);
+    const dx = this.empty(dy.shape);
+    activationGpu(this.ctx, 'sigmoid_backward', this.own(dy), this.own(y), dx);
+    return dx;
+  }
+
+  softmax(x: GpuTensor): GpuTensor {
+    checkMatrix(x, 'softmax');
+    const y = this.empty(x.shape);
+    softmaxGpu(this.ctx, this.own(x), y);
+    return y;
+  }
+
+  softmaxCrossEntropy(logits: GpuTensor, labels: GpuTensor) {
+    checkLabels(logits, labels, 'softmaxCrossEntropy');
+    const rows = logits.shape[0]!;
+    const probs = this.empty(logits.shape);
+    const rowLoss = this.empty([rows]);
+    xentGpu(this.ctx, this.own(logits), this.own(labels), probs, rowLoss);
+    const loss = this.empty([]);
+    sumGpu(this.ctx, rowLoss, loss, rows === 0 ? 0 : 1 / rows);
+    rowLoss.dispose();
+    return { probs, loss };
+  }
+
+  softmaxCrossEntropyBackward(probs: GpuTensor, labels: GpuTensor): GpuTensor {
+    checkLabels(probs, labels, 'softmaxCrossEntropyBackward');
+    const dx = this.empty(probs.shape);
+    xentBackwardGpu(this.ctx, this.own(probs), this.own(labels), dx);
+    return dx;
+  }
+
+  sumColumns(x: GpuTensor): GpuTensor {
+    const [, cols] = checkMatrix(x, 'sumColumns');
+    const out = this.empty([cols]);
+    columnSumGpu(this.ctx, this.own(x), out);
+    return out;
+  }
+
+  sum(x: GpuTensor): GpuTensor {
+    const out = this.empty([]);
+    sumGpu(this.ctx, this.own(x), out, 1);
+    return out;
+  }
+
+  mean(x: GpuTensor): GpuTensor {
+    const out = this.empty([]);
+    sumGpu(this.ctx, this.own(x), out, x.size === 0 ? NaN : 1 / x.size);
+    return out;
+  }
+
+  argmax(x: GpuTensor): GpuTensor {
+    const [rows] = checkMatrix(x, 'argmax');
+    const out = this.empty([rows], 'u32');
+    argmaxGpu(this.ctx, this.own(x), out);
+    return out;
+  }
+
+  countCorrect(scores: GpuTensor, labels: GpuTensor): GpuTensor {
+    checkLabels(scores, labels, 'countCorrect');
+    const rows = scores.shape[0]!;
+    const flags = this.empty([rows]);
+    correctGpu(this.ctx, this.own(scores), this.own(labels), flags);
+    const out = this.empty([]);
+    sumGpu(this.ctx, flags, out, 1);
+    flags.dispose();
+    return out;
+  }
+
+  sgdUpdate(param: GpuTensor, grad: GpuTensor, lr: number): void {
+    checkSame(param, grad, 'sgdUpdate', ['param', 'grad']);
+    checkFinite(lr, 'sgdUpdate: learning rate');
+    sgdGpu(this.ctx, this.own(param), this.own(grad), lr);
+  }
+
+  flush(): void {
+    this.ctx.submit();
+  }
+}

@@ -1,0 +1,34 @@
+/** What we tell the user about the adapter a run uses. */
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A CPU rasterizer posing as a GPU (SwiftShader, lavapipe): slow, and barriers cost a lot. */
+  software: boolean;
+  /** Where it came from: 'navigator.gpu', 'dawn (system Vulkan)', 'dawn (SwiftShader ICD)', ... */
+  source: string;
+}
+
+const SOFTWARE_NAMES = /swiftshader|llvmpipe|lavapipe|softpipe|warp|microsoft basic render/i;
+
+export function describeAdapter(adapter: GPUAdapter, source: string): AdapterDescription {
+  const info = adapter.info;
+  const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
+  // `isFallbackAdapter` is not reported by every implementation (Dawn in Node leaves it out),
+  // so the adapter's own names are the reliable signal.
+  const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    software: fallback || SOFTWARE_NAMES.test(text),
+    source,
+  };
+}
+
+export function adapterLabel(a: AdapterDescription): string {
+  const name = [a.vendor, a.architecture, a.description || a.device].filter(Boolean).join(' / ');
+  return `${name} (${a.software ? 'software' : 'hardware'}, via ${a.source})`;
+}

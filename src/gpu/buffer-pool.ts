@@ -1,0 +1,104 @@
+/**
+ * Storage buffers reused across steps. A training step asks for the same sizes every time, so
+ * after the first step nothing is allocated.
+ *
+ * A released buffer is not handed out again until the work recorded so far has been submitted:
+ * `queue.writeBuffer` runs before any command buffer that is submitted after it, so reusing a
+ * buffer inside the step that still reads it would let an upload overwrite its contents early.
+ */
+export interface PoolStats {
+  /** Bytes held by live tensors. */
+  bytesInUse: number;
+  /** Bytes of every buffer the pool owns, free or not (what the GPU actually holds). */
+  bytesAllocated: number;
+  buffersInUse: number;
+  buffersAllocated: number;
+}
+
+/** Sizes are rounded up so that near-equal shapes share buffers; 256 also satisfies every alignment rule. */
+const GRANULE = 256;
+
+export class BufferPool {
+  private readonly free = new Map<number, GPUBuffer[]>();
+  private pending: GPUBuffer[] = [];
+  private readonly owned = new Set<GPUBuffer>();
+  private inUse = 0;
+  private inUseBytes = 0;
+  private allocatedBytes = 0;
+  /**
+   * Tests set this: every acquired buffer is filled with NaN first, so a kernel that leaves part
+   * of its output unwritten shows NaN instead of a plausible zero or a previous result.
+   */
+  poison = false;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly usage: GPUBufferUsageFlags = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  ) {}
+
+  static roundSize(bytes: number): number {
+    return Math.max(GRANULE, Math.ceil(bytes / GRANULE) * GRANULE);
+  }
+
+  acquire(bytes: number, label?: string): GPUBuffer {
+    const size = BufferPool.roundSize(bytes);
+    let buffer = this.free.get(size)?.pop();
+    if (!buffer) {
+      buffer = this.device.createBuffer({ size, usage: this.usage, label });
+      this.owned.add(buffer);
+      this.allocatedBytes += size;
+    }
+    this.inUse += 1;
+    this.inUseBytes += size;
+    // Safe before the step's submit: a free buffer is never used by the unsubmitted encoder.
+    if (this.poison) this.device.queue.writeBuffer(buffer, 0, new Float32Array(size / 4).fill(NaN));
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    if (!this.owned.has(buffer)) throw new Error('BufferPool.release: buffer does not belong to this pool (released twice?)');
+    this.inUse -= 1;
+    this.inUseBytes -= buffer.size;
+    this.pending.push(buffer);
+  }
+
+  /** Called after a submit: buffers released before it may now be reused. */
+  recycle(): void {
+    for (const buffer of this.pending) {
+      const list = this.free.get(buffer.size);
+      if (list) list.push(buffer);
+      else this.free.set(buffer.size, [buffer]);
+    }
+    this.pending = [];
+  }
+
+  /** Frees the buffers nobody holds (e.g. after a run with other shapes). */
+  trim(): void {
+    this.recycle();
+    for (const list of this.free.values()) {
+      for (const buffer of list) {
+        this.owned.delete(buffer);
+        this.allocatedBytes -= buffer.size;
+        buffer.destroy();
+      }
+    }
+    this.free.clear();
+  }
+
+  stats(): PoolStats {
+    return {
+      bytesInUse: this.inUseBytes,
+      bytesAllocated: this.allocatedBytes,
+      buffersInUse: this.inUse,
+      buffersAllocated: this.owned.size,
+    };
+  }
+
+  destroy(): void {
+    for (const buffer of this.owned) buffer.destroy();
+    this.owned.clear();
+    this.free.clear();
+    this.pending = [];
+    this.inUse = this.inUseBytes = this.allocatedBytes = 0;
+  }
+}

@@ -1,0 +1,193 @@
+import type { AdapterDescription } from '../device/adapter-info.js';
+import { GpuError } from '../device/errors.js';
+import { BufferPool } from './buffer-pool.js';
+import { kernelName, PipelineCache, type KernelSpec } from './pipeline-cache.js';
+import { UniformCache } from './uniforms.js';
+
+/** One recorded dispatch, as the demo and the benchmarks show it. */
+export interface DispatchRecord {
+  kernel: string;
+  /** Human-readable operand shapes, e.g. 'A[100,784] B[784,50] -> C[100,50]'. */
+  shapes: string;
+  workgroups: [number, number, number];
+}
+
+export interface Dispatch {
+  kernel: KernelSpec;
+  /** Uniform struct as 32-bit words (binding 0). */
+  params: readonly number[];
+  /** Storage buffers by binding number, starting at 1; holes for bindings this entry point does not use. */
+  buffers: readonly (GPUBuffer | undefined)[];
+  workgroups: readonly [number, number?, number?];
+  shapes: string;
+}
+
+/**
+ * A WebGPU device and everything that lives as long as it: buffer pool, pipelines, uniforms and
+ * the command encoder that the current step is recorded into. Nothing here waits for the GPU
+ * except `read`.
+ */
+export class GpuContext {
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  readonly uniforms: UniformCache;
+  /** Bound where an entry point declares a storage binding it does not read in this variant. */
+  readonly placeholder: GPUBuffer;
+  /** Dispatches recorded since the last submit. */
+  private trace: DispatchRecord[] = [];
+  /** Dispatches of the last submit. */
+  lastTrace: readonly DispatchRecord[] = [];
+  tracing = true;
+  submits = 0;
+
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly staging = new Map<number, GPUBuffer[]>();
+  private firstError: GPUError | null = null;
+  private lostReason: string | null = null;
+  private destroyed = false;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterDescription,
+    /** Called after the device is destroyed (Node: lets Dawn's event loop go). */
+    private readonly onDestroy: () => void = () => {},
+  ) {
+    this.pool = new BufferPool(device);
+    this.pipelines = new PipelineCache(device);
+    this.uniforms = new UniformCache(device);
+    this.placeholder = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'placeholder' });
+    device.addEventListener('uncapturederror', (event) => {
+      this.firstError ??= (event as GPUUncapturedErrorEvent).error;
+    });
+    void device.lost.then((info) => {
+      if (!this.destroyed) this.lostReason = `${info.reason}: ${info.message}`;
+    });
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  get isLost(): boolean {
+    return this.lostReason !== null;
+  }
+
+  /** Records one compute dispatch into the step's encoder. */
+  dispatch(d: Dispatch): void {
+    this.checkHealthy();
+    const pipeline = this.pipelines.get(d.kernel);
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniforms.get(d.params) } }];
+    d.buffers.forEach((buffer, i) => {
+      if (buffer) entries.push({ binding: i + 1, resource: { buffer } });
+    });
+    const name = kernelName(d.kernel);
+    const bindGroup = this.device.createBindGroup({ label: name, layout: pipeline.getBindGroupLayout(0), entries });
+    const [x, y = 1, z = 1] = d.workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    if (this.tracing) this.trace.push({ kernel: name, shapes: d.shapes, workgroups: [x, y, z] });
+  }
+
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
+    this.checkHealthy();
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src, 0, dst, 0, bytes);
+  }
+
+  /** Submits everything recorded since the last submit, as one command buffer. */
+  submit(): void {
+    this.checkHealthy();
+    this.endPass();
+    if (this.encoder) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+      this.submits += 1;
+    }
+    this.lastTrace = this.trace;
+    this.trace = [];
+    this.pool.recycle();
+  }
+
+  /** Submits pending work and copies `bytes` of `buffer` back to the CPU. */
+  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.takeStaging(size);
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(buffer, 0, staging, 0, size);
+    this.submit();
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, size);
+    } catch (cause) {
+      this.checkHealthy();
+      throw new GpuError(`reading back ${bytes} bytes failed: ${String(cause)}`);
+    }
+    const copy = staging.getMappedRange(0, size).slice(0, bytes);
+    staging.unmap();
+    this.returnStaging(staging);
+    this.checkHealthy();
+    return copy;
+  }
+
+  /** Waits until the GPU has finished everything submitted so far. */
+  async finish(): Promise<void> {
+    this.submit();
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkHealthy();
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.pass = null;
+    this.encoder = null;
+    this.pool.destroy();
+    this.uniforms.destroy();
+    this.placeholder.destroy();
+    for (const list of this.staging.values()) for (const b of list) b.destroy();
+    this.staging.clear();
+    this.device.destroy();
+    this.onDestroy();
+  }
+
+  private checkHealthy(): void {
+    if (this.destroyed) throw new GpuError('the GPU device was destroyed; create a new one');
+    if (this.lostReason) throw new GpuError(`the GPU device was lost (${this.lostReason})`);
+    if (this.firstError) {
+      const error = this.firstError;
+      this.firstError = null;
+      throw new GpuError(`WebGPU ${error.constructor.name}: ${error.message}`);
+    }
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.pass ??= this.commandEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  private takeStaging(size: number): GPUBuffer {
+    return (
+      this.staging.get(size)?.pop() ??
+      this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' })
+    );
+  }
+
+  private returnStaging(buffer: GPUBuffer): void {
+    const list = this.staging.get(buffer.size);
+    if (list) list.push(buffer);
+    else this.staging.set(buffer.size, [buffer]);
+  }
+}

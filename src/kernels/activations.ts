@@ -1,0 +1,62 @@
+import code from '../../shaders/activations.wgsl?raw';
+import type { GpuContext } from '../gpu/gpu-context.js';
+import type { KernelSpec } from '../gpu/pipeline-cache.js';
+import type { GpuTensor } from '../tensor/gpu-tensor.js';
+import { dims, grid1d } from './grid.js';
+
+type Floats = Float32Array | Float64Array;
+export type ActivationEntry = 'relu_forward' | 'relu_backward' | 'sigmoid_forward' | 'sigmoid_backward';
+
+export function activationKernel(entryPoint: ActivationEntry): KernelSpec {
+  return { family: 'activations', code, entryPoint };
+}
+
+export const ACTIVATION_KERNELS: KernelSpec[] = (
+  ['relu_forward', 'relu_backward', 'sigmoid_forward', 'sigmoid_backward'] as const
+).map(activationKernel);
+
+/**
+ * Records one activation kernel. Bindings: src (x or dy), saved (mask or y), dst (y or dx),
+ * maskOut (ReLU forward only).
+ */
+export function activationGpu(
+  ctx: GpuContext,
+  entry: ActivationEntry,
+  src: GpuTensor,
+  saved: GpuTensor | undefined,
+  dst: GpuTensor,
+  maskOut?: GpuTensor,
+): void {
+  const s = dims(src.shape);
+  const shapes = entry === 'relu_forward' ? `x${s} → y${s}, mask${s}` : entry.endsWith('forward') ? `x${s} → y${s}` : `dy${s}, ${entry.startsWith('relu') ? 'mask' : 'y'}${s} → dx${s}`;
+  ctx.dispatch({
+    kernel: activationKernel(entry),
+    params: [src.size],
+    buffers: [src.buffer, saved?.buffer, dst.buffer, maskOut?.buffer],
+    workgroups: grid1d(src.size, 256),
+    shapes,
+  });
+}
+
+export function reluForwardCpu(x: Floats, y: Floats, mask: Floats): void {
+  for (let i = 0; i < x.length; i++) {
+    const keep = x[i]! > 0 ? 1 : 0;
+    mask[i] = keep;
+    y[i] = x[i]! * keep;
+  }
+}
+
+export function reluBackwardCpu(dy: Floats, mask: Floats, dx: Floats): void {
+  for (let i = 0; i < dy.length; i++) dx[i] = dy[i]! * mask[i]!;
+}
+
+export function sigmoidForwardCpu(x: Floats, y: Floats): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    y[i] = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+  }
+}
+
+export function sigmoidBackwardCpu(dy: Floats, y: Floats, dx: Floats): void {
+  for (let i = 0; i < dy.length; i++) dx[i] = dy[i]! * y[i]! * (1 - y[i]!);
+}

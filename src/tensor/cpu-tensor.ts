@@ -1,0 +1,29 @@
+import { checkShape, ShapeError, shapeStr, sizeOf, type DType, type Shape } from './shape.js';
+import type { Tensor } from './tensor.js';
+
+export type CpuData = Float32Array | Float64Array | Uint32Array;
+
+/** The GpuTensor's CPU twin: a shape over a typed array (f64 for the reference, f32 to match the GPU). */
+export class CpuTensor implements Tensor {
+  readonly size: number;
+
+  constructor(
+    readonly shape: Shape,
+    readonly data: CpuData,
+  ) {
+    checkShape(shape, 'CpuTensor');
+    this.size = sizeOf(shape);
+    if (data.length !== this.size) {
+      throw new ShapeError(`CpuTensor: ${data.length} values do not fill shape ${shapeStr(shape)} (${this.size} values)`);
+    }
+  }
+
+  get dtype(): DType {
+    return this.data instanceof Float64Array ? 'f64' : this.data instanceof Float32Array ? 'f32' : 'u32';
+  }
+
+  static zeros(shape: Shape, dtype: DType): CpuTensor {
+    const n = sizeOf(shape);
+    return new CpuTensor(shape, dtype === 'f64' ? new Float64Array(n) : dtype === 'f32' ? new Float32Array(n) : new Uint32Array(n));
+  }
+}

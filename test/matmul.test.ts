@@ -1,0 +1,110 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../src/backend/cpu-backend.js';
+import { GpuBackend } from '../src/backend/gpu-backend.js';
+import { matmulCpu, MATMUL_VARIANTS, type Activation, type MatmulVariant } from '../src/kernels/matmul.js';
+import { ShapeError } from '../src/tensor/shape.js';
+import { EPS32, expectClose, randomArray } from './helpers/compare.js';
+import { useGpu } from './helpers/gpu.js';
+
+const { ctx, gpu } = useGpu();
+const cpu = new CpuBackend('f64');
+
+beforeAll(() => {
+  ctx().pool.poison = true;
+});
+
+/**
+ * (M, N, K) such that each of 1, 7, 63, 64, 65, 100, 784, 1000 appears in every dimension,
+ * with products small enough for a software adapter.
+ */
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1], [7, 7, 7], [1, 7, 1000], [7, 1000, 1], [1000, 1, 7],
+  [63, 64, 65], [64, 65, 63], [65, 63, 64], [100, 50, 784], [784, 100, 50],
+  [7, 784, 100], [1000, 7, 64], [1, 1000, 784], [63, 1, 1000], [100, 63, 7],
+];
+const TRANSPOSES = [
+  [false, false], [true, false], [false, true], [true, true],
+] as const;
+
+/** Stored operands for op(A)[M,K] and op(B)[K,N]. */
+function operands(M: number, N: number, K: number, transA: boolean, transB: boolean, seed: number) {
+  return {
+    a: randomArray(M * K, seed),
+    b: randomArray(K * N, seed + 1),
+    aShape: transA ? [K, M] : [M, K],
+    bShape: transB ? [N, K] : [K, N],
+  };
+}
+
+/**
+ * The rounding error of a float32 dot product of length K is at most about K·eps·Σ|a||b|; the
+ * tolerance is that bound per element (computed from |A|·|B| in float64), which stays tight for
+ * small K and grows where accumulation really loses bits.
+ */
+function tolerance(a: Float32Array, b: Float32Array, M: number, N: number, K: number, transA: boolean, transB: boolean, bias?: Float32Array) {
+  const absProd = new Float64Array(M * N);
+  matmulCpu(a.map(Math.abs), b.map(Math.abs), bias?.map(Math.abs), absProd, { M, N, K }, { transA, transB });
+  return absProd.map((v) => 2 * (K + 2) * EPS32 * v + 1e-30);
+}
+
+async function check(variant: MatmulVariant, M: number, N: number, K: number, transA: boolean, transB: boolean, activation: Activation = 'none', withBias = false) {
+  const g = new GpuBackend(ctx(), { matmulVariant: variant });
+  const { a, b, aShape, bShape } = operands(M, N, K, transA, transB, M * 31 + N * 7 + K);
+  const bias = withBias ? randomArray(N, K + 5) : undefined;
+  const gb = bias && g.fromArray(bias, [N]);
+  const ga = g.fromArray(a, aShape);
+  const gB = g.fromArray(b, bShape);
+  const c = g.matmul(ga, gB, { transA, transB, activation, bias: gb });
+  expect(c.shape).toEqual([M, N]);
+  const out = await g.read(c);
+  const ref = cpu.matmul(cpu.fromArray(a, aShape), cpu.fromArray(b, bShape), {
+    transA, transB, activation, bias: bias && cpu.fromArray(bias, [N]),
+  });
+  expectClose(out, ref.data, tolerance(a, b, M, N, K, transA, transB, bias), `${variant} ${M}x${N}x${K} tA=${transA} tB=${transB} ${activation}`);
+  g.dispose(ga, gB, gb, c);
+}
+
+describe.each(['blocked4', 'blocked8'] as const)('matmul %s against the float64 CPU reference', (variant) => {
+  it.each(SHAPES)('%i x %i x %i, every transpose', async (M, N, K) => {
+    for (const [transA, transB] of TRANSPOSES) await check(variant, M, N, K, transA, transB);
+  });
+
+  it.each(['relu', 'sigmoid', 'none'] as const)('fused bias + %s epilogue', async (activation) => {
+    for (const [M, N, K] of [[100, 50, 784], [65, 7, 63], [1, 1, 1]] as const) {
+      for (const [transA, transB] of TRANSPOSES) await check(variant, M, N, K, transA, transB, activation, true);
+    }
+  });
+});
+
+// The tiled kernel is the hardware variant: on a software adapter each pipeline takes seconds
+// to compile and its barriers make it slow, so it is checked on fewer, smaller shapes (still
+// covering partial tiles in every dimension, and K not a multiple of the 16-deep stage).
+describe('matmul tiled against the float64 CPU reference', () => {
+  it.each([[1, 1, 1], [65, 63, 17], [100, 50, 784], [130, 7, 33]] as const)('%i x %i x %i, every transpose', async (M, N, K) => {
+    for (const [transA, transB] of TRANSPOSES) await check('tiled', M, N, K, transA, transB);
+  });
+  it('fused bias + relu', async () => {
+    await check('tiled', 70, 66, 20, false, false, 'relu', true);
+  });
+});
+
+describe('matmul shape errors', () => {
+  it('names both shapes when inner dimensions differ', () => {
+    const a = gpu().zeros([3, 4]);
+    const b = gpu().zeros([5, 2]);
+    expect(() => gpu().matmul(a, b)).toThrow(ShapeError);
+    expect(() => gpu().matmul(a, b)).toThrow('A[3, 4] · B[5, 2]');
+    expect(() => cpu.matmul(cpu.zeros([3, 4]), cpu.zeros([5, 2]))).toThrow('(4 vs 5)');
+    gpu().dispose(a, b);
+  });
+  it('checks the bias against the output columns', () => {
+    expect(() => cpu.matmul(cpu.zeros([3, 4]), cpu.zeros([4, 2]), { bias: cpu.zeros([3]) })).toThrow('bias must have shape [2]');
+  });
+  it('refuses non-matrices', () => {
+    expect(() => cpu.matmul(cpu.zeros([3]), cpu.zeros([3, 2]))).toThrow('both operands must be matrices');
+  });
+});
+
+it('lists every variant it tests', () => {
+  expect([...MATMUL_VARIANTS].sort()).toEqual(['blocked4', 'blocked8', 'tiled']);
+});
