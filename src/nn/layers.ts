@@ -1,0 +1,145 @@
+/**
+ * The book's layers (ch. 5), written once against the Backend interface so the same code
+ * records GPU dispatches or computes on the CPU. Each layer keeps exactly the state its
+ * backward needs and owns the tensors it returns: they stay valid until its next call.
+ */
+import type { Backend } from '../backend/backend.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export interface Param<T extends Tensor> {
+  name: string;
+  value: T;
+  grad: T | undefined;
+}
+
+/** y = x·W + b. Keeps x; backward gives dW = xᵀ·dout, db = Σrows dout, dx = dout·Wᵀ. */
+export class Affine<T extends Tensor> {
+  readonly W: Param<T>;
+  readonly b: Param<T>;
+  private x: T | undefined;
+  private y: T | undefined;
+  private dx: T | undefined;
+
+  constructor(
+    private readonly backend: Backend<T>,
+    W: T,
+    b: T,
+    names: [string, string] = ['W', 'b'],
+    /** The first layer's input is data: its gradient is never used, so it is not computed. */
+    readonly needsInputGrad = true,
+  ) {
+    this.W = { name: names[0], value: W, grad: undefined };
+    this.b = { name: names[1], value: b, grad: undefined };
+  }
+
+  forward(x: T): T {
+    this.x = x;
+    this.backend.dispose(this.y);
+    this.y = this.backend.matmul(x, this.W.value, { bias: this.b.value });
+    return this.y;
+  }
+
+  backward(dout: T): T | undefined {
+    if (!this.x) throw new Error(`Affine ${this.W.name}: backward before forward`);
+    const be = this.backend;
+    be.dispose(this.W.grad, this.b.grad, this.dx);
+    this.W.grad = be.matmul(this.x, dout, { transA: true });
+    this.b.grad = be.sumColumns(dout);
+    this.dx = this.needsInputGrad ? be.matmul(dout, this.W.value, { transB: true }) : undefined;
+    return this.dx;
+  }
+
+  dispose(): void {
+    this.backend.dispose(this.y, this.dx, this.W.grad, this.b.grad, this.W.value, this.b.value);
+  }
+}
+
+/** y = max(x, 0). Keeps the mask (1 where x > 0) that backward multiplies dout by. */
+export class Relu<T extends Tensor> {
+  private y: T | undefined;
+  private mask: T | undefined;
+  private dx: T | undefined;
+
+  constructor(private readonly backend: Backend<T>) {}
+
+  forward(x: T): T {
+    this.backend.dispose(this.y, this.mask);
+    ({ y: this.y, mask: this.mask } = this.backend.reluForward(x));
+    return this.y;
+  }
+
+  backward(dout: T): T {
+    if (!this.mask) throw new Error('Relu: backward before forward');
+    this.backend.dispose(this.dx);
+    this.dx = this.backend.reluBackward(dout, this.mask);
+    return this.dx;
+  }
+
+  /** The mask of the last forward (the demo shows it). */
+  get lastMask(): T | undefined {
+    return this.mask;
+  }
+
+  dispose(): void {
+    this.backend.dispose(this.y, this.mask, this.dx);
+  }
+}
+
+/** y = 1 / (1 + e^-x). Keeps y: backward is dout·y·(1 - y). */
+export class Sigmoid<T extends Tensor> {
+  private y: T | undefined;
+  private dx: T | undefined;
+
+  constructor(private readonly backend: Backend<T>) {}
+
+  forward(x: T): T {
+    this.backend.dispose(this.y);
+    this.y = this.backend.sigmoidForward(x);
+    return this.y;
+  }
+
+  backward(dout: T): T {
+    if (!this.y) throw new Error('Sigmoid: backward before forward');
+    this.backend.dispose(this.dx);
+    this.dx = this.backend.sigmoidBackward(dout, this.y);
+    return this.dx;
+  }
+
+  dispose(): void {
+    this.backend.dispose(this.y, this.dx);
+  }
+}
+
+/**
+ * Softmax and cross-entropy together, as in the book: their combined gradient is simply
+ * (y - t) / batch. Keeps y and t.
+ */
+export class SoftmaxWithLoss<T extends Tensor> {
+  private probs: T | undefined;
+  private loss: T | undefined;
+  private t: T | undefined;
+  private dx: T | undefined;
+
+  constructor(private readonly backend: Backend<T>) {}
+
+  /** Returns the batch-mean loss as a tensor of shape []. */
+  forward(x: T, t: T): T {
+    this.backend.dispose(this.probs, this.loss);
+    ({ probs: this.probs, loss: this.loss } = this.backend.softmaxCrossEntropy(x, t));
+    this.t = t;
+    return this.loss;
+  }
+
+  backward(): T {
+    if (!this.probs || !this.t) throw new Error('SoftmaxWithLoss: backward before forward');
+    this.backend.dispose(this.dx);
+    this.dx = this.backend.softmaxCrossEntropyBackward(this.probs, this.t);
+    return this.dx;
+  }
+
+  dispose(): void {
+    this.backend.dispose(this.probs, this.loss, this.dx);
+  }
+}
+
+export type ActivationLayer<T extends Tensor> = Relu<T> | Sigmoid<T>;
