@@ -1,0 +1,143 @@
+/**
+ * npm run gradcheck: the book's gradient_check.py. A 784-50-10 TwoLayerNet, the first 3 MNIST
+ * training images; for W1, b1, W2, b2 the mean |difference| of numerical vs backprop gradients
+ * on the CPU (f64) and on the GPU (f32). With --timing, the chapter's point: how much slower the
+ * numerical gradient is than backprop on a 100-image batch.
+ */
+import { CpuBackend } from '../backend/cpu-backend.js';
+import { GpuBackend } from '../backend/gpu-backend.js';
+import { normalizePixels, sliceSplit, type MnistSplit } from '../data/mnist.js';
+import type { Backend } from '../backend/backend.js';
+import { openNodeGpu } from '../device/discover-node.js';
+import { loadMnist } from '../node/load-mnist.js';
+import { TwoLayerNet } from '../nn/multi-layer-net.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { backpropGradients, compareGradients } from '../train/gradient-check.js';
+import { numericalGradient } from '../train/numerical-gradient.js';
+import type { CpuTensor } from '../tensor/cpu-tensor.js';
+import { intFlag, parseFlags, runCli } from './args.js';
+import { median, sci, table } from './format.js';
+
+const USAGE = `usage: npm run gradcheck -- [options]
+  --images N    training images in the check (default 3, as in the book)
+  --seed N      weight initialization seed (default 42)
+  --timing      also time numerical vs backprop gradients on a 100-image batch
+  --full        with --timing, compute the whole numerical gradient instead of extrapolating
+  --json        print one JSON object as the last line
+  --help        this text
+`;
+
+function batch<T extends Tensor>(be: Backend<T>, split: MnistSplit) {
+  const x = be.fromArray(normalizePixels(split.pixels, Float64Array), [split.count, 784]);
+  const t = be.labels(split.labels, 10);
+  return { x, t };
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2), {
+    images: { type: 'string' },
+    seed: { type: 'string' },
+    timing: { type: 'boolean' },
+    full: { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (flags.help) return void process.stdout.write(USAGE);
+  const images = intFlag(flags.images, 'images', 3);
+  const seed = intFlag(flags.seed, 'seed', 42, 0);
+  const log = (s: string) => process.stdout.write(`${s}\n`);
+
+  const mnist = await loadMnist();
+  const ctx = await openNodeGpu();
+  try {
+    const gpuBe = new GpuBackend(ctx);
+    await gpuBe.prepare();
+    log(`adapter: ${gpuBe.label}`);
+    const cpuBe = new CpuBackend('f64');
+    const split = sliceSplit(mnist.train, 0, images);
+
+    const cpuNet = new TwoLayerNet(cpuBe, 784, 50, 10, 0.01, seed);
+    const gpuNet = new TwoLayerNet(gpuBe, 784, 50, 10, 0.01, seed);
+    const c = batch(cpuBe, split);
+    const g = batch(gpuBe, split);
+    const numerical = cpuNet.numericalGradient(c.x, c.t);
+    const cpuGrad = await backpropGradients(cpuNet, c.x, c.t);
+    const gpuGrad = await backpropGradients(gpuNet, g.x, g.t);
+    const vsCpu = compareGradients(cpuGrad, numerical);
+    const vsGpu = compareGradients(gpuGrad, numerical);
+    const cpuVsGpu = compareGradients(gpuGrad, cpuGrad);
+    const rows = vsCpu.map((d, i) => ({
+      param: d.name,
+      numerical_vs_cpu: d.meanAbsDiff,
+      numerical_vs_gpu: vsGpu[i]!.meanAbsDiff,
+      cpu_vs_gpu: cpuVsGpu[i]!.meanAbsDiff,
+    }));
+    log(`\nmean |difference| of gradients, 784-50-10 TwoLayerNet, first ${images} MNIST training images\n`);
+    log(table([
+      ['param', 'numerical vs CPU backprop (f64)', 'numerical vs GPU backprop (f32)', 'CPU vs GPU backprop'],
+      ...rows.map((r) => [r.param, sci(r.numerical_vs_cpu), sci(r.numerical_vs_gpu), sci(r.cpu_vs_gpu)]),
+    ]));
+
+    const timing = flags.timing ? await timeGradients(cpuBe, gpuBe, mnist.train, seed, !!flags.full, log) : undefined;
+    gpuNet.dispose();
+    if (flags.json) log(JSON.stringify({ adapter: ctx.adapter, images, seed, gradients: rows, timing }));
+  } finally {
+    ctx.destroy();
+  }
+}
+
+/**
+ * Backprop vs numerical gradient on a 100-image batch. The full numerical gradient takes
+ * minutes in JavaScript, so by default it is measured on a sample of coordinates (all of b1,
+ * W2, b2 and 500 of W1's 39,200) and extrapolated per coordinate; --full measures all of it.
+ */
+async function timeGradients(cpuBe: CpuBackend, gpuBe: GpuBackend, train: MnistSplit, seed: number, full: boolean, log: (s: string) => void) {
+  const split = sliceSplit(train, 0, 100);
+  const net = new TwoLayerNet(cpuBe, 784, 50, 10, 0.01, seed);
+  const { x, t } = batch(cpuBe, split);
+  const backpropMs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    net.gradient(x, t);
+    backpropMs.push(performance.now() - t0);
+  }
+  const lossValue = () => (net.loss(x, t) as CpuTensor).data[0]!;
+  let probed = 0;
+  let total = 0;
+  const t0 = performance.now();
+  for (const p of net.params()) {
+    const data = p.value.data as Float64Array;
+    total += data.length;
+    const sample = full || p.name !== 'W1' ? data : data.subarray(0, 500);
+    numericalGradient(lossValue, sample);
+    probed += sample.length;
+  }
+  const numericalMs = ((performance.now() - t0) / probed) * total;
+
+  const gpuNet = new TwoLayerNet(gpuBe, 784, 50, 10, 0.01, seed);
+  const g = batch(gpuBe, split);
+  const gpuMs: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const t1 = performance.now();
+    gpuNet.gradient(g.x, g.t);
+    await gpuBe.ctx.finish();
+    if (i > 0) gpuMs.push(performance.now() - t1);
+  }
+  gpuNet.dispose();
+  const cpuBackprop = median(backpropMs);
+  const gpuBackprop = median(gpuMs);
+  log(`\ngradient of all ${total} parameters, batch of 100 images\n`);
+  log(table([
+    ['method', 'time', 'vs CPU backprop'],
+    [`numerical, CPU f64${full ? '' : ` (measured on ${probed} params, extrapolated)`}`, `${(numericalMs / 1000).toFixed(1)} s`, `${(numericalMs / cpuBackprop).toFixed(0)}x slower`],
+    ['backprop, CPU f64 (median of 5)', `${cpuBackprop.toFixed(1)} ms`, '1x'],
+    ['backprop, GPU f32 (median of 5, finished)', `${gpuBackprop.toFixed(1)} ms`, ratioText(cpuBackprop / gpuBackprop)],
+  ]));
+  return { params: total, probed, extrapolated: !full, numerical_ms: numericalMs, cpu_backprop_ms: cpuBackprop, gpu_backprop_ms: gpuBackprop, ratio_numerical_to_backprop: numericalMs / cpuBackprop };
+}
+
+function ratioText(speedup: number): string {
+  return speedup >= 1 ? `${speedup.toFixed(2)}x faster` : `${(1 / speedup).toFixed(2)}x slower`;
+}
+
+await runCli(USAGE, main);
