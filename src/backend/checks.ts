@@ -49,3 +49,9 @@ export function checkSize(data: ArrayLike<number>, shape: Shape, what: string): 
   const n = shape.reduce((a, b) => a * b, 1);
   if (data.length !== n) throw new ShapeError(`${what}: ${data.length} values do not fill shape ${shapeStr(shape)} (${n} values)`);
 }
+
+export function checkSlot(dst: Tensor, index: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= dst.size) {
+    throw new RangeError(`storeScalar: slot ${index} is outside a tensor of ${dst.size} values`);
+  }
+}

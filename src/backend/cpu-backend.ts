@@ -6,7 +6,7 @@ import { softmaxCpu, xentBackwardCpu, xentCpu, type Labels } from '../kernels/so
 import { CpuTensor } from '../tensor/cpu-tensor.js';
 import type { FloatDType, Shape } from '../tensor/shape.js';
 import type { Backend, MatmulArgs } from './backend.js';
-import { checkFinite, checkIndices, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
+import { checkFinite, checkIndices, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 
 type Floats = Float32Array | Float64Array;
 
@@ -144,6 +144,11 @@ export class CpuBackend implements Backend<CpuTensor> {
     checkLabels(scores, labels, 'countCorrect');
     const [rows, cols] = scores.shape as [number, number];
     return this.scalar(countCorrectCpu(this.data(scores), labels.data as Labels, rows, cols));
+  }
+
+  storeScalar(src: CpuTensor, dst: CpuTensor, index: number): void {
+    checkSlot(dst, index);
+    this.data(dst)[index] = this.data(src)[0]!;
   }
 
   sgdUpdate(param: CpuTensor, grad: CpuTensor, lr: number): void {

@@ -1,14 +1,15 @@
 import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
+import { GATHER_KERNELS } from '../kernels/gather.js';
 import { activationGpu, ACTIVATION_KERNELS } from '../kernels/activations.js';
 import { defaultMatmulVariant, matmulGpu, matmulKernel, type Activation, type MatmulVariant } from '../kernels/matmul.js';
 import { sgdGpu, SGD_KERNEL } from '../kernels/optimizers.js';
-import { argmaxGpu, columnSumGpu, correctGpu, REDUCE_KERNELS, sumGpu } from '../kernels/reduce.js';
+import { argmaxGpu, columnSumGpu, correctGpu, REDUCE_KERNELS, storeScalarGpu, sumGpu } from '../kernels/reduce.js';
 import { softmaxGpu, SOFTMAX_KERNELS, xentBackwardGpu, xentGpu } from '../kernels/softmax.js';
 import { GpuTensor } from '../tensor/gpu-tensor.js';
 import type { Shape } from '../tensor/shape.js';
 import type { Backend, MatmulArgs } from './backend.js';
-import { checkFinite, checkIndices, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
+import { checkFinite, checkIndices, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 import { adapterLabel } from '../device/adapter-info.js';
 
 export interface GpuBackendOptions {
@@ -42,7 +43,7 @@ export class GpuBackend implements Backend<GpuTensor> {
         for (const bias of [false, true])
           for (const activation of ['none', 'relu', 'sigmoid'] as Activation[])
             matmuls.push(matmulKernel(this.matmulVariant, { transA, transB, activation }, bias));
-    await this.ctx.pipelines.prepare([...matmuls, ...ACTIVATION_KERNELS, ...SOFTMAX_KERNELS, ...REDUCE_KERNELS, SGD_KERNEL]);
+    await this.ctx.pipelines.prepare([...matmuls, ...ACTIVATION_KERNELS, ...SOFTMAX_KERNELS, ...REDUCE_KERNELS, ...GATHER_KERNELS, SGD_KERNEL]);
   }
 
   private empty(shape: Shape, dtype: 'f32' | 'u32' = 'f32'): GpuTensor {
@@ -179,6 +180,11 @@ export class GpuBackend implements Backend<GpuTensor> {
     sumGpu(this.ctx, flags, out, 1);
     flags.dispose();
     return out;
+  }
+
+  storeScalar(src: GpuTensor, dst: GpuTensor, index: number): void {
+    checkSlot(dst, index);
+    storeScalarGpu(this.ctx, this.own(src), this.own(dst), index);
   }
 
   sgdUpdate(param: GpuTensor, grad: GpuTensor, lr: number): void {

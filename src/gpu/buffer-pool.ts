@@ -22,6 +22,8 @@ export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private pending: GPUBuffer[] = [];
   private readonly owned = new Set<GPUBuffer>();
+  /** Handed out by acquire and not yet released: a second release of one is refused. */
+  private readonly live = new Set<GPUBuffer>();
   private inUse = 0;
   private inUseBytes = 0;
   private allocatedBytes = 0;
@@ -48,6 +50,7 @@ export class BufferPool {
       this.owned.add(buffer);
       this.allocatedBytes += size;
     }
+    this.live.add(buffer);
     this.inUse += 1;
     this.inUseBytes += size;
     // Safe before the step's submit: a free buffer is never used by the unsubmitted encoder.
@@ -56,7 +59,8 @@ export class BufferPool {
   }
 
   release(buffer: GPUBuffer): void {
-    if (!this.owned.has(buffer)) throw new Error('BufferPool.release: buffer does not belong to this pool (released twice?)');
+    if (!this.owned.has(buffer)) throw new Error('BufferPool.release: buffer does not belong to this pool');
+    if (!this.live.delete(buffer)) throw new Error('BufferPool.release: buffer was released twice');
     this.inUse -= 1;
     this.inUseBytes -= buffer.size;
     this.pending.push(buffer);
@@ -72,9 +76,11 @@ export class BufferPool {
     this.pending = [];
   }
 
-  /** Frees the buffers nobody holds (e.g. after a run with other shapes). */
+  /**
+   * Frees the buffers nobody holds (e.g. after a run with other shapes). Buffers released since
+   * the last submit are kept: work recorded but not yet submitted may still use them.
+   */
   trim(): void {
-    this.recycle();
     for (const list of this.free.values()) {
       for (const buffer of list) {
         this.owned.delete(buffer);
@@ -97,6 +103,7 @@ export class BufferPool {
   destroy(): void {
     for (const buffer of this.owned) buffer.destroy();
     this.owned.clear();
+    this.live.clear();
     this.free.clear();
     this.pending = [];
     this.inUse = this.inUseBytes = this.allocatedBytes = 0;

@@ -9,14 +9,14 @@ import type { Labels } from './softmax.js';
 type Floats = Float32Array | Float64Array;
 const CHUNK = 64;
 
-export type ReduceEntry = 'sum_chunks' | 'column_sum' | 'argmax_rows' | 'correct_index' | 'correct_onehot';
+export type ReduceEntry = 'sum_chunks' | 'column_sum' | 'argmax_rows' | 'correct_index' | 'correct_onehot' | 'store_scalar';
 
 export function reduceKernel(entryPoint: ReduceEntry): KernelSpec {
   return { family: 'reduce', code, entryPoint };
 }
 
 export const REDUCE_KERNELS: KernelSpec[] = (
-  ['sum_chunks', 'column_sum', 'argmax_rows', 'correct_index', 'correct_onehot'] as const
+  ['sum_chunks', 'column_sum', 'argmax_rows', 'correct_index', 'correct_onehot', 'store_scalar'] as const
 ).map(reduceKernel);
 
 /**
@@ -76,6 +76,17 @@ export function correctGpu(ctx: GpuContext, scores: GpuTensor, labels: GpuTensor
     buffers: [scores.buffer, index ? labels.buffer : undefined, index ? undefined : labels.buffer, out.buffer],
     workgroups: [Math.ceil(rows / 64)],
     shapes: `scores${dims(scores.shape)}, t${dims(labels.shape)} → correct[${rows}]`,
+  });
+}
+
+/** dst[index] = src[0]. */
+export function storeScalarGpu(ctx: GpuContext, src: GpuTensor, dst: GpuTensor, index: number): void {
+  ctx.dispatch({
+    kernel: reduceKernel('store_scalar'),
+    params: [index, 0, 0, 0],
+    buffers: [src.buffer, undefined, undefined, dst.buffer],
+    workgroups: [1],
+    shapes: `s[] → h${dims(dst.shape)}[${index}]`,
   });
 }
 

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian/Ubuntu machine: the Vulkan loader and Debian's chromium (which ships
+# SwiftShader, the software Vulkan adapter used when there is no GPU, and the browser the demo
+# tests drive), then the npm dependencies from the lock file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -e /usr/lib/chromium/libvk_swiftshader.so ] || need+=(chromium)
+ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 ' || need+=(libvulkan1)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${need[*]} (Debian packages)"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi

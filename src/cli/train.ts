@@ -1,0 +1,222 @@
+/**
+ * npm start: trains the book's TwoLayerNet (784-50-10, batch 100, lr 0.1, std 0.01) on MNIST,
+ * on the GPU by default, and reports accuracy and speed.
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import cliProgress from 'cli-progress';
+import type { Backend } from '../backend/backend.js';
+import { CpuBackend } from '../backend/cpu-backend.js';
+import { GpuBackend } from '../backend/gpu-backend.js';
+import { CpuDataset } from '../data/cpu-dataset.js';
+import type { Dataset } from '../data/dataset.js';
+import { GpuDataset } from '../data/gpu-dataset.js';
+import type { Mnist } from '../data/mnist.js';
+import { openNodeGpu } from '../device/discover-node.js';
+import type { GpuContext } from '../gpu/gpu-context.js';
+import { loadMnist } from '../node/load-mnist.js';
+import { MultiLayerNet, type ActivationName } from '../nn/multi-layer-net.js';
+import type { WeightInit } from '../nn/init.js';
+import { loadModel, saveModel } from '../nn/model-file.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { SGD } from '../train/optimizer.js';
+import { Trainer, type TrainResult } from '../train/trainer.js';
+import { choiceFlag, intFlag, parseFlags, positiveFloatFlag, runCli, UsageError } from './args.js';
+import { median } from './format.js';
+
+const USAGE = `usage: npm start -- [options]
+  --device gpu|cpu        where to train (default gpu)
+  --steps N               training steps (default 1000, the book's iterations)
+  --epochs N              train N epochs of 60000/batch steps instead of --steps
+  --batch N               minibatch size (default 100)
+  --lr X                  learning rate (default 0.1)
+  --hidden 50 | 100,50    hidden layer sizes (default 50: the book's TwoLayerNet)
+  --activation relu|sigmoid (default relu)
+  --init std|xavier|he    weight initialization (default std: N(0, 0.01²) as in the book)
+  --seed N                seed for weights and minibatches (default 42)
+  --save FILE             write the trained weights as safetensors
+  --load FILE             start from weights in a safetensors file
+  --json                  print one JSON object as the last line
+  --help                  this text
+`;
+
+interface Settings {
+  device: 'gpu' | 'cpu';
+  steps: number;
+  batch: number;
+  lr: number;
+  hidden: number[];
+  activation: ActivationName;
+  init: 'std' | 'xavier' | 'he';
+  seed: number;
+  save?: string;
+  load?: string;
+  json: boolean;
+}
+
+export function parseSettings(argv: string[]): Settings | 'help' {
+  const f = parseFlags(argv, {
+    device: { type: 'string' },
+    steps: { type: 'string' },
+    epochs: { type: 'string' },
+    batch: { type: 'string' },
+    lr: { type: 'string' },
+    hidden: { type: 'string' },
+    activation: { type: 'string' },
+    init: { type: 'string' },
+    seed: { type: 'string' },
+    save: { type: 'string' },
+    load: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (f.help) return 'help';
+  if (f.steps !== undefined && f.epochs !== undefined) throw new UsageError('--steps and --epochs exclude each other');
+  const batch = intFlag(f.batch, 'batch', 100);
+  if (batch > 60000) throw new UsageError(`--batch must be at most the 60000 training images, got ${batch}`);
+  const hidden = (f.hidden ?? '50').split(',').map((s) => intFlag(s.trim(), 'hidden', 0));
+  const steps = f.epochs !== undefined ? intFlag(f.epochs, 'epochs', 1) * Math.max(Math.floor(60000 / batch), 1) : intFlag(f.steps, 'steps', 1000);
+  return {
+    device: choiceFlag(f.device, 'device', ['gpu', 'cpu'] as const, 'gpu'),
+    steps,
+    batch,
+    lr: positiveFloatFlag(f.lr, 'lr', 0.1),
+    hidden,
+    activation: choiceFlag(f.activation, 'activation', ['relu', 'sigmoid'] as const, 'relu'),
+    init: choiceFlag(f.init, 'init', ['std', 'xavier', 'he'] as const, 'std'),
+    seed: intFlag(f.seed, 'seed', 42, 0),
+    save: f.save,
+    load: f.load,
+    json: !!f.json,
+  };
+}
+
+async function main(): Promise<void> {
+  const settings = parseSettings(process.argv.slice(2));
+  if (settings === 'help') return void process.stdout.write(USAGE);
+  const mnist = await loadMnist();
+  let ctx: GpuContext | undefined;
+  try {
+    if (settings.device === 'gpu') {
+      ctx = await openNodeGpu();
+      const gpu = new GpuBackend(ctx);
+      await gpu.prepare();
+      await train(gpu, new GpuDataset(gpu, mnist.train), new GpuDataset(gpu, mnist.test), settings, mnist);
+    } else {
+      const cpu = new CpuBackend('f32');
+      await train(cpu, new CpuDataset(cpu, mnist.train), new CpuDataset(cpu, mnist.test), settings, mnist);
+    }
+  } finally {
+    ctx?.destroy();
+  }
+}
+
+async function train<T extends Tensor>(backend: Backend<T>, trainSet: Dataset<T>, testSet: Dataset<T>, s: Settings, mnist: Mnist): Promise<void> {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const net = new MultiLayerNet(backend, {
+    inputSize: 784,
+    hiddenSizes: s.hidden,
+    outputSize: 10,
+    activation: s.activation,
+    weightInit: s.init as WeightInit,
+    weightInitStd: 0.01,
+    seed: s.seed,
+  });
+  if (s.load) loadModel(net, await readModelFile(s.load), s.load);
+  const trainer = new Trainer(net, trainSet, testSet, new SGD(backend, s.lr));
+  out(`device: ${backend.device} — ${backend.label}`);
+  out(`net ${net.layerSizes().join('-')} (${s.activation}, init ${s.init}), ${s.steps} steps of batch ${s.batch}, lr ${s.lr}, seed ${s.seed}`);
+  out(`data: MNIST ${mnist.train.count} train / ${mnist.test.count} test images`);
+
+  const progress = progressReporter(s.steps, out);
+  let result: TrainResult;
+  try {
+    result = await trainer.run({ steps: s.steps, batchSize: s.batch, seed: s.seed, readEvery: 50 }, {
+      onProgress: progress.update,
+      onEpoch: (e) => progress.note(`epoch ${e.epoch} (step ${e.step}): train acc ${e.trainAcc.toFixed(4)}, test acc ${e.testAcc.toFixed(4)}`),
+    });
+  } finally {
+    progress.stop();
+  }
+  const last = result.epochs.at(-1)!;
+  const msStep = median(result.msPerStep);
+  out(`final test accuracy ${last.testAcc.toFixed(4)} (train ${last.trainAcc.toFixed(4)}) after ${s.steps} steps`);
+  out(`wall time ${(result.wallMs / 1000).toFixed(1)} s, median ${msStep.toFixed(2)} ms/step (${(1000 / msStep).toFixed(1)} steps/s)`);
+  if (s.save) {
+    await writeAtomically(s.save, await saveModel(net));
+    out(`saved weights to ${s.save}`);
+  }
+  net.dispose();
+  trainSet.dispose();
+  testSet.dispose();
+  if (s.json) {
+    out(JSON.stringify({
+      settings: { ...s, json: undefined },
+      device: backend.device,
+      adapter: backend.label,
+      train_acc: last.trainAcc,
+      test_acc: last.testAcc,
+      epochs: result.epochs,
+      wall_ms: result.wallMs,
+      median_ms_per_step: msStep,
+      ms_per_step: result.msPerStep,
+      losses: Array.from(result.losses),
+    }));
+  }
+}
+
+/**
+ * A live bar on a terminal; in a log (CI, a pipe) one line per tenth of the run instead of a
+ * redrawn bar.
+ */
+function progressReporter(total: number, out: (line: string) => void) {
+  const t0 = performance.now();
+  const speed = (done: number) => (done / ((performance.now() - t0) / 1000)).toFixed(1);
+  if (!process.stdout.isTTY) {
+    let nextTenth = 1;
+    return {
+      update(done: number, loss: number) {
+        if (done * 10 < nextTenth * total && done !== total) return;
+        nextTenth = Math.floor((done * 10) / total) + 1;
+        out(`step ${done}/${total}  loss ${loss.toFixed(4)}  ${speed(done)} steps/s`);
+      },
+      note: out,
+      stop() {},
+    };
+  }
+  const bar = new cliProgress.SingleBar({
+    format: 'train |{bar}| {value}/{total} steps | loss {loss} | {speed} steps/s | ETA {eta_formatted}',
+    etaBuffer: 200,
+    hideCursor: true,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0, { loss: '-', speed: '-' });
+  let done = 0;
+  return {
+    update(d: number, loss: number) {
+      done = d;
+      bar.update(d, { loss: loss.toFixed(4), speed: speed(d) });
+    },
+    note(line: string) {
+      bar.stop();
+      out(line);
+      if (done < total) bar.start(total, done, { loss: '-', speed: '-' });
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+async function readModelFile(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new UsageError(`--load: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+}
+
+/** A crash mid-write leaves the old file, never half a new one. */
+async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, path);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await runCli(USAGE, main);

@@ -1,0 +1,28 @@
+import { decodeSafetensors, encodeSafetensors, expectTensors } from '../io/safetensors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { MultiLayerNet } from './multi-layer-net.js';
+
+/**
+ * Weights as safetensors: F32 tensors named W1, b1, W2, … like the book's params dict, and the
+ * architecture in the metadata so a reader knows what net they belong to.
+ */
+export async function saveModel<T extends Tensor>(net: MultiLayerNet<T>): Promise<Uint8Array> {
+  const tensors = [];
+  for (const p of net.params()) {
+    tensors.push({ name: p.name, shape: [...p.value.shape], data: Float32Array.from(await net.backend.read(p.value)) });
+  }
+  const c = net.config;
+  return encodeSafetensors(tensors, {
+    format: 'webgpu-backprop',
+    layer_sizes: net.layerSizes().join(','),
+    activation: c.activation,
+  });
+}
+
+/** Loads weights into `net`, refusing files whose tensors do not fit its parameters. */
+export function loadModel<T extends Tensor>(net: MultiLayerNet<T>, bytes: Uint8Array, source: string): void {
+  const decoded = decodeSafetensors(bytes, source);
+  const params = net.params();
+  expectTensors(decoded, params.map((p) => ({ name: p.name, shape: [...p.value.shape] })), source);
+  for (const p of params) net.backend.write(p.value, decoded.tensors.get(p.name)!.data);
+}
