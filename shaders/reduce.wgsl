@@ -6,6 +6,7 @@
 //   argmax_rows    the index of each row's largest value (first one on ties).
 //   correct_index / correct_onehot
 //                  1.0 where a row's argmax equals its label, else 0.0; sum_chunks counts them.
+//   store_scalar   copies one value into a slot of a longer tensor (the loss history).
 // CPU references: src/kernels/reduce.ts.
 
 struct Params { n: u32, rows: u32, cols: u32, scale: f32 }
@@ -77,4 +78,10 @@ fn correct_onehot(@builtin(global_invocation_id) gid: vec3u) {
     if (labelsHot[base + c] > bestT) { label = c; bestT = labelsHot[base + c]; }
   }
   dst[r] = select(0.0, 1.0, rowArgmax(r) == label);
+}
+
+// dst[n] = src[0]: files a step's loss into the loss history without leaving the compute pass.
+@compute @workgroup_size(1)
+fn store_scalar() {
+  dst[p.n] = src[0];
 }

@@ -86,10 +86,11 @@ describe('buffer pool', () => {
     const values = randomArray(1000, 3);
     const x = g.fromArray(values, [1000]);
     const { y, mask } = g.reluForward(x);
-    g.dispose(x, mask);
+    g.dispose(x);
+    // Same size as x: the buffer a pool that reused too early would hand out.
     const other = g.fromArray(new Float32Array(1000).fill(-7), [1000]);
     expectClose(await g.read(y), values.map((v) => Math.max(v, 0)), 0, 'relu of the disposed input');
-    g.dispose(y, other);
+    g.dispose(y, mask, other);
   });
 
   it('rounds sizes up to 256 bytes and counts bytes by the rounded size', () => {
