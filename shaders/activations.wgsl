@@ -31,9 +31,10 @@ fn relu_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   let i = flatIndex(gid, nwg);
   if (i >= p.n) { return; }
   let x = src[i];
-  let keep = select(0.0, 1.0, x > 0.0);
-  maskOut[i] = keep;
-  dst[i] = x * keep;
+  let keep = x > 0.0;
+  maskOut[i] = select(0.0, 1.0, keep);
+  // select, not x * mask: -Infinity * 0 would be NaN.
+  dst[i] = select(0.0, x, keep);
 }
 
 @compute @workgroup_size(WG)

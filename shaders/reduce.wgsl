@@ -34,8 +34,8 @@ fn sum_chunks(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
 }
 
 @compute @workgroup_size(WG)
-fn column_sum(@builtin(global_invocation_id) gid: vec3u) {
-  let c = gid.x;
+fn column_sum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = gid.x + gid.y * nwg.x * WG;
   if (c >= p.cols) { return; }
   var total = 0.0;
   for (var r = 0u; r < p.rows; r++) { total += src[r * p.cols + c]; }
@@ -54,22 +54,22 @@ fn rowArgmax(r: u32) -> u32 {
 }
 
 @compute @workgroup_size(WG)
-fn argmax_rows(@builtin(global_invocation_id) gid: vec3u) {
-  let r = gid.x;
+fn argmax_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = gid.x + gid.y * nwg.x * WG;
   if (r >= p.rows) { return; }
   idxOut[r] = rowArgmax(r);
 }
 
 @compute @workgroup_size(WG)
-fn correct_index(@builtin(global_invocation_id) gid: vec3u) {
-  let r = gid.x;
+fn correct_index(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = gid.x + gid.y * nwg.x * WG;
   if (r >= p.rows) { return; }
   dst[r] = select(0.0, 1.0, rowArgmax(r) == labelsIdx[r]);
 }
 
 @compute @workgroup_size(WG)
-fn correct_onehot(@builtin(global_invocation_id) gid: vec3u) {
-  let r = gid.x;
+fn correct_onehot(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = gid.x + gid.y * nwg.x * WG;
   if (r >= p.rows) { return; }
   let base = r * p.cols;
   var label = 0u;

@@ -35,23 +35,23 @@ fn softmaxRow(r: u32) {
 }
 
 @compute @workgroup_size(WG)
-fn softmax_rows(@builtin(global_invocation_id) gid: vec3u) {
-  let r = gid.x;
+fn softmax_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = gid.x + gid.y * nwg.x * WG;
   if (r >= p.rows) { return; }
   softmaxRow(r);
 }
 
 @compute @workgroup_size(WG)
-fn xent_index(@builtin(global_invocation_id) gid: vec3u) {
-  let r = gid.x;
+fn xent_index(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = gid.x + gid.y * nwg.x * WG;
   if (r >= p.rows) { return; }
   softmaxRow(r);
   rowLoss[r] = -log(dst[r * p.cols + labelsIdx[r]] + DELTA);
 }
 
 @compute @workgroup_size(WG)
-fn xent_onehot(@builtin(global_invocation_id) gid: vec3u) {
-  let r = gid.x;
+fn xent_onehot(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = gid.x + gid.y * nwg.x * WG;
   if (r >= p.rows) { return; }
   softmaxRow(r);
   let base = r * p.cols;

@@ -40,9 +40,9 @@ export function activationGpu(
 
 export function reluForwardCpu(x: Floats, y: Floats, mask: Floats): void {
   for (let i = 0; i < x.length; i++) {
-    const keep = x[i]! > 0 ? 1 : 0;
-    mask[i] = keep;
-    y[i] = x[i]! * keep;
+    const keep = x[i]! > 0;
+    mask[i] = keep ? 1 : 0;
+    y[i] = keep ? x[i]! : 0;
   }
 }
 

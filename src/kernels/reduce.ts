@@ -50,7 +50,7 @@ export function columnSumGpu(ctx: GpuContext, x: GpuTensor, out: GpuTensor): voi
     kernel: reduceKernel('column_sum'),
     params: [0, rows, cols, 0],
     buffers: [x.buffer, undefined, undefined, out.buffer],
-    workgroups: [Math.ceil(cols / 64)],
+    workgroups: grid1d(cols, 64),
     shapes: `x${dims(x.shape)} → Σrows [${cols}]`,
   });
 }
@@ -61,7 +61,7 @@ export function argmaxGpu(ctx: GpuContext, x: GpuTensor, out: GpuTensor): void {
     kernel: reduceKernel('argmax_rows'),
     params: [0, rows, cols, 0],
     buffers: [x.buffer, undefined, undefined, undefined, out.buffer],
-    workgroups: [Math.ceil(rows / 64)],
+    workgroups: grid1d(rows, 64),
     shapes: `x${dims(x.shape)} → argmax[${rows}]`,
   });
 }
@@ -74,7 +74,7 @@ export function correctGpu(ctx: GpuContext, scores: GpuTensor, labels: GpuTensor
     kernel: reduceKernel(index ? 'correct_index' : 'correct_onehot'),
     params: [0, rows, cols, 0],
     buffers: [scores.buffer, index ? labels.buffer : undefined, index ? undefined : labels.buffer, out.buffer],
-    workgroups: [Math.ceil(rows / 64)],
+    workgroups: grid1d(rows, 64),
     shapes: `scores${dims(scores.shape)}, t${dims(labels.shape)} → correct[${rows}]`,
   });
 }

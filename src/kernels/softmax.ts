@@ -34,7 +34,7 @@ export function softmaxGpu(ctx: GpuContext, x: GpuTensor, y: GpuTensor): void {
     kernel: softmaxKernel('softmax_rows'),
     params: [rows, cols, 0, 0],
     buffers: [x.buffer, undefined, undefined, y.buffer],
-    workgroups: [Math.ceil(rows / 64)],
+    workgroups: grid1d(rows, 64),
     shapes: `x${dims(x.shape)} → y${dims(y.shape)}`,
   });
 }
@@ -47,7 +47,7 @@ export function xentGpu(ctx: GpuContext, logits: GpuTensor, labels: GpuTensor, p
     kernel: softmaxKernel(oneHot ? 'xent_onehot' : 'xent_index'),
     params: [rows, cols, 0, 0],
     buffers: [logits.buffer, ...labelBuffers(labels), probs.buffer, rowLoss.buffer],
-    workgroups: [Math.ceil(rows / 64)],
+    workgroups: grid1d(rows, 64),
     shapes: `logits${dims(logits.shape)}, t${dims(labels.shape)} → y${dims(probs.shape)}, loss[${rows}]`,
   });
 }
