@@ -4,8 +4,11 @@
 //
 // Entry points (variants; the launcher in src/kernels/matmul.ts picks one per adapter):
 //   matmul_blocked  each invocation computes a TM x TN block in registers; no workgroup memory,
-//                   no barriers. Fastest on software adapters (SwiftShader, lavapipe), where a
-//                   barrier is a thread switch. The launcher rewrites TM/TN for its 8x8 variant.
+//                   no barriers (on software adapters a barrier is a thread switch). The
+//                   readable form of the next one.
+//   matmul_unrolled the same idea written out for a 10x10 block, one variable per accumulator:
+//                   generated and appended by src/kernels/matmul-unrolled.ts. Fastest on
+//                   SwiftShader, whose JIT does not unroll loops or keep arrays in registers.
 //   matmul_tiled    64x64 output tiles staged through workgroup memory (BK = 16 deep), 4x4 per
 //                   invocation, strided so neighbouring invocations touch neighbouring words.
 //                   For hardware GPUs.
