@@ -1,8 +1,7 @@
 import type { GpuContext } from '../gpu/gpu-context.js';
-import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { GATHER_KERNELS } from '../kernels/gather.js';
 import { activationGpu, ACTIVATION_KERNELS } from '../kernels/activations.js';
-import { defaultMatmulVariant, matmulGpu, matmulKernel, type Activation, type MatmulVariant } from '../kernels/matmul.js';
+import { defaultMatmulVariant, matmulGpu, matmulKernel, type MatmulOptions, type MatmulVariant } from '../kernels/matmul.js';
 import { sgdGpu, SGD_KERNEL } from '../kernels/optimizers.js';
 import { argmaxGpu, columnSumGpu, correctGpu, REDUCE_KERNELS, storeScalarGpu, sumGpu } from '../kernels/reduce.js';
 import { softmaxGpu, SOFTMAX_KERNELS, xentBackwardGpu, xentGpu } from '../kernels/softmax.js';
@@ -11,6 +10,11 @@ import type { Shape } from '../tensor/shape.js';
 import type { Backend, MatmulArgs } from './backend.js';
 import { checkFinite, checkIndices, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 import { adapterLabel } from '../device/adapter-info.js';
+
+/** A matmul as a pipeline sees it: transposes, fused bias, activation. */
+export type MatmulForm = MatmulOptions & { bias?: boolean };
+
+const TRAINING_MATMULS: MatmulForm[] = [{ bias: true }, { transA: true }, { transB: true }];
 
 export interface GpuBackendOptions {
   /** Overrides the per-adapter choice (tests run every variant). */
@@ -35,14 +39,14 @@ export class GpuBackend implements Backend<GpuTensor> {
     this.label = adapterLabel(ctx.adapter);
   }
 
-  /** Compiles every pipeline this backend can use, asynchronously, before the first step. */
-  async prepare(): Promise<void> {
-    const matmuls: KernelSpec[] = [];
-    for (const transA of [false, true])
-      for (const transB of [false, true])
-        for (const bias of [false, true])
-          for (const activation of ['none', 'relu', 'sigmoid'] as Activation[])
-            matmuls.push(matmulKernel(this.matmulVariant, { transA, transB, activation }, bias));
+  /**
+   * Compiles, asynchronously and before the first step, the pipelines a training step uses:
+   * every non-matmul kernel and the matmuls of an MLP (forward with bias, xᵀ·dy, dy·Wᵀ), plus
+   * any `extra` matmul forms. Other matmul forms compile on first use. (On a software adapter an
+   * unrolled matmul pipeline takes seconds to compile, so compiling all 24 forms would not do.)
+   */
+  async prepare(extra: MatmulForm[] = []): Promise<void> {
+    const matmuls = [...TRAINING_MATMULS, ...extra].map((f) => matmulKernel(this.matmulVariant, f, !!f.bias));
     await this.ctx.pipelines.prepare([...matmuls, ...ACTIVATION_KERNELS, ...SOFTMAX_KERNELS, ...REDUCE_KERNELS, ...GATHER_KERNELS, SGD_KERNEL]);
   }
 
