@@ -1,0 +1,103 @@
+/**
+ * `window.__demo`: what the Playwright tests (test/demo.test.ts) read and do. State is returned
+ * as plain data so `page.evaluate` can carry it out of the page.
+ */
+import type { ActivationsPanel } from '../panels/activations-panel.js';
+import type { ComparePanel } from '../panels/compare-panel.js';
+import type { DrawPanel } from '../panels/draw-panel.js';
+import type { GradcheckPanel } from '../panels/gradcheck-panel.js';
+import type { TestStrip } from '../panels/test-strip.js';
+import type { TracePanel } from '../panels/trace-panel.js';
+import type { App } from './app.js';
+
+export interface Panels {
+  draw: DrawPanel;
+  strip: TestStrip;
+  gradcheck: GradcheckPanel;
+  trace: TracePanel;
+  compare: ComparePanel;
+  activations: ActivationsPanel;
+}
+
+export interface DemoSnapshot {
+  device: 'gpu' | 'cpu';
+  hasGpu: boolean;
+  adapter: string | null;
+  softwareAdapter: boolean | null;
+  backendLabel: string;
+  state: string;
+  error: string | null;
+  step: number;
+  stepsRead: number;
+  steps: number;
+  lastLoss: number | null;
+  firstLoss: number | null;
+  /** The loss of every step read back so far. */
+  losses: number[];
+  evals: { step: number; trainAcc: number; testAcc: number }[];
+  gradcheck: { param: string; numericalVsCpu: number; numericalVsGpu: number | null; cpuVsGpu: number | null }[];
+  drawing: number;
+  drawPrediction: { drawing: number; digit: number; probs: number[] } | null;
+  strip: { version: number; items: { index: number; label: number; predicted: number }[] };
+  traceDispatches: number;
+  traceKernels: string[];
+  compareRatio: number | null;
+}
+
+export interface DemoHook {
+  snapshot(): DemoSnapshot;
+  /** Resolves when the panels' queued work is done and the page has painted it. */
+  settled(): Promise<void>;
+  drawTestImage(index: number): number;
+  testLabel(index: number): number;
+}
+
+declare global {
+  interface Window {
+    __demo?: DemoHook;
+  }
+}
+
+export function installTestHook(app: App, panels: Panels): void {
+  window.__demo = {
+    snapshot(): DemoSnapshot {
+      const s = app.session;
+      const gpu = app.devices.gpu;
+      const last = panels.draw.last;
+      return {
+        device: s.backend.device,
+        hasGpu: app.devices.hasGpu,
+        adapter: gpu ? gpu.label : null,
+        softwareAdapter: gpu ? gpu.ctx.adapter.software : null,
+        backendLabel: s.backend.label,
+        state: s.state,
+        error: s.error?.message ?? null,
+        step: s.step,
+        stepsRead: s.stepsRead,
+        steps: s.settings.steps,
+        lastLoss: s.stepsRead > 0 ? s.losses[s.stepsRead - 1]! : null,
+        firstLoss: s.stepsRead > 0 ? s.losses[0]! : null,
+        losses: Array.from(s.losses.subarray(0, s.stepsRead)),
+        evals: s.evals.map(({ step, trainAcc, testAcc }) => ({ step, trainAcc, testAcc })),
+        gradcheck: panels.gradcheck.rows.map((r) => ({
+          param: r.param,
+          numericalVsCpu: r.numericalVsCpu.meanAbsDiff,
+          numericalVsGpu: r.numericalVsGpu?.meanAbsDiff ?? null,
+          cpuVsGpu: r.cpuVsGpu?.meanAbsDiff ?? null,
+        })),
+        drawing: panels.draw.drawingNumber,
+        drawPrediction: last ? { drawing: last.drawing, digit: last.digit, probs: Array.from(last.probs) } : null,
+        strip: { version: panels.strip.version, items: panels.strip.items.map(({ index, label, predicted }) => ({ index, label, predicted })) },
+        traceDispatches: panels.trace.shown?.dispatches.length ?? 0,
+        traceKernels: panels.trace.shown?.dispatches.map((d) => `${d.phase}:${d.layer}:${d.kernel}`) ?? [],
+        compareRatio: panels.compare.last?.ratio ?? null,
+      };
+    },
+    async settled() {
+      await app.netWork.idle();
+      for (let i = 0; i < 2; i++) await new Promise((resolve) => requestAnimationFrame(resolve));
+    },
+    drawTestImage: (index) => panels.draw.drawTestImage(index),
+    testLabel: (index) => app.devices.mnist.test.labels[index]!,
+  };
+}

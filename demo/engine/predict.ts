@@ -1,0 +1,45 @@
+/**
+ * Class probabilities from the training net: softmax of its scores, read back. Used by the
+ * drawing pad, the strip of test images and the activations panel; forward passes here change
+ * nothing the next training step depends on (each step runs its own forward first).
+ */
+import type { Dataset } from '../../src/data/dataset.js';
+import type { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
+
+/** rows × 10 probabilities for rows × 784 inputs in [0, 1]. */
+export async function classify<T extends Tensor>(net: MultiLayerNet<T>, inputs: Float32Array, rows: number): Promise<Float32Array> {
+  const be = net.backend;
+  const x = be.fromArray(inputs, [rows, net.config.inputSize]);
+  try {
+    return await probabilities(net, x);
+  } finally {
+    be.dispose(x);
+  }
+}
+
+/** Probabilities for rows start .. start + count of a dataset (the GPU gathers them itself). */
+export async function classifyRange<T extends Tensor>(net: MultiLayerNet<T>, data: Dataset<T>, start: number, count: number): Promise<Float32Array> {
+  const { x, t } = data.range(start, count);
+  try {
+    return await probabilities(net, x);
+  } finally {
+    net.backend.dispose(x, t);
+  }
+}
+
+async function probabilities<T extends Tensor>(net: MultiLayerNet<T>, x: T): Promise<Float32Array> {
+  const be = net.backend;
+  const probs = be.softmax(net.predict(x));
+  try {
+    return Float32Array.from(await be.read(probs));
+  } finally {
+    be.dispose(probs);
+  }
+}
+
+export function argmaxRow(probs: ArrayLike<number>, row: number, classes = 10): number {
+  let best = 0;
+  for (let c = 1; c < classes; c++) if (probs[row * classes + c]! > probs[row * classes + best]!) best = c;
+  return best;
+}

@@ -1,0 +1,97 @@
+/**
+ * One image through the net, layer by layer: its pixels, each hidden layer's pre-activation z,
+ * the ReLU mask (which units let the gradient through in backward) and the activation, then the
+ * class probabilities. Follows the selected test image or the drawing.
+ */
+import type { App, Sample } from '../app/app.js';
+import { byId, el } from '../app/dom.js';
+import { LatestOnly } from '../app/latest-only.js';
+import { probe, type HiddenActivity, type Probe } from '../engine/probe.js';
+import { diverging, grayscale, maxAbs, paint, pixelCanvas, sequential } from '../ui/pixels.js';
+import { renderProbBars } from '../ui/prob-bars.js';
+
+const UNITS_PER_ROW = 25;
+const CELL = 13;
+
+export class ActivationsPanel {
+  /** The latest probe, for the weights panel and the tests. */
+  last: Probe | undefined;
+  private readonly update: LatestOnly<void>;
+
+  constructor(
+    private readonly app: App,
+    private readonly onProbe: (probe: Probe) => void,
+  ) {
+    this.update = new LatestOnly(() => this.recompute(), (e) => app.fail(e));
+    app.events.on('refresh', () => this.update.request());
+    app.events.on('sample', () => this.update.request());
+  }
+
+  private input(sample: Sample): Float32Array {
+    if (sample.kind === 'drawing') return sample.input;
+    const bytes = this.app.devices.mnist.test.pixels.subarray(sample.index * 784, (sample.index + 1) * 784);
+    return Float32Array.from(bytes, (b) => b / 255);
+  }
+
+  private async recompute(): Promise<void> {
+    const sample = this.app.sample;
+    const session = this.app.session;
+    const input = this.input(sample);
+    const result = await this.app.netWork.run(() => probe(session.net, input));
+    if (session !== this.app.session) return;
+    this.last = result;
+    this.render(sample, input, result, session.net.config.activation);
+    this.onProbe(result);
+  }
+
+  private render(sample: Sample, input: Float32Array, result: Probe, activation: 'relu' | 'sigmoid'): void {
+    const label = sample.kind === 'test' ? this.app.devices.mnist.test.labels[sample.index] : undefined;
+    byId('activity-source').textContent = sample.kind === 'test' ? `test image #${sample.index} (label ${label})` : 'your drawing';
+    const image = pixelCanvas(28, 28, 3);
+    paint(image, input, 28, 28, grayscale);
+    const probs = el('div', { class: 'probs compact' });
+    renderProbBars(probs, result.probs, label);
+    const layers = result.hidden.map((layer, i) => this.layerBlock(layer, i, activation));
+    byId('activity-body').replaceChildren(
+      el('div', { class: 'activity-flow' },
+        el('div', { class: 'activity-step' }, el('div', { class: 'caption' }, 'input x (784 pixels)'), image),
+        ...layers,
+        el('div', { class: 'activity-step' }, el('div', { class: 'caption' }, 'softmax output'), probs),
+      ),
+    );
+  }
+
+  private layerBlock(layer: HiddenActivity, i: number, activation: 'relu' | 'sigmoid'): HTMLElement {
+    const n = layer.z.length;
+    const cols = Math.min(n, UNITS_PER_ROW);
+    const rows = Math.ceil(n / cols);
+    const row = (caption: string, values: Float32Array, colormap: typeof grayscale, scale: number, title: string) => {
+      const canvas = pixelCanvas(cols, rows, CELL, 'pixels units');
+      paint(canvas, values, cols, rows, colormap, scale);
+      canvas.title = title;
+      return el('div', { class: 'unit-row' }, el('span', { class: 'caption' }, caption), canvas);
+    };
+    const W = `W${i + 1}`;
+    const b = `b${i + 1}`;
+    const blocks = [row(`z = ${i === 0 ? 'x' : `h${i}`}·${W} + ${b}`, layer.z, diverging, maxAbs(layer.z), 'pre-activation: red positive, blue negative')];
+    let summary: string;
+    if (activation === 'relu' && layer.mask) {
+      const active = layer.mask.reduce((s, v) => s + v, 0);
+      blocks.push(row('ReLU mask (z > 0)', layer.mask, sequential, 1, 'dark: 1, the unit passes its gradient back; light: 0, it blocks it'));
+      blocks.push(row(`h${i + 1} = max(z, 0)`, layer.h, sequential, maxAbs(layer.h), 'activation'));
+      summary = `${active} of ${n} units fire for this image. In backward, Relu multiplies the gradient by this mask: the other ${n - active} pass nothing back, so this image does not change their incoming weights.`;
+    } else {
+      const slope = layer.h.map((y) => y * (1 - y));
+      blocks.push(row(`h${i + 1} = σ(z)`, layer.h, sequential, 1, 'activation'));
+      blocks.push(row("σ'(z) = h(1 − h)", slope, sequential, 0.25, 'what Sigmoid.backward multiplies the gradient by (at most 0.25)'));
+      summary = `Sigmoid has no mask: backward multiplies the gradient by h(1 − h), at most 0.25, which is why deep sigmoid nets learn slowly.`;
+    }
+    return el(
+      'div',
+      { class: 'activity-step hidden-layer', 'data-layer': i + 1 },
+      el('div', { class: 'caption' }, `hidden layer ${i + 1} (${n} units)`),
+      ...blocks,
+      el('p', { class: 'hint' }, summary),
+    );
+  }
+}

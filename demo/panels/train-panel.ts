@@ -1,0 +1,141 @@
+/**
+ * The settings form, Train / Pause / Reset, the progress line and the shareable link. A change in
+ * the form starts a fresh net with the new settings and rewrites the URL.
+ */
+import type { App } from '../app/app.js';
+import { byId, durationText, percent } from '../app/dom.js';
+import { cliCommand, fieldText, iterPerEpoch, setField, toQuery, type DemoSettings } from '../app/settings.js';
+import type { SessionState } from '../training/session.js';
+
+const FIELDS = ['hidden', 'activation', 'init', 'lr', 'batch', 'steps', 'seed'] as const;
+
+export class TrainPanel {
+  private readonly form = byId('settings-form', HTMLFormElement);
+  private readonly start = byId('start-button', HTMLButtonElement);
+  private readonly pause = byId('pause-button', HTMLButtonElement);
+  private readonly reset = byId('reset-button', HTMLButtonElement);
+  private readonly bar = byId('train-progress', HTMLProgressElement);
+  private readonly status = byId('train-status');
+  private readonly runStart = { time: 0, step: 0 };
+  private stepsPerSec = NaN;
+  private lastLoss = NaN;
+  private lastTestAcc: number | undefined;
+
+  constructor(private readonly app: App) {
+    this.showSettings(app.settings);
+    this.form.addEventListener('change', (e) => void this.onChange(e.target));
+    this.form.addEventListener('submit', (e) => e.preventDefault());
+    this.start.addEventListener('click', () => void app.start());
+    this.pause.addEventListener('click', () => app.pause());
+    this.reset.addEventListener('click', () => void app.reset());
+    byId('copy-link').addEventListener('click', () => void this.copyLink());
+    if (!app.devices.hasGpu) {
+      const gpu = this.form.querySelector<HTMLInputElement>('input[name="device"][value="gpu"]')!;
+      gpu.disabled = true;
+      gpu.parentElement!.title = 'This browser has no WebGPU';
+    }
+
+    app.events.on('session', (s) => {
+      this.lastLoss = NaN;
+      this.lastTestAcc = undefined;
+      this.stepsPerSec = NaN;
+      this.showSettings(s.settings);
+      this.render(s.state);
+    });
+    app.events.on('state', (state) => {
+      if (state === 'running') Object.assign(this.runStart, { time: performance.now(), step: app.session.step });
+      this.render(state);
+    });
+    app.events.on('losses', (w) => {
+      this.lastLoss = w.losses[w.losses.length - 1]!;
+      this.stepsPerSec = w.stepsPerSec;
+      this.render(app.session.state);
+    });
+    app.events.on('eval', (p) => {
+      this.lastTestAcc = p.testAcc;
+      this.render(app.session.state);
+    });
+  }
+
+  private showSettings(s: Readonly<DemoSettings>): void {
+    for (const name of FIELDS) {
+      const input = this.form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
+      input.value = fieldText(s as DemoSettings, name);
+      input.classList.remove('invalid');
+      input.title = '';
+    }
+    for (const radio of this.form.querySelectorAll<HTMLInputElement>('input[name="device"]')) radio.checked = radio.value === s.device;
+    byId('cli-command').textContent = cliCommand(s as DemoSettings);
+    byId('step-explainer').textContent = explainStep(s);
+    const query = toQuery(s as DemoSettings);
+    history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}${location.hash}`);
+  }
+
+  private async onChange(target: EventTarget | null): Promise<void> {
+    if (!(target instanceof HTMLInputElement || target instanceof HTMLSelectElement)) return;
+    const next: DemoSettings = { ...this.app.settings, hidden: [...this.app.settings.hidden] };
+    try {
+      setField(next, target.name as keyof DemoSettings, target.value);
+    } catch (e) {
+      target.classList.add('invalid');
+      target.title = `must be ${(e as Error).message}`;
+      return;
+    }
+    target.classList.remove('invalid');
+    await this.app.reset(next);
+  }
+
+  private render(state: SessionState): void {
+    const s = this.app.session;
+    const total = s.settings.steps;
+    const busy = state === 'running' || state === 'pausing';
+    this.start.disabled = busy || state === 'done' || state === 'failed';
+    this.start.textContent = state === 'paused' ? 'Resume' : 'Train';
+    this.pause.disabled = state !== 'running';
+    this.reset.disabled = busy;
+    this.form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select').forEach((input) => {
+      input.disabled = busy || (input.name === 'device' && input.value === 'gpu' && !this.app.devices.hasGpu);
+    });
+    this.bar.value = s.stepsRead / total;
+
+    const epoch = s.stepsRead / iterPerEpoch(s.settings);
+    const parts = [`step ${s.stepsRead.toLocaleString('en')} / ${total.toLocaleString('en')}`, `epoch ${epoch.toFixed(2)}`];
+    if (Number.isFinite(this.lastLoss)) parts.push(`loss ${this.lastLoss.toFixed(3)}`);
+    if (this.lastTestAcc !== undefined) parts.push(`test accuracy ${percent(this.lastTestAcc)}`);
+    if (busy && Number.isFinite(this.stepsPerSec)) {
+      parts.push(`${this.stepsPerSec.toFixed(this.stepsPerSec < 10 ? 1 : 0)} steps/s`);
+      parts.push(`about ${durationText(((total - s.stepsRead) / this.stepsPerSec) * 1000)} left`);
+    }
+    const words: Record<SessionState, string> = {
+      ready: `Ready: ${s.net.layerSizes().join('-')} on the ${s.backend.device.toUpperCase()}. Press Train.`,
+      running: 'Training',
+      pausing: 'Pausing',
+      paused: 'Paused',
+      done: 'Done',
+      failed: `Stopped: ${s.error?.message ?? 'failed'}`,
+    };
+    this.status.textContent = state === 'ready' ? words.ready : `${words[state]} · ${parts.join(' · ')}`;
+    this.status.dataset.state = state;
+  }
+
+  private async copyLink(): Promise<void> {
+    const out = byId('copy-result');
+    try {
+      await navigator.clipboard.writeText(location.href);
+      out.textContent = 'copied';
+    } catch {
+      out.textContent = location.href;
+    }
+  }
+}
+
+/** One training step in words, with this run's numbers. */
+function explainStep(s: Readonly<DemoSettings>): string {
+  const act = s.activation === 'relu' ? 'Relu' : 'Sigmoid';
+  const layers = [...s.hidden.flatMap(() => ['Affine', act]), 'Affine', 'SoftmaxWithLoss'];
+  return (
+    `Each step takes ${s.batch} random training images, runs them forward through ${layers.join(' → ')} to a loss, ` +
+    `then backward through the same layers to get ∂loss/∂W for every weight, and moves each weight against its gradient: ` +
+    `W ← W − ${s.lr} · ∂loss/∂W. One epoch is ${iterPerEpoch(s)} steps.`
+  );
+}

@@ -1,0 +1,109 @@
+/**
+ * Names the layer behind each GPU dispatch of a training step. GpuContext already records every
+ * dispatch of a submit (`ctx.lastTrace`: kernel, shapes, workgroups); this adds which phase and
+ * which of the book's layers recorded it, by labelling the layers' forward/backward calls and
+ * noting each dispatch made under a label. The engine has no hook for labels, so the tagger
+ * wraps `ctx.dispatch` and the layer methods of the nets it is given (demo code only).
+ */
+import type { Dispatch, DispatchRecord, GpuContext } from '../../src/gpu/gpu-context.js';
+import { Relu } from '../../src/nn/layers.js';
+import type { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
+import type { StepPhase, StepTracer } from '../training/step.js';
+
+export interface TracedDispatch extends DispatchRecord {
+  phase: StepPhase;
+  /** The layer or part of the loop that recorded it, e.g. 'Affine W1, b1'. */
+  layer: string;
+  /** What was dispatched, kept so the kernel can be run again to time it (absent if untagged). */
+  dispatch: Dispatch | undefined;
+}
+
+export interface StepTrace {
+  /** The training step this was (0-based); -1 for a step recorded only to be shown or timed. */
+  step: number;
+  dispatches: TracedDispatch[];
+}
+
+interface Tag {
+  phase: StepPhase;
+  layer: string;
+  dispatch: Dispatch;
+}
+
+export class DispatchTagger implements StepTracer {
+  /** Called with the trace of every step the training loop records. */
+  onStep: ((trace: StepTrace) => void) | undefined;
+  private phase: StepPhase = 'data';
+  private layer = '';
+  private capturing = false;
+  private step = -1;
+  private tags: Tag[] = [];
+  /** The context's own dispatch, for timing runs that must not be tagged. */
+  readonly dispatchUntagged: (d: Dispatch) => void;
+
+  constructor(readonly ctx: GpuContext) {
+    const dispatch = ctx.dispatch.bind(ctx);
+    this.dispatchUntagged = dispatch;
+    ctx.dispatch = (d: Dispatch) => {
+      dispatch(d);
+      // The context skips empty dispatches and records nothing when tracing is off: so do we,
+      // so that our tags line up one to one with its trace.
+      const [x, y = 1, z = 1] = d.workgroups;
+      if (this.capturing && ctx.tracing && x > 0 && y > 0 && z > 0) this.tags.push({ phase: this.phase, layer: this.layer, dispatch: d });
+    };
+  }
+
+  /** Labels the forward and backward of every layer of `net` (call once per net). */
+  labelLayers<T extends Tensor>(net: MultiLayerNet<T>): void {
+    for (const affine of net.affines) {
+      const name = `Affine ${affine.W.name}, ${affine.b.name}`;
+      this.wrap(affine, 'forward', 'forward', name);
+      this.wrap(affine, 'backward', 'backward', name);
+    }
+    net.activations.forEach((layer, i) => {
+      const name = `${layer instanceof Relu ? 'Relu' : 'Sigmoid'} ${i + 1}`;
+      this.wrap(layer, 'forward', 'forward', name);
+      this.wrap(layer, 'backward', 'backward', name);
+    });
+    this.wrap(net.lastLayer, 'forward', 'forward', 'SoftmaxWithLoss');
+    this.wrap(net.lastLayer, 'backward', 'backward', 'SoftmaxWithLoss');
+  }
+
+  begin(step: number): void {
+    this.capturing = true;
+    this.step = step;
+    this.tags = [];
+  }
+
+  label<R>(phase: StepPhase, what: string, work: () => R): R {
+    const saved = [this.phase, this.layer] as const;
+    [this.phase, this.layer] = [phase, what];
+    try {
+      return work();
+    } finally {
+      [this.phase, this.layer] = saved;
+    }
+  }
+
+  /** Call right after the step's submit: pairs our tags with the context's trace of it. */
+  end(): StepTrace {
+    this.capturing = false;
+    const records = this.ctx.lastTrace;
+    // Misaligned only if someone recorded outside our wrapper; then show the trace untagged.
+    const aligned = records.length === this.tags.length;
+    const dispatches = records.map((r: DispatchRecord, i: number): TracedDispatch => {
+      const tag = aligned ? this.tags[i] : undefined;
+      return { ...r, phase: tag?.phase ?? 'data', layer: tag?.layer ?? '', dispatch: tag?.dispatch };
+    });
+    const trace = { step: this.step, dispatches };
+    if (this.step >= 0) this.onStep?.(trace);
+    this.tags = [];
+    return trace;
+  }
+
+  private wrap<O extends object, K extends keyof O & string>(obj: O, key: K, phase: StepPhase, layer: string): void {
+    const original = obj[key] as unknown as (...args: unknown[]) => unknown;
+    (obj as Record<K, unknown>)[key] = (...args: unknown[]) => this.label(phase, layer, () => original.apply(obj, args));
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Time per kernel of one training step, from the CPU clock: each recorded dispatch is run again
+ * `rounds` times in one submit and waited for, minus the cost of an empty submit. Timestamp
+ * queries would be finer but are not offered everywhere (and are quantized in browsers); this
+ * works on every adapter and is honest about being an average.
+ *
+ * It runs on a scratch copy of the net: re-running the SGD dispatch would otherwise move the
+ * real weights. Call it only while training is stopped: the re-run dispatches write into
+ * buffers the scratch step released, which nothing may take from the pool meanwhile.
+ */
+import type { GpuBackend } from '../../src/backend/gpu-backend.js';
+import type { Dataset } from '../../src/data/dataset.js';
+import { Rng, sampleIndices } from '../../src/data/rng.js';
+import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
+import type { GpuTensor } from '../../src/tensor/gpu-tensor.js';
+import { SGD } from '../../src/train/optimizer.js';
+import { netConfig, type DemoSettings } from '../app/settings.js';
+import { yieldToBrowser } from '../app/yield.js';
+import { recordStep } from '../training/step.js';
+import type { DispatchTagger, StepTrace } from './dispatch-tagger.js';
+
+export interface TimedStep {
+  trace: StepTrace;
+  /** Milliseconds per run of each dispatch of `trace` (NaN where it could not be re-run). */
+  kernelMs: number[];
+  /** A whole step recorded, submitted and waited for, for comparison with the sum. */
+  stepMs: number;
+  rounds: number;
+}
+
+/**
+ * Records one step of a scratch net, to show the dispatches of a step before training has made
+ * any (or on the CPU device, which makes none).
+ */
+export async function traceOneStep(gpu: GpuBackend, tagger: DispatchTagger, train: Dataset<GpuTensor>, settings: DemoSettings): Promise<StepTrace> {
+  const net = new MultiLayerNet(gpu, netConfig(settings));
+  tagger.labelLayers(net);
+  try {
+    const indices = sampleIndices(new Rng(settings.seed), train.count, settings.batch);
+    tagger.begin(-1);
+    const { x, t } = recordStep(net, new SGD(gpu, settings.lr), train, indices, tagger);
+    gpu.dispose(x, t);
+    gpu.flush();
+    const trace = tagger.end();
+    await gpu.ctx.finish();
+    return trace;
+  } finally {
+    net.dispose();
+  }
+}
+
+export async function timeStepKernels(
+  gpu: GpuBackend,
+  tagger: DispatchTagger,
+  train: Dataset<GpuTensor>,
+  settings: DemoSettings,
+  rounds = 10,
+  onProgress: (done: number, total: number) => void = () => {},
+): Promise<TimedStep> {
+  const ctx = gpu.ctx;
+  const net = new MultiLayerNet(gpu, netConfig(settings));
+  tagger.labelLayers(net);
+  const optimizer = new SGD(gpu, settings.lr);
+  const indices = sampleIndices(new Rng(settings.seed), train.count, settings.batch);
+  const step = () => {
+    const { x, t } = recordStep(net, optimizer, train, indices, tagger);
+    gpu.dispose(x, t);
+    gpu.flush();
+  };
+  try {
+    // The first step allocates; time the ones after it, as training sees them.
+    step();
+    const t0 = performance.now();
+    for (let i = 0; i < rounds; i++) step();
+    await ctx.finish();
+    const stepMs = (performance.now() - t0) / rounds;
+
+    tagger.begin(-1);
+    step();
+    const trace = tagger.end();
+    await ctx.finish();
+
+    const e0 = performance.now();
+    for (let i = 0; i < rounds; i++) await ctx.finish();
+    const emptySubmitMs = (performance.now() - e0) / rounds;
+
+    const kernelMs: number[] = [];
+    for (const [i, d] of trace.dispatches.entries()) {
+      onProgress(i, trace.dispatches.length);
+      if (!d.dispatch) {
+        kernelMs.push(NaN);
+        continue;
+      }
+      const k0 = performance.now();
+      for (let r = 0; r < rounds; r++) tagger.dispatchUntagged(d.dispatch);
+      await ctx.finish();
+      kernelMs.push(Math.max(performance.now() - k0 - emptySubmitMs, 0) / rounds);
+      await yieldToBrowser();
+    }
+    onProgress(trace.dispatches.length, trace.dispatches.length);
+    return { trace, kernelMs, stepMs, rounds };
+  } finally {
+    net.dispose();
+  }
+}
