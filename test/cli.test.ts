@@ -1,4 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/cli/args.js';
 import { parseSettings } from '../src/cli/train.js';
@@ -41,5 +44,39 @@ describe('npm start flags', () => {
 
   it('prints help', () => {
     expect(execFileSync('node', ['--import', './tools/register.mjs', 'src/cli/train.ts', '--help'], { encoding: 'utf8' })).toContain('--hidden 50 | 100,50');
+  });
+});
+
+describe('Ctrl-C during npm start', () => {
+  it('writes a checkpoint, says how to resume, exits 130; --resume carries on from it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgb-ckpt-'));
+    const checkpoint = join(dir, 'run.safetensors');
+    const child = spawn('node', ['--import', './tools/register.mjs', 'src/cli/train.ts', '--device', 'cpu', '--steps', '100000', '--checkpoint', checkpoint]);
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Interrupt once training has begun.
+    while (!stdout.includes('data: MNIST')) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const step = Number(/interrupted before step (\d+)/.exec(stdout)?.[1]);
+    expect(step).toBeGreaterThan(0);
+    expect(stdout).toContain(`resume with: npm start -- --resume ${checkpoint}`);
+    expect(existsSync(checkpoint)).toBe(true);
+
+    const resumed = spawnSync('node', ['--import', './tools/register.mjs', 'src/cli/train.ts', '--resume', checkpoint, '--steps', String(step + 60), '--json'], { encoding: 'utf8' });
+    expect(resumed.status).toBe(0);
+    expect(resumed.stdout).toContain(`at step ${step}`);
+    const report = JSON.parse(resumed.stdout.trim().split('\n').at(-1)!);
+    expect(report.first_step).toBe(step);
+    expect(report.losses).toHaveLength(60);
+    expect(report.settings.device).toBe('cpu');
+  });
+
+  it('refuses to resume from a file that is not a checkpoint', () => {
+    const r = spawnSync('node', ['--import', './tools/register.mjs', 'src/cli/train.ts', '--resume', 'package.json'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/package\.json/);
   });
 });

@@ -52,6 +52,8 @@ export interface Backend<T extends Tensor = Tensor> {
   argmax(x: T): T;
   /** How many rows' argmax equal their label, as a float tensor of shape []. */
   countCorrect(scores: T, labels: T): T;
+  /** dst = src (same shape), recorded like any other op. */
+  copy(src: T, dst: T): void;
   /** dst[index] = src[0], for a scalar such as a step's loss (a GPU step files it without a readback). */
   storeScalar(src: T, dst: T, index: number): void;
   /** param -= lr * grad, in place. */

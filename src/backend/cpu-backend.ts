@@ -146,6 +146,11 @@ export class CpuBackend implements Backend<CpuTensor> {
     return this.scalar(countCorrectCpu(this.data(scores), labels.data as Labels, rows, cols));
   }
 
+  copy(src: CpuTensor, dst: CpuTensor): void {
+    checkSame(src, dst, 'copy', ['src', 'dst']);
+    this.data(dst).set(this.data(src));
+  }
+
   storeScalar(src: CpuTensor, dst: CpuTensor, index: number): void {
     checkSlot(dst, index);
     this.data(dst)[index] = this.data(src)[0]!;

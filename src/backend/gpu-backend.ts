@@ -186,6 +186,11 @@ export class GpuBackend implements Backend<GpuTensor> {
     return out;
   }
 
+  copy(src: GpuTensor, dst: GpuTensor): void {
+    checkSame(src, dst, 'copy', ['src', 'dst']);
+    this.ctx.copy(this.own(src).buffer, this.own(dst).buffer, src.size * 4);
+  }
+
   storeScalar(src: GpuTensor, dst: GpuTensor, index: number): void {
     checkSlot(dst, index);
     storeScalarGpu(this.ctx, this.own(src), this.own(dst), index);

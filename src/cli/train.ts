@@ -17,9 +17,10 @@ import { loadMnist } from '../node/load-mnist.js';
 import { MultiLayerNet, type ActivationName } from '../nn/multi-layer-net.js';
 import type { WeightInit } from '../nn/init.js';
 import { loadModel, saveModel } from '../nn/model-file.js';
+import { decodeSafetensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { SGD } from '../train/optimizer.js';
-import { Trainer, type TrainResult } from '../train/trainer.js';
+import { DivergenceError, Trainer, type TrainResult } from '../train/trainer.js';
 import { choiceFlag, intFlag, parseFlags, positiveFloatFlag, runCli, UsageError } from './args.js';
 import { median } from './format.js';
 
@@ -35,6 +36,9 @@ const USAGE = `usage: npm start -- [options]
   --seed N                seed for weights and minibatches (default 42)
   --save FILE             write the trained weights as safetensors
   --load FILE             start from weights in a safetensors file
+  --checkpoint FILE       where Ctrl-C writes a checkpoint (default checkpoint.safetensors)
+  --resume FILE           continue an interrupted run from its checkpoint (same settings;
+                          --steps may extend it)
   --json                  print one JSON object as the last line
   --help                  this text
 `;
@@ -50,8 +54,13 @@ interface Settings {
   seed: number;
   save?: string;
   load?: string;
+  checkpoint: string;
+  resume?: string;
   json: boolean;
 }
+
+/** The settings a checkpoint keeps: everything that shapes the run. */
+const RUN_KEYS = ['device', 'steps', 'batch', 'lr', 'hidden', 'activation', 'init', 'seed'] as const;
 
 export function parseSettings(argv: string[]): Settings | 'help' {
   const f = parseFlags(argv, {
@@ -66,11 +75,14 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     seed: { type: 'string' },
     save: { type: 'string' },
     load: { type: 'string' },
+    checkpoint: { type: 'string' },
+    resume: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean' },
   });
   if (f.help) return 'help';
   if (f.steps !== undefined && f.epochs !== undefined) throw new UsageError('--steps and --epochs exclude each other');
+  if (f.resume !== undefined && f.load !== undefined) throw new UsageError('--resume and --load exclude each other (a checkpoint holds the weights)');
   const batch = intFlag(f.batch, 'batch', 100);
   if (batch > 60000) throw new UsageError(`--batch must be at most the 60000 training images, got ${batch}`);
   const hidden = (f.hidden ?? '50').split(',').map((s) => intFlag(s.trim(), 'hidden', 0));
@@ -86,13 +98,24 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     seed: intFlag(f.seed, 'seed', 42, 0),
     save: f.save,
     load: f.load,
+    checkpoint: f.checkpoint ?? 'checkpoint.safetensors',
+    resume: f.resume,
     json: !!f.json,
   };
 }
 
+interface Resume {
+  bytes: Uint8Array;
+  step: number;
+  rngState: number[];
+}
+
 async function main(): Promise<void> {
-  const settings = parseSettings(process.argv.slice(2));
-  if (settings === 'help') return void process.stdout.write(USAGE);
+  const parsed = parseSettings(process.argv.slice(2));
+  if (parsed === 'help') return void process.stdout.write(USAGE);
+  let settings = parsed;
+  let resume: Resume | undefined;
+  if (settings.resume) ({ settings, resume } = await readCheckpoint(settings, process.argv.slice(2)));
   const mnist = await loadMnist();
   let ctx: GpuContext | undefined;
   try {
@@ -100,17 +123,40 @@ async function main(): Promise<void> {
       ctx = await openNodeGpu();
       const gpu = new GpuBackend(ctx);
       await gpu.prepare();
-      await train(gpu, new GpuDataset(gpu, mnist.train), new GpuDataset(gpu, mnist.test), settings, mnist);
+      await train(gpu, new GpuDataset(gpu, mnist.train), new GpuDataset(gpu, mnist.test), settings, mnist, resume);
     } else {
       const cpu = new CpuBackend('f32');
-      await train(cpu, new CpuDataset(cpu, mnist.train), new CpuDataset(cpu, mnist.test), settings, mnist);
+      await train(cpu, new CpuDataset(cpu, mnist.train), new CpuDataset(cpu, mnist.test), settings, mnist, resume);
     }
   } finally {
     ctx?.destroy();
   }
 }
 
-async function train<T extends Tensor>(backend: Backend<T>, trainSet: Dataset<T>, testSet: Dataset<T>, s: Settings, mnist: Mnist): Promise<void> {
+/** A checkpoint's settings replace the flags, except --steps/--epochs, --save, --checkpoint and --json. */
+async function readCheckpoint(flags: Settings, argv: string[]): Promise<{ settings: Settings; resume: Resume }> {
+  const path = flags.resume!;
+  const bytes = await readModelFile(path, '--resume');
+  const meta = decodeSafetensors(bytes, path).metadata;
+  if (meta.kind !== 'checkpoint' || !meta.settings || !meta.step || !meta.rng_state) {
+    throw new UsageError(`--resume: ${path} is not a checkpoint written by npm start (no step/RNG state in its metadata)`);
+  }
+  const saved = JSON.parse(meta.settings) as Pick<Settings, (typeof RUN_KEYS)[number]>;
+  const stepsGiven = argv.some((a) => /^--(steps|epochs)(=|$)/.test(a));
+  const settings: Settings = { ...flags, ...saved, steps: stepsGiven ? flags.steps : saved.steps, resume: path };
+  const step = Number(meta.step);
+  if (step >= settings.steps) throw new UsageError(`--resume: the checkpoint is at step ${step}; give --steps above it to train further`);
+  return { settings, resume: { bytes, step, rngState: JSON.parse(meta.rng_state) as number[] } };
+}
+
+async function train<T extends Tensor>(
+  backend: Backend<T>,
+  trainSet: Dataset<T>,
+  testSet: Dataset<T>,
+  s: Settings,
+  mnist: Mnist,
+  resume: Resume | undefined,
+): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const net = new MultiLayerNet(backend, {
     inputSize: 784,
@@ -121,27 +167,58 @@ async function train<T extends Tensor>(backend: Backend<T>, trainSet: Dataset<T>
     weightInitStd: 0.01,
     seed: s.seed,
   });
-  if (s.load) loadModel(net, await readModelFile(s.load), s.load);
+  if (s.load) loadModel(net, await readModelFile(s.load, '--load'), s.load);
+  if (resume) loadModel(net, resume.bytes, s.resume!);
   const trainer = new Trainer(net, trainSet, testSet, new SGD(backend, s.lr));
   out(`device: ${backend.device} — ${backend.label}`);
   out(`net ${net.layerSizes().join('-')} (${s.activation}, init ${s.init}), ${s.steps} steps of batch ${s.batch}, lr ${s.lr}, seed ${s.seed}`);
   out(`data: MNIST ${mnist.train.count} train / ${mnist.test.count} test images`);
+  if (resume) out(`resuming ${s.resume} at step ${resume.step}`);
 
-  const progress = progressReporter(s.steps, out);
+  // First Ctrl-C: finish the step in flight, keep everything, write a checkpoint. Second: quit now.
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSigint);
+  const progress = progressReporter(s.steps, out, resume?.step ?? 0);
   let result: TrainResult;
   try {
-    result = await trainer.run({ steps: s.steps, batchSize: s.batch, seed: s.seed, readEvery: 50 }, {
-      onProgress: progress.update,
-      onEpoch: (e) => progress.note(`epoch ${e.epoch} (step ${e.step}): train acc ${e.trainAcc.toFixed(4)}, test acc ${e.testAcc.toFixed(4)}`),
-    });
+    result = await trainer.run(
+      { steps: s.steps, batchSize: s.batch, seed: s.seed, readEvery: 50, resume: resume && { step: resume.step, rngState: resume.rngState } },
+      {
+        onProgress: progress.update,
+        onEpoch: (e) => progress.note(`epoch ${e.epoch} (step ${e.step}): train acc ${e.trainAcc.toFixed(4)}, test acc ${e.testAcc.toFixed(4)}`),
+        shouldStop: () => interrupted,
+      },
+    );
+  } catch (e) {
+    progress.stop();
+    if (e instanceof DivergenceError && s.save) {
+      await writeAtomically(s.save, await saveModel(net));
+      out(`saved the last good weights (before step ${e.step}) to ${s.save}`);
+    }
+    throw e;
   } finally {
     progress.stop();
+    process.removeListener('SIGINT', onSigint);
   }
-  const last = result.epochs.at(-1)!;
+  if (result.stoppedAt !== undefined) {
+    const settings = JSON.stringify(Object.fromEntries(RUN_KEYS.map((k) => [k, s[k]])));
+    const meta = { kind: 'checkpoint', step: String(result.stoppedAt), rng_state: JSON.stringify(result.rngState), settings };
+    await writeAtomically(s.checkpoint, await saveModel(net, meta));
+    out(`interrupted before step ${result.stoppedAt}: checkpoint (weights, step, RNG state) written to ${s.checkpoint}`);
+    out(`resume with: npm start -- --resume ${s.checkpoint}`);
+    process.exitCode = 130;
+  }
+  const last = result.epochs.at(-1);
   const msStep = median(result.msPerStep);
-  out(`final test accuracy ${last.testAcc.toFixed(4)} (train ${last.trainAcc.toFixed(4)}) after ${s.steps} steps`);
+  if (last && result.stoppedAt === undefined) {
+    out(`final test accuracy ${last.testAcc.toFixed(4)} (train ${last.trainAcc.toFixed(4)}) after ${s.steps} steps`);
+  }
   out(`wall time ${(result.wallMs / 1000).toFixed(1)} s, median ${msStep.toFixed(2)} ms/step (${(1000 / msStep).toFixed(1)} steps/s)`);
-  if (s.save) {
+  if (s.save && result.stoppedAt === undefined) {
     await writeAtomically(s.save, await saveModel(net));
     out(`saved weights to ${s.save}`);
   }
@@ -153,13 +230,15 @@ async function train<T extends Tensor>(backend: Backend<T>, trainSet: Dataset<T>
       settings: { ...s, json: undefined },
       device: backend.device,
       adapter: backend.label,
-      train_acc: last.trainAcc,
-      test_acc: last.testAcc,
+      first_step: result.firstStep,
+      stopped_at: result.stoppedAt ?? null,
+      train_acc: last?.trainAcc ?? null,
+      test_acc: last?.testAcc ?? null,
       epochs: result.epochs,
       wall_ms: result.wallMs,
       median_ms_per_step: msStep,
       ms_per_step: result.msPerStep,
-      losses: Array.from(result.losses),
+      losses: Array.from(result.losses.subarray(result.firstStep, result.stoppedAt ?? s.steps)),
     }));
   }
 }
@@ -168,11 +247,11 @@ async function train<T extends Tensor>(backend: Backend<T>, trainSet: Dataset<T>
  * A live bar on a terminal; in a log (CI, a pipe) one line per tenth of the run instead of a
  * redrawn bar.
  */
-function progressReporter(total: number, out: (line: string) => void) {
+function progressReporter(total: number, out: (line: string) => void, first: number) {
   const t0 = performance.now();
-  const speed = (done: number) => (done / ((performance.now() - t0) / 1000)).toFixed(1);
+  const speed = (done: number) => ((done - first) / ((performance.now() - t0) / 1000)).toFixed(1);
   if (!process.stdout.isTTY) {
-    let nextTenth = 1;
+    let nextTenth = Math.floor((first * 10) / total) + 1;
     return {
       update(done: number, loss: number) {
         if (done * 10 < nextTenth * total && done !== total) return;
@@ -188,8 +267,8 @@ function progressReporter(total: number, out: (line: string) => void) {
     etaBuffer: 200,
     hideCursor: true,
   }, cliProgress.Presets.shades_classic);
-  bar.start(total, 0, { loss: '-', speed: '-' });
-  let done = 0;
+  bar.start(total, first, { loss: '-', speed: '-' });
+  let done = first;
   return {
     update(d: number, loss: number) {
       done = d;
@@ -204,11 +283,11 @@ function progressReporter(total: number, out: (line: string) => void) {
   };
 }
 
-async function readModelFile(path: string): Promise<Uint8Array> {
+async function readModelFile(path: string, flag: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
   } catch (e) {
-    throw new UsageError(`--load: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new UsageError(`${flag}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
 }
 

@@ -6,7 +6,7 @@ import type { MultiLayerNet } from './multi-layer-net.js';
  * Weights as safetensors: F32 tensors named W1, b1, W2, … like the book's params dict, and the
  * architecture in the metadata so a reader knows what net they belong to.
  */
-export async function saveModel<T extends Tensor>(net: MultiLayerNet<T>): Promise<Uint8Array> {
+export async function saveModel<T extends Tensor>(net: MultiLayerNet<T>, extra: Record<string, string> = {}): Promise<Uint8Array> {
   const tensors = [];
   for (const p of net.params()) {
     tensors.push({ name: p.name, shape: [...p.value.shape], data: Float32Array.from(await net.backend.read(p.value)) });
@@ -16,13 +16,18 @@ export async function saveModel<T extends Tensor>(net: MultiLayerNet<T>): Promis
     format: 'webgpu-backprop',
     layer_sizes: net.layerSizes().join(','),
     activation: c.activation,
+    ...extra,
   });
 }
 
-/** Loads weights into `net`, refusing files whose tensors do not fit its parameters. */
-export function loadModel<T extends Tensor>(net: MultiLayerNet<T>, bytes: Uint8Array, source: string): void {
+/**
+ * Loads weights into `net`, refusing files whose tensors do not fit its parameters. Returns the
+ * file's metadata (a checkpoint keeps its step and RNG state there).
+ */
+export function loadModel<T extends Tensor>(net: MultiLayerNet<T>, bytes: Uint8Array, source: string): Record<string, string> {
   const decoded = decodeSafetensors(bytes, source);
   const params = net.params();
   expectTensors(decoded, params.map((p) => ({ name: p.name, shape: [...p.value.shape] })), source);
   for (const p of params) net.backend.write(p.value, decoded.tensors.get(p.name)!.data);
+  return decoded.metadata;
 }

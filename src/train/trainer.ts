@@ -2,9 +2,11 @@ import type { Dataset } from '../data/dataset.js';
 import { Rng, sampleIndices } from '../data/rng.js';
 import type { MultiLayerNet } from '../nn/multi-layer-net.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { Param } from '../nn/layers.js';
 import type { Optimizer } from './optimizer.js';
 
 export interface TrainConfig {
+  /** The step to stop before (a resumed run counts from its first step, not from 0). */
   steps: number;
   batchSize: number;
   seed: number;
@@ -12,6 +14,8 @@ export interface TrainConfig {
   readEvery: number;
   /** Steps between accuracy evaluations on the full sets; the book's iter_per_epoch by default. */
   evalEvery?: number;
+  /** Continue an interrupted run: its next step and the minibatch RNG's state there. */
+  resume?: { step: number; rngState: number[] };
 }
 
 export interface EpochResult {
@@ -22,8 +26,13 @@ export interface EpochResult {
 }
 
 export interface TrainResult {
-  /** The loss of every step. */
+  /** The loss of every step run, at its step's index (steps before `firstStep` stay 0). */
   losses: Float32Array;
+  firstStep: number;
+  /** The step the run stopped before when `shouldStop` ended it early; undefined when it finished. */
+  stoppedAt: number | undefined;
+  /** The minibatch RNG's state after the last step run: with the weights, all a resume needs. */
+  rngState: number[];
   epochs: EpochResult[];
   /** Per-readback-window wall time divided by its steps (work really finished). */
   msPerStep: number[];
@@ -34,9 +43,14 @@ export interface TrainEvents {
   /** After each loss readback: the steps done so far and the latest loss. */
   onProgress?(stepsDone: number, loss: number): void;
   onEpoch?(result: EpochResult): void;
+  /** Asked before each step; true ends the run there (Ctrl-C, a Pause button). */
+  shouldStop?(): boolean;
 }
 
-/** Training stopped because the loss stopped being a number. */
+/**
+ * Training stopped because the loss stopped being a number. The net's weights are those after
+ * the last window of steps whose losses were all finite.
+ */
 export class DivergenceError extends Error {
   override name = 'DivergenceError';
   constructor(
@@ -57,6 +71,10 @@ export class DivergenceError extends Error {
  * GPU run records each step into one submit and reads losses back only every `readEvery` steps,
  * while the CPU run computes as it goes.
  */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 export class Trainer<T extends Tensor> {
   constructor(
     readonly net: MultiLayerNet<T>,
@@ -73,7 +91,9 @@ export class Trainer<T extends Tensor> {
     const { steps, batchSize, readEvery } = config;
     if (batchSize > this.train.count) throw new RangeError(`batch size ${batchSize} is larger than the training set (${this.train.count})`);
     const be = this.net.backend;
-    const rng = new Rng(config.seed);
+    const params = this.net.params();
+    const first = config.resume?.step ?? 0;
+    const rng = config.resume ? Rng.fromState(config.resume.rngState) : new Rng(config.seed);
     const evalEvery = config.evalEvery ?? this.iterPerEpoch(batchSize);
     const losses = new Float32Array(steps);
     const epochs: EpochResult[] = [];
@@ -83,52 +103,112 @@ export class Trainer<T extends Tensor> {
     let lastFinite: number | undefined;
     let pending: Promise<void> | undefined;
     let history: T | undefined;
+    // Weights known to be good (all losses up to them finite), and the ones taken at the end of
+    // the window whose losses are still being read: a divergence restores the former.
+    let good = this.snapshot(params);
+    let unchecked: T[] | undefined;
 
     // Reads one window of losses back without stalling the steps recorded after it.
-    const collect = (hist: T, first: number, count: number) => {
+    const collect = (hist: T, from: number, count: number) => {
       const read = be.read(hist);
       be.dispose(hist);
       return read.then((values) => {
         for (let i = 0; i < count; i++) {
           const loss = values[i]!;
-          if (!Number.isFinite(loss)) throw new DivergenceError(first + i, lastFinite);
-          losses[first + i] = loss;
+          if (!Number.isFinite(loss)) throw new DivergenceError(from + i, lastFinite);
+          losses[from + i] = loss;
           lastFinite = loss;
         }
         const now = performance.now();
         msPerStep.push((now - windowStart) / count);
         windowStart = now;
-        events.onProgress?.(first + count, lastFinite!);
+        events.onProgress?.(from + count, lastFinite!);
       });
     };
+    // Waits for the window in flight; on divergence puts the last good weights back.
+    const settle = async () => {
+      try {
+        await pending;
+      } catch (e) {
+        if (e instanceof DivergenceError) this.restore(params, good);
+        this.release(good, unchecked);
+        throw e;
+      } finally {
+        pending = undefined;
+      }
+      if (unchecked) {
+        be.dispose(...good);
+        good = unchecked;
+        unchecked = undefined;
+      }
+    };
 
-    for (let step = 0; step < steps; step++) {
-      const slot = step % readEvery;
+    let step = first;
+    for (; step < steps; step++) {
+      if (events.shouldStop?.()) break;
+      const slot = (step - first) % readEvery;
       if (slot === 0) history = be.zeros([Math.min(readEvery, steps - step)]);
       const { x, t } = this.train.batch(sampleIndices(rng, this.train.count, batchSize));
       const loss = this.net.gradient(x, t);
-      this.optimizer.update(this.net.params());
+      this.optimizer.update(params);
       be.storeScalar(loss, history!, slot);
       be.dispose(x, t);
-      be.flush();
       if (slot === history!.size - 1) {
         // At most one window in flight: the CPU records ahead of the GPU by a bounded amount.
-        await pending;
+        await settle();
+        // The CPU backend never really waits; give timers, signals and a page's events a turn.
+        await nextTask();
+        unchecked = this.snapshot(params);
+        be.flush();
         pending = collect(history!, step - slot, slot + 1);
         // Handled when awaited; this only keeps a divergence from counting as unhandled meanwhile.
         pending.catch(() => {});
+      } else {
+        be.flush();
       }
       if ((step + 1) % evalEvery === 0 || step + 1 === steps) {
-        await pending;
-        pending = undefined;
+        await settle();
         const result = { epoch: Math.ceil((step + 1) / evalEvery), step: step + 1, ...(await this.accuracies()) };
         epochs.push(result);
         events.onEpoch?.(result);
         windowStart = performance.now();
       }
     }
-    await pending;
-    return { losses, epochs, msPerStep, wallMs: performance.now() - start };
+    if (step < steps && history && (step - first) % readEvery !== 0) {
+      // Stopped mid-window: read the partial window so no step's loss is lost.
+      await settle();
+      const done = (step - first) % readEvery;
+      pending = collect(history, step - done, done);
+    }
+    await settle();
+    this.release(good);
+    return {
+      losses,
+      epochs,
+      msPerStep,
+      wallMs: performance.now() - start,
+      firstStep: first,
+      stoppedAt: step < steps ? step : undefined,
+      rngState: rng.getState(),
+    };
+  }
+
+  private snapshot(params: readonly Param<T>[]): T[] {
+    const be = this.net.backend;
+    return params.map((p) => {
+      const copy = be.zeros(p.value.shape);
+      be.copy(p.value, copy);
+      return copy;
+    });
+  }
+
+  private restore(params: readonly Param<T>[], saved: readonly T[]): void {
+    params.forEach((p, i) => this.net.backend.copy(saved[i]!, p.value));
+    this.net.backend.flush();
+  }
+
+  private release(...sets: (T[] | undefined)[]): void {
+    for (const set of sets) if (set) this.net.backend.dispose(...set);
   }
 
   async accuracies(): Promise<{ trainAcc: number; testAcc: number }> {

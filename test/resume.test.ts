@@ -1,0 +1,88 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../src/backend/backend.js';
+import { CpuBackend } from '../src/backend/cpu-backend.js';
+import { CpuDataset } from '../src/data/cpu-dataset.js';
+import type { Dataset } from '../src/data/dataset.js';
+import { GpuDataset } from '../src/data/gpu-dataset.js';
+import { sliceSplit, type Mnist } from '../src/data/mnist.js';
+import { loadMnist } from '../src/node/load-mnist.js';
+import { loadModel, saveModel } from '../src/nn/model-file.js';
+import { TwoLayerNet } from '../src/nn/multi-layer-net.js';
+import type { CpuTensor } from '../src/tensor/cpu-tensor.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import { SGD } from '../src/train/optimizer.js';
+import { DivergenceError, Trainer } from '../src/train/trainer.js';
+import { useGpu } from './helpers/gpu.js';
+
+const { gpu } = useGpu();
+let mnist: Mnist;
+beforeAll(async () => {
+  mnist = await loadMnist();
+});
+
+const CONFIG = { steps: 70, batchSize: 50, seed: 5, readEvery: 10, evalEvery: 1000 };
+
+function setup<T extends Tensor>(device: 'cpu' | 'gpu', backend?: Backend<T>) {
+  const be = (backend ?? (device === 'gpu' ? gpu() : new CpuBackend('f32'))) as Backend<Tensor>;
+  const train = sliceSplit(mnist.train, 0, 2000);
+  const test = sliceSplit(mnist.test, 0, 200);
+  const sets: Dataset<Tensor>[] = device === 'gpu'
+    ? [new GpuDataset(gpu(), train), new GpuDataset(gpu(), test)]
+    : [new CpuDataset(be as unknown as CpuBackend, train), new CpuDataset(be as unknown as CpuBackend, test)];
+  const net = new TwoLayerNet(be, 784, 50, 10, 0.01, 9);
+  return new Trainer(net, sets[0]!, sets[1]!, new SGD(be, 0.1));
+}
+
+async function weights<T extends Tensor>(t: Trainer<T>) {
+  return Promise.all(t.net.params().map(async (p) => Array.from(await t.net.backend.read(p.value))));
+}
+
+describe.each(['cpu', 'gpu'] as const)('interrupt and resume on the %s device', (device) => {
+  it('a run stopped mid-window and resumed from its checkpoint matches an uninterrupted run exactly', async () => {
+    const whole = setup(device);
+    const full = await whole.run(CONFIG);
+
+    const first = setup(device);
+    let steps = 0;
+    const part = await first.run(CONFIG, { shouldStop: () => steps++ === 27 });
+    expect(part.stoppedAt).toBe(27);
+    // Nothing run is lost: the partial window's losses were read back too.
+    expect(Array.from(part.losses.subarray(0, 27))).toEqual(Array.from(full.losses.subarray(0, 27)));
+    const checkpoint = await saveModel(first.net, { step: String(part.stoppedAt), rng_state: JSON.stringify(part.rngState) });
+
+    const second = setup(device);
+    const meta = loadModel(second.net, checkpoint, 'checkpoint');
+    const rest = await second.run({ ...CONFIG, resume: { step: Number(meta.step), rngState: JSON.parse(meta.rng_state!) } });
+    expect(rest.firstStep).toBe(27);
+    expect(Array.from(rest.losses.subarray(27))).toEqual(Array.from(full.losses.subarray(27)));
+    expect(await weights(second)).toEqual(await weights(whole));
+    for (const t of [whole, first, second]) t.net.dispose();
+  });
+});
+
+describe('divergence', () => {
+  it('stops at the first non-finite loss, names the step and the last finite loss, and keeps the last good weights', async () => {
+    // A backend whose update turns the weights to NaN from the 33rd update on: step 33's loss is
+    // the first NaN; losses are read in windows of 10, so the last good weights are those after
+    // step 29 (the end of the last all-finite window).
+    const cpu = new CpuBackend('f32');
+    let updates = 0;
+    const poisoned = Object.assign(Object.create(cpu) as CpuBackend, {
+      sgdUpdate(param: CpuTensor, grad: CpuTensor, lr: number) {
+        cpu.sgdUpdate(param, grad, lr);
+        if (updates++ >= 32 * 4) (param.data as Float32Array).fill(NaN);
+      },
+    });
+    const broken = setup('cpu', poisoned);
+    const error = await broken.run(CONFIG).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DivergenceError);
+    expect((error as DivergenceError).step).toBe(33);
+    expect((error as Error).message).toMatch(/not finite at step 33 \(last finite loss \d\.\d+\)/);
+
+    const longer = await setup('cpu').run({ ...CONFIG, steps: 33 });
+    expect((error as DivergenceError).lastFiniteLoss).toBe(longer.losses[32]);
+    const reference = setup('cpu');
+    await reference.run({ ...CONFIG, steps: 30 });
+    expect(await weights(broken)).toEqual(await weights(reference));
+  });
+});
