@@ -1,0 +1,51 @@
+// Builds the Node bench as one file, bench/.dist/bench-node.mjs, for a machine that has Node but
+// no npm or repo checkout, e.g. a GPU box. With --with-dawn [platform-arch] it also copies the
+// `webgpu` package (Dawn for Node) for that platform (default: this one) into
+// bench/.dist/node_modules, so the folder runs on its own:
+//   node bench/bundle.mjs --with-dawn linux-x64
+//   scp -r bench/.dist gpu-box:bench && ssh gpu-box node bench/bench-node.mjs --no-mnist --adapter hardware --json --out results
+// WGSL `?raw` imports become inlined strings, as Vite and tools/raw-loader.mjs make them.
+import { cp, mkdir, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = resolve(here, '.dist');
+
+const rawText = {
+  name: 'raw-text',
+  setup(b) {
+    b.onResolve({ filter: /\?raw$/ }, (args) => ({ path: resolve(args.resolveDir, args.path.slice(0, -'?raw'.length)), namespace: 'raw-text' }));
+    b.onLoad({ filter: /.*/, namespace: 'raw-text' }, async (args) => ({ contents: await readFile(args.path, 'utf8'), loader: 'text' }));
+  },
+};
+
+const outfile = join(dist, 'bench-node.mjs');
+await build({
+  entryPoints: [resolve(here, 'run-node.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // A native addon: it stays a runtime import, found in a node_modules beside or above the bundle.
+  external: ['webgpu'],
+  plugins: [rawText],
+  logLevel: 'warning',
+});
+console.log(`wrote ${outfile}`);
+
+const flag = process.argv.indexOf('--with-dawn');
+if (flag >= 0) {
+  const target = process.argv[flag + 1] ?? `${process.platform}-${process.platform === 'darwin' ? 'universal' : process.arch}`;
+  const pkg = dirname(createRequire(import.meta.url).resolve('webgpu/package.json'));
+  const to = join(dist, 'node_modules/webgpu');
+  await rm(to, { recursive: true, force: true });
+  await mkdir(join(to, 'dist'), { recursive: true });
+  for (const file of ['index.js', 'package.json', 'LICENSE.md']) await cp(join(pkg, file), join(to, file));
+  // Only the one platform's dawn.node: the package ships five (130 MB).
+  await cp(join(pkg, 'dist', target), join(to, 'dist', target), { recursive: true });
+  console.log(`copied webgpu (Dawn) for ${target} to ${to}`);
+}

@@ -1,0 +1,74 @@
+import type { AdapterChoice } from '../../src/device/discover-node.js';
+import { choiceFlag, intFlag, parseFlags, UsageError } from '../../src/cli/args.js';
+import { ENGINE_NAMES, type EngineName } from '../lib/engine.js';
+import { FULL_PLAN, QUICK_PLAN, type Plan } from '../lib/plan.js';
+
+export const SECTIONS = ['steps', 'kernels', 'overhead', 'crossover'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchOptions {
+  plan: Plan;
+  json: boolean;
+  /** Folder for the result JSON and SVG; the repo's bench/results unless --out. */
+  out: string | undefined;
+  mnist: boolean;
+  adapter: AdapterChoice;
+  sections: Section[];
+  engines: EngineName[];
+}
+
+export function usage(command: string, engines: readonly EngineName[]): string {
+  return `usage: ${command} -- [options]
+  --quick                 a few steps of everything (checks the bench runs; timings mean nothing)
+  --json                  print the result as one JSON object on the last line of stdout
+  --out DIR               write <date>-<where>.json and the crossover SVG there (default bench/results)
+  --no-mnist              train on synthetic data of MNIST's shapes instead of the MNIST files
+  --adapter auto|hardware|software   which WebGPU adapter (default auto: hardware when there is one)
+  --only ${SECTIONS.join(',')}   run only these sections (default all)
+  --engines ${engines.join(',')}
+                          training engines to run (default all of these)
+  --seed N                weights and batches (default ${FULL_PLAN.seed})
+  --steps N               timed steps synced every step (default ${FULL_PLAN.train.steps})
+  --windows N             timed windows of 100 steps synced once (default ${FULL_PLAN.train.windows})
+  --help                  this text
+`;
+}
+
+function list<C extends string>(value: string | undefined, flag: string, choices: readonly C[], fallback: readonly C[]): C[] {
+  if (value === undefined) return [...fallback];
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`--${flag} needs at least one of ${choices.join(', ')}`);
+  return items.map((item) => choiceFlag(item, flag, choices, choices[0]!));
+}
+
+export function parseOptions(argv: string[], engines: readonly EngineName[]): BenchOptions | 'help' {
+  const f = parseFlags(argv, {
+    quick: { type: 'boolean' },
+    json: { type: 'boolean' },
+    out: { type: 'string' },
+    'no-mnist': { type: 'boolean' },
+    adapter: { type: 'string' },
+    only: { type: 'string' },
+    engines: { type: 'string' },
+    seed: { type: 'string' },
+    steps: { type: 'string' },
+    windows: { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (f.help) return 'help';
+  const base = f.quick ? QUICK_PLAN : FULL_PLAN;
+  const plan: Plan = {
+    ...base,
+    seed: intFlag(f.seed, 'seed', base.seed, 0),
+    train: { ...base.train, steps: intFlag(f.steps, 'steps', base.train.steps), windows: intFlag(f.windows, 'windows', base.train.windows) },
+  };
+  return {
+    plan,
+    json: !!f.json,
+    out: f.out,
+    mnist: !f['no-mnist'],
+    adapter: choiceFlag(f.adapter, 'adapter', ['auto', 'hardware', 'software'] as const, 'auto'),
+    sections: list(f.only, 'only', SECTIONS, SECTIONS),
+    engines: list(f.engines, 'engines', ENGINE_NAMES.filter((e) => engines.includes(e)), engines),
+  };
+}

@@ -1,0 +1,33 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crossoverSvg } from '../lib/crossover-svg.js';
+import { report } from '../lib/report.js';
+import type { BenchResult } from '../lib/result.js';
+
+/** bench/results beside this file, which is also right for the bundle in bench/.dist. */
+export const DEFAULT_OUT = fileURLToPath(new URL('../results/', import.meta.url));
+
+/** Writes <date>-<where>.json (and the crossover SVG); a quick run's files say so in their names. */
+export async function writeResult(r: BenchResult, out = DEFAULT_OUT): Promise<string[]> {
+  await mkdir(out, { recursive: true });
+  const stem = join(out, `${r.date.slice(0, 10)}-${r.where}${r.quick ? '-quick' : ''}`);
+  const files = [`${stem}.json`];
+  await writeFile(files[0]!, `${JSON.stringify(r, null, 2)}\n`);
+  if (r.crossover) {
+    files.push(`${stem}-crossover.svg`);
+    await writeFile(files[1]!, crossoverSvg(r.crossover, `${r.where}, ${r.adapter?.label ?? ''}, ${r.date.slice(0, 10)}`));
+  }
+  return files;
+}
+
+/** Table and file names for people; with --json the whole result as the last line of stdout. */
+export function printResult(r: BenchResult, files: string[], json: boolean): void {
+  process.stdout.write(`\n${report(r)}\n\nwrote ${files.map((f) => relative(process.cwd(), f) || f).join(', ')}\n`);
+  if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
+}
+
+/** Progress goes to stderr, so stdout stays the report (and the JSON line). */
+export function progress(line: string): void {
+  process.stderr.write(`[bench ${(performance.now() / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+}

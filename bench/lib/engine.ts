@@ -1,0 +1,24 @@
+/**
+ * One way of training the seed's TwoLayerNet: ours on the GPU or the CPU, or a peer library.
+ * Every engine is driven the same way by runTraining: the same batches, the same step counts,
+ * and the same sync points (readLoss is the only call that waits for the device).
+ */
+export interface TrainingEngine {
+  /** Key in the result's engines map, e.g. 'ours-gpu', 'tfjs-webgpu'. */
+  readonly name: string;
+  /** What runs it: adapter, backend, library version. */
+  readonly label: string;
+  /** How the training step is written, for the report. */
+  readonly how: string;
+  /** Records or computes one SGD step on the training rows `indices`; returns without waiting. */
+  step(indices: Uint32Array): void;
+  /** Reads the last step's loss back to the CPU, which waits until the device has finished it. */
+  readLoss(): Promise<number>;
+  /** Accuracy on the whole test split, after training. */
+  testAccuracy(): Promise<number>;
+  dispose(): void;
+}
+
+export const ENGINE_NAMES = ['ours-gpu', 'ours-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu', 'jax-webgpu'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+export const NODE_ENGINES: readonly EngineName[] = ['ours-gpu', 'ours-cpu'];

@@ -1,0 +1,81 @@
+import type { Backend } from '../../src/backend/backend.js';
+import { CpuBackend } from '../../src/backend/cpu-backend.js';
+import { GpuBackend } from '../../src/backend/gpu-backend.js';
+import { CpuDataset } from '../../src/data/cpu-dataset.js';
+import type { Dataset } from '../../src/data/dataset.js';
+import { GpuDataset } from '../../src/data/gpu-dataset.js';
+import type { Mnist } from '../../src/data/mnist.js';
+import type { GpuContext } from '../../src/gpu/gpu-context.js';
+import type { GpuTensor } from '../../src/tensor/gpu-tensor.js';
+import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
+import type { CpuTensor } from '../../src/tensor/cpu-tensor.js';
+import { SGD } from '../../src/train/optimizer.js';
+import { Trainer } from '../../src/train/trainer.js';
+import type { TrainingEngine } from './engine.js';
+import type { ModelSpec } from './model.js';
+
+export interface OursDatasets<T extends Tensor> {
+  train: Dataset<T>;
+  test: Dataset<T>;
+}
+
+const GPU_HOW =
+  'GpuBackend: the seed MultiLayerNet (Affine, Relu, Affine, SoftmaxWithLoss) and SGD, one command buffer per step; ' +
+  'MNIST resident on the GPU as bytes, each batch gathered there from uploaded indices; loss read with GpuTensor.read';
+const CPU_HOW = 'CpuBackend (f32 storage, f64 accumulation, plain TypeScript loops, one thread), the same net and SGD; batches normalized from bytes';
+
+/**
+ * The seed's training step exactly as the Trainer runs it (batch, gradient, SGD update, one
+ * submit), without the Trainer's loss history so that the bench chooses when to sync.
+ */
+export function oursEngine<T extends Tensor>(name: string, backend: Backend<T>, data: OursDatasets<T>, spec: ModelSpec, how: string): TrainingEngine {
+  const net = new MultiLayerNet(backend, { hiddenSizes: [spec.hidden], seed: spec.seed });
+  const sgd = new SGD(backend, spec.lr);
+  let loss: T | undefined;
+  return {
+    name,
+    label: backend.label,
+    how,
+    step(indices) {
+      const { x, t } = data.train.batch(indices);
+      loss = net.gradient(x, t);
+      sgd.update(net.params());
+      backend.dispose(x, t);
+      backend.flush();
+    },
+    async readLoss() {
+      if (!loss) throw new Error(`${name}: readLoss before any step`);
+      return (await backend.read(loss))[0]!;
+    },
+    testAccuracy: () => new Trainer(net, data.train, data.test, sgd).evaluate(data.test),
+    dispose: () => net.dispose(),
+  };
+}
+
+export async function oursGpuBackend(ctx: GpuContext): Promise<GpuBackend> {
+  const gpu = new GpuBackend(ctx);
+  await gpu.prepare();
+  return gpu;
+}
+
+export function gpuDatasets(gpu: GpuBackend, mnist: Mnist): OursDatasets<GpuTensor> {
+  return { train: new GpuDataset(gpu, mnist.train), test: new GpuDataset(gpu, mnist.test) };
+}
+
+export function cpuDatasets(cpu: CpuBackend, mnist: Mnist): OursDatasets<CpuTensor> {
+  return { train: new CpuDataset(cpu, mnist.train), test: new CpuDataset(cpu, mnist.test) };
+}
+
+/** Ours on the GPU: a fresh backend and datasets on `ctx` (which the caller destroys). */
+export async function oursGpu(ctx: GpuContext, mnist: Mnist, spec: ModelSpec): Promise<TrainingEngine> {
+  const gpu = await oursGpuBackend(ctx);
+  const data = gpuDatasets(gpu, mnist);
+  const engine = oursEngine('ours-gpu', gpu, data, spec, GPU_HOW);
+  return { ...engine, dispose: () => (engine.dispose(), data.train.dispose(), data.test.dispose()) };
+}
+
+export function oursCpu(mnist: Mnist, spec: ModelSpec): TrainingEngine {
+  const cpu = new CpuBackend('f32');
+  return oursEngine('ours-cpu', cpu, cpuDatasets(cpu, mnist), spec, CPU_HOW);
+}

@@ -1,0 +1,68 @@
+/**
+ * How much each measurement runs. Every training engine gets the same counts, so all of them
+ * take the same optimizer steps on the same batches and their test accuracies compare.
+ */
+export interface StepPlan {
+  /** Steps before timing starts, each synced (compiles pipelines, fills buffer pools, JITs). */
+  warmup: number;
+  /** Timed steps that each read the loss back. */
+  steps: number;
+  /** Steps per readback in the second mode (100 in a full run). */
+  window: number;
+  /** Timed windows in the second mode. */
+  windows: number;
+}
+
+export interface Plan {
+  quick: boolean;
+  seed: number;
+  /** The seed's model and optimizer: 784-hidden-10, batch, learning rate. */
+  hidden: number;
+  batch: number;
+  lr: number;
+  train: StepPlan;
+  /** Repeats of each kernel and overhead measurement (median, min, max over them). */
+  reps: number;
+  /** A kernel measurement predicted to take longer than this is skipped (and said so). */
+  kernelBudgetMs: number;
+  /** The same for the non-default matmul variants, which only show why the default was chosen. */
+  variantBudgetMs: number;
+  /** Every matmul variant, or only the adapter's default one. */
+  allVariants: boolean;
+  /** The largest cube to try, and the crossover grid. */
+  cubes: number[];
+  /** cellBudgetMs: time per device per cell; maxStepMs: a device predicted slower than this per step is skipped. */
+  crossover: { batches: number[]; hiddens: number[]; cellBudgetMs: number; maxStepMs: number };
+}
+
+export const FULL_PLAN: Plan = {
+  quick: false,
+  seed: 42,
+  hidden: 50,
+  batch: 100,
+  lr: 0.1,
+  train: { warmup: 5, steps: 30, window: 100, windows: 3 },
+  reps: 5,
+  kernelBudgetMs: 30_000,
+  variantBudgetMs: 6_000,
+  allVariants: true,
+  cubes: [256, 512, 1024, 2048],
+  crossover: { batches: [1, 10, 100, 1000], hiddens: [50, 256, 1024], cellBudgetMs: 2_000, maxStepMs: 8_000 },
+};
+
+/** A few steps of everything: checks that the bench runs and its result is well formed, not speed. */
+export const QUICK_PLAN: Plan = {
+  ...FULL_PLAN,
+  quick: true,
+  train: { warmup: 1, steps: 3, window: 4, windows: 1 },
+  reps: 2,
+  kernelBudgetMs: 2_000,
+  variantBudgetMs: 500,
+  allVariants: false,
+  cubes: [256],
+  crossover: { batches: [1, 100], hiddens: [50], cellBudgetMs: 200, maxStepMs: 5_000 },
+};
+
+export function totalSteps(p: StepPlan): number {
+  return p.warmup + p.steps + p.window * p.windows;
+}

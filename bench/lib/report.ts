@@ -1,0 +1,71 @@
+import { table } from '../../src/cli/format.js';
+import type { CrossoverTiming } from './crossover.js';
+import type { BenchResult } from './result.js';
+
+const f = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
+const ratio = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(x < 10 ? 2 : 1)}×`);
+
+/** The tables a person reads: training engines, then kernels, overhead and the crossover. */
+export function report(r: BenchResult): string {
+  const parts: string[] = [];
+  parts.push(`${r.where} — ${r.adapter?.label ?? 'no GPU adapter'}`);
+  const n = Object.values(r.engines)[0]?.sync_every_n.n ?? 100;
+  const rows: (string | number)[][] = [[
+    'engine', 'ms/step (sync each)', 'min–max', 'steps/s', `ms/step (sync /${n})`, 'steps/s', 'test acc', 'ours-gpu ÷', 'ours-cpu ÷',
+  ]];
+  for (const [name, e] of Object.entries(r.engines)) {
+    rows.push([
+      name, f(e.ms_per_step), `${f(e.min_ms, 1)}–${f(e.max_ms, 1)}`, f(e.steps_per_s, 1),
+      f(e.sync_every_n.ms_per_step), f(e.sync_every_n.steps_per_s, 1), f(e.test_accuracy, 4),
+      e.ratio_ours_gpu ? `${ratio(e.ratio_ours_gpu.every_step)} / ${ratio(e.ratio_ours_gpu.every_n)}` : '-',
+      e.ratio_ours_cpu ? `${ratio(e.ratio_ours_cpu.every_step)} / ${ratio(e.ratio_ours_cpu.every_n)}` : '-',
+    ]);
+  }
+  if (rows.length > 1) parts.push(table(rows), `ratios: our steps/s ÷ the engine's, syncing every step / every ${n} steps (above 1: ours is faster)`);
+  for (const [name, why] of Object.entries(r.engine_errors)) parts.push(`${name}: not run: ${why}`);
+
+  if (r.kernels?.length) {
+    const k: (string | number)[][] = [['kernel', 'variant', 'shape', 'check (max err)', 'ms (median)', 'min–max', 'GFLOP/s', 'GB/s']];
+    for (const x of r.kernels) {
+      k.push([
+        `${x.family} ${x.op}`, x.variant ?? '', x.shape,
+        x.check.compared === 'none' ? '-' : `${x.check.ok ? 'ok' : 'FAIL'} ${x.check.maxAbsErr.toExponential(1)}`,
+        x.ms ? f(x.ms.median, 3) : x.skipped ? 'skipped (see notes)' : '-', x.ms ? `${f(x.ms.min, 3)}–${f(x.ms.max, 3)}` : '',
+        x.gflops !== undefined ? f(x.gflops, 2) : '', x.gbps !== undefined ? f(x.gbps, 2) : '',
+      ]);
+    }
+    parts.push(table(k));
+  }
+
+  const o = r.overhead;
+  if (o) {
+    parts.push(table([
+      ['overhead', 'median', 'min–max'],
+      ['empty submit + wait (ms)', f(o.emptySyncMs.median, 3), `${f(o.emptySyncMs.min, 3)}–${f(o.emptySyncMs.max, 3)}`],
+      ['record one dispatch (µs, CPU)', f(o.recordUsPerDispatch.median, 1), `${f(o.recordUsPerDispatch.min, 1)}–${f(o.recordUsPerDispatch.max, 1)}`],
+      [`dispatch, finished (µs, of ${o.dispatchesPerSample})`, f(o.dispatchUs.median, 1), `${f(o.dispatchUs.min, 1)}–${f(o.dispatchUs.max, 1)}`],
+      ['read back one f32 (ms)', f(o.readScalarMs.median, 3), `${f(o.readScalarMs.min, 3)}–${f(o.readScalarMs.max, 3)}`],
+      ...o.readback.map((b) => [`read back ${b.bytes >> 20} MiB (ms, ${f(b.gbps)} GB/s)`, f(b.ms.median, 2), `${f(b.ms.min, 2)}–${f(b.ms.max, 2)}`]),
+      ...o.upload.map((b) => [`upload ${b.bytes >> 20} MiB (ms, ${f(b.gbps)} GB/s)`, f(b.ms.median, 2), `${f(b.ms.min, 2)}–${f(b.ms.max, 2)}`]),
+    ]));
+  }
+
+  const c = r.crossover;
+  if (c) {
+    const head = ['hidden \\ batch', ...c.batches.map(String)];
+    const body = c.hiddens.map((h) => [
+      String(h),
+      ...c.batches.map((b) => {
+        const cell = c.cells.find((x) => x.batch === b && x.hidden === h);
+        if (!cell) return '-';
+        const ms = (t: CrossoverTiming) => (t.skipped ? 'skipped' : `${t.cold ? '≈' : ''}${f(t.ms.median)}`);
+        const atLeast = cell.cpu.skipped || cell.gpu.skipped ? '≥' : '';
+        return `cpu ${ms(cell.cpu)} / gpu ${ms(cell.gpu)} → ${cell.clear ? '' : '~'}${cell.winner} ${atLeast}${cell.factor.toFixed(1)}×`;
+      }),
+    ]);
+    parts.push(`crossover, ms/step (${c.note}; ~: the two devices' min–max ranges overlap):`, table([head, ...body]));
+  }
+  if (r.notes.length) parts.push(r.notes.map((x) => `note: ${x}`).join('\n'));
+  parts.push(`total ${r.runtime_s.toFixed(0)} s`);
+  return parts.join('\n\n');
+}

@@ -1,0 +1,36 @@
+import type { AdapterDescription } from '../../src/device/adapter-info.js';
+import type { CrossoverResult } from './crossover.js';
+import type { DataSource } from './data.js';
+import type { EngineName } from './engine.js';
+import type { KernelResult } from './kernels.js';
+import type { OverheadResult } from './overhead.js';
+import type { Plan } from './plan.js';
+import type { TrainingResult } from './train-bench.js';
+
+/** What the browser runner asks a fresh bench page to do, through window.bench.run. */
+export type PageTask =
+  | { kind: 'info' }
+  | { kind: 'train'; engine: EngineName; plan: Plan; data: DataSource }
+  | { kind: 'kernels'; plan: Plan }
+  | { kind: 'overhead'; plan: Plan }
+  | { kind: 'crossover'; plan: Plan; data: DataSource };
+
+export interface PageInfo {
+  /** The adapter navigator.gpu offers (what ours and the WebGPU peers get), or null. */
+  adapter: AdapterDescription | null;
+  userAgent: string;
+  hardwareConcurrency: number;
+  crossOriginIsolated: boolean;
+}
+
+export interface PageResults {
+  info: PageInfo;
+  train: TrainingResult;
+  kernels: KernelResult[];
+  overhead: OverheadResult;
+  crossover: CrossoverResult;
+}
+
+export interface BenchPageApi {
+  run<K extends PageTask['kind']>(task: Extract<PageTask, { kind: K }>): Promise<PageResults[K]>;
+}

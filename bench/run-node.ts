@@ -1,0 +1,123 @@
+/**
+ * npm run bench: our engine in Node through Dawn: the training step on the GPU and CPU devices,
+ * each kernel family, dispatch and readback overhead, and the CPU-vs-GPU crossover. Peers run in
+ * the browser bench (npm run bench:browser), where their WebGPU backends live.
+ */
+import { CpuBackend } from '../src/backend/cpu-backend.js';
+import { runCli } from '../src/cli/args.js';
+import { adapterLabel } from '../src/device/adapter-info.js';
+import { openNodeGpu, type AdapterChoice } from '../src/device/discover-node.js';
+import type { GpuContext } from '../src/gpu/gpu-context.js';
+import { nodeData } from './cli/data.js';
+import { loadAverage, machine } from './cli/machine.js';
+import { parseOptions, usage } from './cli/options.js';
+import { printResult, progress, writeResult } from './cli/output.js';
+import { crossoverBench } from './lib/crossover.js';
+import { batchSchedule } from './lib/data.js';
+import { NODE_ENGINES } from './lib/engine.js';
+import { kernelBench } from './lib/kernels.js';
+import { oursCpu, oursGpu, oursGpuBackend } from './lib/ours.js';
+import { overheadBench } from './lib/overhead.js';
+import { totalSteps } from './lib/plan.js';
+import { engineEntry, SCHEMA, settingsOf, skipNote, withRatios, type BenchResult, type EngineEntry } from './lib/result.js';
+import { runTraining } from './lib/train-bench.js';
+
+const USAGE = usage('npm run bench', NODE_ENGINES);
+
+/** A fresh device per section, destroyed after it, as each engine gets a fresh page in the browser. */
+async function withGpu<R>(choice: AdapterChoice, f: (ctx: GpuContext) => Promise<R>): Promise<R> {
+  const ctx = await openNodeGpu(choice);
+  try {
+    return await f(ctx);
+  } finally {
+    ctx.destroy();
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2), NODE_ENGINES);
+  if (options === 'help') return void process.stdout.write(USAGE);
+  const { plan, sections } = options;
+  const started = performance.now();
+  const loadBefore = loadAverage();
+  const data = await nodeData(options.mnist, plan.seed, plan.quick);
+  const spec = { hidden: plan.hidden, lr: plan.lr, seed: plan.seed };
+  const result: BenchResult = {
+    schema: SCHEMA,
+    where: 'node',
+    date: new Date().toISOString(),
+    quick: plan.quick,
+    adapter: null,
+    environment: { ...machine(), load_before: loadBefore },
+    settings: settingsOf(plan, { source: data.source, trainCount: data.mnist.train.count, testCount: data.mnist.test.count }),
+    engines: {},
+    engine_errors: {},
+    notes: [],
+    runtime_s: 0,
+  };
+  const noteAdapter = (ctx: GpuContext) => {
+    result.adapter ??= { ...ctx.adapter, label: adapterLabel(ctx.adapter) };
+  };
+
+  if (sections.includes('steps')) {
+    const batches = batchSchedule(plan.seed, data.mnist.train.count, plan.batch, totalSteps(plan.train));
+    const engines: Record<string, EngineEntry> = {};
+    const train = (name: string) =>
+      name === 'ours-gpu'
+        ? withGpu(options.adapter, async (ctx) => {
+          noteAdapter(ctx);
+          const engine = await oursGpu(ctx, data.mnist, spec);
+          try {
+            return await runTraining(engine, plan.train, batches, progress);
+          } finally {
+            engine.dispose();
+          }
+        })
+        : runTraining(oursCpu(data.mnist, spec), plan.train, batches, progress);
+    for (const name of options.engines) {
+      progress(`training ${name}`);
+      try {
+        engines[name] = engineEntry(await train(name));
+      } catch (e) {
+        result.engine_errors[name] = (e as Error).message;
+        progress(`${name} failed: ${(e as Error).message}`);
+      }
+    }
+    result.engines = withRatios(engines);
+  }
+  // A section that fails is reported in the notes and the rest still run.
+  const attempt = async (section: string, f: () => Promise<void>) => {
+    if (!sections.includes(section as never)) return;
+    progress(section);
+    try {
+      await f();
+    } catch (e) {
+      result.notes.push(`${section}: failed: ${(e as Error).message}`);
+      progress(`${section} failed: ${(e as Error).message}`);
+    }
+  };
+  await attempt('kernels', async () => {
+    result.kernels = await withGpu(options.adapter, async (ctx) => {
+      noteAdapter(ctx);
+      return kernelBench(await oursGpuBackend(ctx), plan, progress);
+    });
+    for (const k of result.kernels) if (k.skipped) result.notes.push(skipNote(k, !!result.adapter?.software));
+  });
+  await attempt('overhead', async () => {
+    result.overhead = await withGpu(options.adapter, async (ctx) => {
+      noteAdapter(ctx);
+      return overheadBench(await oursGpuBackend(ctx), plan);
+    });
+  });
+  await attempt('crossover', async () => {
+    result.crossover = await withGpu(options.adapter, async (ctx) => {
+      noteAdapter(ctx);
+      return crossoverBench(await oursGpuBackend(ctx), new CpuBackend('f32'), data.mnist, plan, progress);
+    });
+  });
+  result.environment.load_after = loadAverage();
+  result.runtime_s = Number(((performance.now() - started) / 1000).toFixed(1));
+  printResult(result, await writeResult(result, options.out), options.json);
+}
+
+await runCli(USAGE, main);
