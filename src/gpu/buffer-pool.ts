@@ -44,7 +44,9 @@ export class BufferPool {
 
   acquire(bytes: number, label?: string): GPUBuffer {
     const size = BufferPool.roundSize(bytes);
-    let buffer = this.free.get(size)?.pop();
+    // First in, first out: a step that releases its buffers in the order it acquires them gets the
+    // same buffer for the same role every other step, so bind groups made for it are reused.
+    let buffer = this.free.get(size)?.shift();
     if (!buffer) {
       buffer = this.device.createBuffer({ size, usage: this.usage, label });
       this.owned.add(buffer);

@@ -1,5 +1,6 @@
 import type { AdapterDescription } from '../device/adapter-info.js';
 import { GpuError } from '../device/errors.js';
+import { BindGroupCache } from './bind-groups.js';
 import { BufferPool } from './buffer-pool.js';
 import { kernelName, PipelineCache, type KernelSpec } from './pipeline-cache.js';
 import { UniformCache } from './uniforms.js';
@@ -31,6 +32,7 @@ export class GpuContext {
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
   readonly uniforms: UniformCache;
+  readonly bindGroups: BindGroupCache;
   /** Bound where an entry point declares a storage binding it does not read in this variant. */
   readonly placeholder: GPUBuffer;
   /** Dispatches recorded since the last submit. */
@@ -56,6 +58,7 @@ export class GpuContext {
     this.pool = new BufferPool(device);
     this.pipelines = new PipelineCache(device);
     this.uniforms = new UniformCache(device);
+    this.bindGroups = new BindGroupCache(device);
     this.placeholder = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'placeholder' });
     device.addEventListener('uncapturederror', (event) => {
       this.firstError ??= (event as GPUUncapturedErrorEvent).error;
@@ -77,12 +80,8 @@ export class GpuContext {
   dispatch(d: Dispatch): void {
     this.checkHealthy();
     const pipeline = this.pipelines.get(d.kernel);
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniforms.get(d.params) } }];
-    d.buffers.forEach((buffer, i) => {
-      if (buffer) entries.push({ binding: i + 1, resource: { buffer } });
-    });
     const name = kernelName(d.kernel);
-    const bindGroup = this.device.createBindGroup({ label: name, layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.bindGroups.get(name, pipeline, [this.uniforms.get(d.params), ...d.buffers]);
     const [x, y = 1, z = 1] = d.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
     const pass = this.computePass();
@@ -144,6 +143,7 @@ export class GpuContext {
     this.destroyed = true;
     this.pass = null;
     this.encoder = null;
+    this.bindGroups.clear();
     this.pool.destroy();
     this.uniforms.destroy();
     this.placeholder.destroy();
