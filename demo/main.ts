@@ -12,6 +12,7 @@ import { openGpu } from './engine/open-gpu.js';
 import { ActivationsPanel } from './panels/activations-panel.js';
 import { ChartsPanel } from './panels/charts-panel.js';
 import { ComparePanel } from './panels/compare-panel.js';
+import { CrossoverPanel } from './panels/crossover-panel.js';
 import { DeviceCard } from './panels/device-card.js';
 import { DrawPanel } from './panels/draw-panel.js';
 import { GradcheckPanel } from './panels/gradcheck-panel.js';
@@ -65,6 +66,7 @@ async function boot(): Promise<void> {
     trace: new TracePanel(app),
     compare: new ComparePanel(app),
   };
+  new CrossoverPanel();
   installTestHook(app, panels);
   app.announce();
   loading.finish();

@@ -106,6 +106,9 @@ describe('demo page', () => {
       expect(phases.indexOf('forward')).toBeLessThan(phases.indexOf('backward'));
       expect(phases.lastIndexOf('forward')).toBeLessThan(phases.indexOf('backward'));
       expect(trace.traceKernels.some((k) => k.startsWith('backward:Relu 1:'))).toBe(true);
+      // The benchmarks' crossover chart, from the committed result files.
+      expect(await page.locator('#crossover-select option').count()).toBeGreaterThan(0);
+      expect(await page.textContent('#crossover-chart svg')).toMatch(/GPU wins \d+ of \d+ cells/);
       expect(errors).toEqual([]);
     });
 
