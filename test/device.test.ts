@@ -5,6 +5,7 @@ import { adapterLabel, describeAdapter, type AdapterDescription } from '../src/d
 import { GpuTensor } from '../src/tensor/gpu-tensor.js';
 import { ShapeError } from '../src/tensor/shape.js';
 import type { Tensor } from '../src/tensor/tensor.js';
+import { thrown } from './helpers/compare.js';
 import { useGpu } from './helpers/gpu.js';
 
 const { ctx, gpu } = useGpu();
@@ -12,14 +13,6 @@ const cpu = new CpuBackend('f64');
 
 const SOFTWARE_DRIVERS = /swiftshader|lavapipe|llvmpipe/i;
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error, nothing was thrown');
-}
 
 function fakeAdapter(info: Partial<GPUAdapterInfo>, fallback?: boolean): GPUAdapter {
   return {

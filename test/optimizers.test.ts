@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
 import type { Shape } from '../src/tensor/shape.js';
-import { EPS32, expectClose, randomArray } from './helpers/compare.js';
+import { EPS32, expectClose, randomArray, thrown } from './helpers/compare.js';
 import { useGpu } from './helpers/gpu.js';
 
 const { ctx, gpu } = useGpu();
@@ -11,14 +11,6 @@ beforeAll(() => {
   ctx().pool.poison = true;
 });
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error, nothing was thrown');
-}
 
 const SHAPES = ([[0], [1], [7], [257], [100, 50], [784, 50]] as Shape[]).map((shape) => ({ shape, name: shape.join('x') }));
 
