@@ -13,7 +13,11 @@ export class BindGroupCache {
   /** Past this many entries the cache starts over: shapes that come and go must not grow it without end. */
   static readonly LIMIT = 4096;
 
-  constructor(private readonly device: GPUDevice) {}
+  constructor(
+    private readonly device: GPUDevice,
+    /** Wraps creation so errors name the kernel (GpuContext.scoped). */
+    private readonly guard: <R>(name: string, create: () => R) => R = (_, create) => create(),
+  ) {}
 
   get size(): number {
     return this.groups.size;
@@ -33,7 +37,7 @@ export class BindGroupCache {
     entries.forEach((buffer, binding) => {
       if (buffer) bindings.push({ binding, resource: { buffer } });
     });
-    group = this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries: bindings });
+    group = this.guard(label, () => this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries: bindings }));
     this.groups.set(key, group);
     return group;
   }

@@ -36,6 +36,8 @@ export class BufferPool {
   constructor(
     private readonly device: GPUDevice,
     private readonly usage: GPUBufferUsageFlags = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    /** Wraps creation so an out-of-memory error names the size (GpuContext.scoped). */
+    private readonly guard: (bytes: number, create: () => GPUBuffer) => GPUBuffer = (_, create) => create(),
   ) {}
 
   static roundSize(bytes: number): number {
@@ -48,7 +50,7 @@ export class BufferPool {
     // same buffer for the same role every other step, so bind groups made for it are reused.
     let buffer = this.free.get(size)?.shift();
     if (!buffer) {
-      buffer = this.device.createBuffer({ size, usage: this.usage, label });
+      buffer = this.guard(size, () => this.device.createBuffer({ size, usage: this.usage, label }));
       this.owned.add(buffer);
       this.allocatedBytes += size;
     }

@@ -45,7 +45,8 @@ export class GpuContext {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly staging = new Map<number, GPUBuffer[]>();
-  private firstError: GPUError | null = null;
+  /** The first WebGPU error not yet reported, with what we were doing when it happened. */
+  private fault: string | null = null;
   private lostReason: string | null = null;
   private destroyed = false;
 
@@ -55,13 +56,14 @@ export class GpuContext {
     /** Called after the device is destroyed (Node: lets Dawn's event loop go). */
     private readonly onDestroy: () => void = () => {},
   ) {
-    this.pool = new BufferPool(device);
-    this.pipelines = new PipelineCache(device);
+    this.pool = new BufferPool(device, undefined, (bytes, create) => this.scoped(`allocating a ${bytes}-byte GPU buffer`, create));
+    this.pipelines = new PipelineCache(device, (name, create) => this.scoped(`compiling ${name}`, create));
     this.uniforms = new UniformCache(device);
-    this.bindGroups = new BindGroupCache(device);
+    this.bindGroups = new BindGroupCache(device, (name, create) => this.scoped(`binding buffers for ${name}`, create));
     this.placeholder = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'placeholder' });
     device.addEventListener('uncapturederror', (event) => {
-      this.firstError ??= (event as GPUUncapturedErrorEvent).error;
+      const error = (event as GPUUncapturedErrorEvent).error;
+      this.fault ??= `WebGPU ${error.constructor.name}: ${error.message}`;
     });
     void device.lost.then((info) => {
       if (!this.destroyed) this.lostReason = `${info.reason}: ${info.message}`;
@@ -79,8 +81,9 @@ export class GpuContext {
   /** Records one compute dispatch into the step's encoder. */
   dispatch(d: Dispatch): void {
     this.checkHealthy();
-    const pipeline = this.pipelines.get(d.kernel);
     const name = kernelName(d.kernel);
+    checkAliasing(name, d);
+    const pipeline = this.pipelines.get(d.kernel);
     const bindGroup = this.bindGroups.get(name, pipeline, [this.uniforms.get(d.params), ...d.buffers]);
     const [x, y = 1, z = 1] = d.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
@@ -153,13 +156,37 @@ export class GpuContext {
     this.onDestroy();
   }
 
+  /**
+   * Runs `create` inside validation and out-of-memory error scopes, so an error it causes is
+   * reported with `what` (the kernel, the tensor) rather than as an anonymous device error.
+   * Used on slow paths only (creating pipelines, bind groups, buffers): steady-state steps
+   * create none of them.
+   */
+  scoped<R>(what: string, create: () => R): R {
+    this.device.pushErrorScope('validation');
+    this.device.pushErrorScope('out-of-memory');
+    const result = create();
+    const note = (error: GPUError | null) => {
+      if (error) this.fault ??= `${what}: WebGPU ${error.constructor.name}: ${error.message}`;
+    };
+    void this.device.popErrorScope().then(note);
+    void this.device.popErrorScope().then(note);
+    return result;
+  }
+
   private checkHealthy(): void {
     if (this.destroyed) throw new GpuError('the GPU device was destroyed; create a new one');
     if (this.lostReason) throw new GpuError(`the GPU device was lost (${this.lostReason})`);
-    if (this.firstError) {
-      const error = this.firstError;
-      this.firstError = null;
-      throw new GpuError(`WebGPU ${error.constructor.name}: ${error.message}`);
+    if (this.fault) {
+      const fault = this.fault;
+      this.fault = null;
+      // What was recorded since the last submit may reference the failed object: drop it rather
+      // than let the next submit fail again for the same cause.
+      this.pass = null;
+      this.encoder = null;
+      this.trace = [];
+      this.pool.recycle();
+      throw new GpuError(fault);
     }
   }
 
@@ -190,4 +217,31 @@ export class GpuContext {
     if (list) list.push(buffer);
     else this.staging.set(buffer.size, [buffer]);
   }
+}
+
+/**
+ * WebGPU forbids a buffer bound as a kernel's output from also being bound elsewhere in the
+ * same dispatch; Dawn reports it only when the step is submitted, without saying which kernel.
+ * Catching it here names the kernel. Output bindings are read from the WGSL source.
+ */
+function checkAliasing(name: string, d: Dispatch): void {
+  const outputs = outputBindings(d.kernel.code);
+  d.buffers.forEach((buffer, i) => {
+    if (!buffer || !outputs.has(i + 1)) return;
+    const other = d.buffers.findIndex((b, j) => b === buffer && j !== i);
+    if (other >= 0) {
+      throw new GpuError(`${name}: the same buffer is bound as output (binding ${i + 1}) and as binding ${other + 1}; an op cannot write in place into its own input`);
+    }
+  });
+}
+
+const outputCache = new Map<string, Set<number>>();
+
+function outputBindings(code: string): Set<number> {
+  let set = outputCache.get(code);
+  if (!set) {
+    set = new Set([...code.matchAll(/@binding\((\d+)\)\s*var<storage,\s*read_write>/g)].map((m) => Number(m[1])));
+    outputCache.set(code, set);
+  }
+  return set;
 }

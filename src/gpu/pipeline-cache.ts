@@ -25,7 +25,11 @@ export class PipelineCache {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
 
-  constructor(private readonly device: GPUDevice) {}
+  constructor(
+    private readonly device: GPUDevice,
+    /** Wraps synchronous creation so errors name the kernel (GpuContext.scoped). */
+    private readonly guard: <R>(name: string, create: () => R) => R = (_, create) => create(),
+  ) {}
 
   get size(): number {
     return this.pipelines.size;
@@ -35,7 +39,7 @@ export class PipelineCache {
     const name = kernelName(spec);
     let pipeline = this.pipelines.get(name);
     if (!pipeline) {
-      pipeline = this.device.createComputePipeline(this.descriptor(spec, name));
+      pipeline = this.guard(name, () => this.device.createComputePipeline(this.descriptor(spec, name)));
       this.pipelines.set(name, pipeline);
     }
     return pipeline;
@@ -46,7 +50,12 @@ export class PipelineCache {
       specs.map(async (spec) => {
         const name = kernelName(spec);
         if (this.pipelines.has(name)) return;
-        const pipeline = await this.device.createComputePipelineAsync(this.descriptor(spec, name));
+        let pipeline: GPUComputePipeline;
+        try {
+          pipeline = await this.device.createComputePipelineAsync(this.descriptor(spec, name));
+        } catch (e) {
+          throw new Error(`compiling ${name}: ${(e as Error).message}`, { cause: e });
+        }
         this.pipelines.set(name, pipeline);
       }),
     );
