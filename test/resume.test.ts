@@ -11,7 +11,10 @@ import { TwoLayerNet } from '../src/nn/multi-layer-net.js';
 import type { CpuTensor } from '../src/tensor/cpu-tensor.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { SGD } from '../src/train/optimizer.js';
-import { DivergenceError, Trainer } from '../src/train/trainer.js';
+import { DivergenceError, Trainer, type Checkpoint } from '../src/train/trainer.js';
+import { GpuBackend } from '../src/backend/gpu-backend.js';
+import { openNodeGpu } from '../src/device/discover-node.js';
+import { GpuError } from '../src/device/errors.js';
 import { useGpu } from './helpers/gpu.js';
 
 const { gpu } = useGpu();
@@ -84,5 +87,42 @@ describe('divergence', () => {
     const reference = setup('cpu');
     await reference.run({ ...CONFIG, steps: 30 });
     expect(await weights(broken)).toEqual(await weights(reference));
+  });
+});
+
+describe('device loss', () => {
+  it('a lost device stops training with a GpuError; the last checkpoint resumes on a new device as if nothing happened', async () => {
+    const whole = setup('gpu');
+    const full = await whole.run(CONFIG);
+
+    // A device of its own, destroyed under the running trainer as a driver reset would.
+    const ctx = await openNodeGpu();
+    const doomed = new GpuBackend(ctx);
+    const train = new GpuDataset(doomed, sliceSplit(mnist.train, 0, 2000));
+    const test = new GpuDataset(doomed, sliceSplit(mnist.test, 0, 200));
+    const net = new TwoLayerNet(doomed, 784, 50, 10, 0.01, 9);
+    const trainer = new Trainer(net, train, test, new SGD(doomed, 0.1));
+    const checkpoints: Checkpoint[] = [];
+    const error = await trainer
+      .run({ ...CONFIG, checkpointEvery: 20 }, {
+        onCheckpoint: (c) => void checkpoints.push(c),
+        onProgress: (done) => {
+          if (done >= 45) ctx.device.destroy();
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GpuError);
+    expect((error as Error).message).toMatch(/lost|destroyed/);
+    ctx.destroy();
+    const last = checkpoints.at(-1)!;
+    expect(last.step).toBeGreaterThanOrEqual(20);
+
+    const resumed = setup('gpu');
+    resumed.net.params().forEach((p, i) => resumed.net.backend.write(p.value, last.weights[i]!));
+    const rest = await resumed.run({ ...CONFIG, resume: { step: last.step, rngState: last.rngState } });
+    expect(Array.from(rest.losses.subarray(last.step))).toEqual(Array.from(full.losses.subarray(last.step)));
+    expect(await weights(resumed)).toEqual(await weights(whole));
+    whole.net.dispose();
+    resumed.net.dispose();
   });
 });

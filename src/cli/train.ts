@@ -16,7 +16,8 @@ import type { GpuContext } from '../gpu/gpu-context.js';
 import { loadMnist } from '../node/load-mnist.js';
 import { MultiLayerNet, type ActivationName } from '../nn/multi-layer-net.js';
 import type { WeightInit } from '../nn/init.js';
-import { loadModel, saveModel } from '../nn/model-file.js';
+import { encodeModel, loadModel, saveModel } from '../nn/model-file.js';
+import { GpuError } from '../device/errors.js';
 import { decodeSafetensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { SGD } from '../train/optimizer.js';
@@ -36,9 +37,11 @@ const USAGE = `usage: npm start -- [options]
   --seed N                seed for weights and minibatches (default 42)
   --save FILE             write the trained weights as safetensors
   --load FILE             start from weights in a safetensors file
-  --checkpoint FILE       where Ctrl-C writes a checkpoint (default checkpoint.safetensors)
+  --checkpoint FILE       where Ctrl-C and periodic checkpoints go (default checkpoint.safetensors)
+  --checkpoint-every N    also write it every N steps (default 0: only on Ctrl-C), so a lost
+                          GPU device or a crash loses at most N steps
   --resume FILE           continue an interrupted run from its checkpoint (same settings;
-                          --steps may extend it)
+                          --steps may extend it, --device may move it)
   --json                  print one JSON object as the last line
   --help                  this text
 `;
@@ -55,6 +58,7 @@ interface Settings {
   save?: string;
   load?: string;
   checkpoint: string;
+  checkpointEvery: number;
   resume?: string;
   json: boolean;
 }
@@ -76,6 +80,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     save: { type: 'string' },
     load: { type: 'string' },
     checkpoint: { type: 'string' },
+    'checkpoint-every': { type: 'string' },
     resume: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean' },
@@ -99,6 +104,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     save: f.save,
     load: f.load,
     checkpoint: f.checkpoint ?? 'checkpoint.safetensors',
+    checkpointEvery: intFlag(f['checkpoint-every'], 'checkpoint-every', 0, 0),
     resume: f.resume,
     json: !!f.json,
   };
@@ -133,7 +139,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** A checkpoint's settings replace the flags, except --steps/--epochs, --save, --checkpoint and --json. */
+/** A checkpoint's settings replace the flags, except --steps/--epochs, --device, --save, --checkpoint and --json. */
 async function readCheckpoint(flags: Settings, argv: string[]): Promise<{ settings: Settings; resume: Resume }> {
   const path = flags.resume!;
   const bytes = await readModelFile(path, '--resume');
@@ -142,8 +148,15 @@ async function readCheckpoint(flags: Settings, argv: string[]): Promise<{ settin
     throw new UsageError(`--resume: ${path} is not a checkpoint written by npm start (no step/RNG state in its metadata)`);
   }
   const saved = JSON.parse(meta.settings) as Pick<Settings, (typeof RUN_KEYS)[number]>;
-  const stepsGiven = argv.some((a) => /^--(steps|epochs)(=|$)/.test(a));
-  const settings: Settings = { ...flags, ...saved, steps: stepsGiven ? flags.steps : saved.steps, resume: path };
+  const given = (flag: RegExp) => argv.some((a) => flag.test(a));
+  const settings: Settings = {
+    ...flags,
+    ...saved,
+    steps: given(/^--(steps|epochs)(=|$)/) ? flags.steps : saved.steps,
+    // A run may move between devices: the checkpoint holds plain f32 weights.
+    device: given(/^--device(=|$)/) ? flags.device : saved.device,
+    resume: path,
+  };
   const step = Number(meta.step);
   if (step >= settings.steps) throw new UsageError(`--resume: the checkpoint is at step ${step}; give --steps above it to train further`);
   return { settings, resume: { bytes, step, rngState: JSON.parse(meta.rng_state) as number[] } };
@@ -183,11 +196,25 @@ async function train<T extends Tensor>(
   };
   process.once('SIGINT', onSigint);
   const progress = progressReporter(s.steps, out, resume?.step ?? 0);
+  const runSettings = JSON.stringify(Object.fromEntries(RUN_KEYS.map((k) => [k, s[k]])));
+  const checkpointMeta = (step: number, rngState: number[]) => ({ kind: 'checkpoint', step: String(step), rng_state: JSON.stringify(rngState), settings: runSettings });
+  let lastCheckpoint: number | undefined;
   let result: TrainResult;
   try {
     result = await trainer.run(
-      { steps: s.steps, batchSize: s.batch, seed: s.seed, readEvery: 50, resume: resume && { step: resume.step, rngState: resume.rngState } },
       {
+        steps: s.steps,
+        batchSize: s.batch,
+        seed: s.seed,
+        readEvery: 50,
+        checkpointEvery: s.checkpointEvery || undefined,
+        resume: resume && { step: resume.step, rngState: resume.rngState },
+      },
+      {
+        onCheckpoint: async (c) => {
+          await writeAtomically(s.checkpoint, encodeModel(net, c.weights, checkpointMeta(c.step, c.rngState)));
+          lastCheckpoint = c.step;
+        },
         onProgress: progress.update,
         onEpoch: (e) => progress.note(`epoch ${e.epoch} (step ${e.step}): train acc ${e.trainAcc.toFixed(4)}, test acc ${e.testAcc.toFixed(4)}`),
         shouldStop: () => interrupted,
@@ -199,15 +226,17 @@ async function train<T extends Tensor>(
       await writeAtomically(s.save, await saveModel(net));
       out(`saved the last good weights (before step ${e.step}) to ${s.save}`);
     }
+    if (e instanceof GpuError && lastCheckpoint !== undefined) {
+      out(`the GPU failed (${e.message}); the checkpoint at step ${lastCheckpoint} is in ${s.checkpoint}`);
+      out(`resume with: npm start -- --resume ${s.checkpoint}   (add --device cpu to continue on the CPU)`);
+    }
     throw e;
   } finally {
     progress.stop();
     process.removeListener('SIGINT', onSigint);
   }
   if (result.stoppedAt !== undefined) {
-    const settings = JSON.stringify(Object.fromEntries(RUN_KEYS.map((k) => [k, s[k]])));
-    const meta = { kind: 'checkpoint', step: String(result.stoppedAt), rng_state: JSON.stringify(result.rngState), settings };
-    await writeAtomically(s.checkpoint, await saveModel(net, meta));
+    await writeAtomically(s.checkpoint, await saveModel(net, checkpointMeta(result.stoppedAt, result.rngState)));
     out(`interrupted before step ${result.stoppedAt}: checkpoint (weights, step, RNG state) written to ${s.checkpoint}`);
     out(`resume with: npm start -- --resume ${s.checkpoint}`);
     process.exitCode = 130;

@@ -7,10 +7,13 @@ import type { MultiLayerNet } from './multi-layer-net.js';
  * architecture in the metadata so a reader knows what net they belong to.
  */
 export async function saveModel<T extends Tensor>(net: MultiLayerNet<T>, extra: Record<string, string> = {}): Promise<Uint8Array> {
-  const tensors = [];
-  for (const p of net.params()) {
-    tensors.push({ name: p.name, shape: [...p.value.shape], data: Float32Array.from(await net.backend.read(p.value)) });
-  }
+  const values = await Promise.all(net.params().map(async (p) => Float32Array.from(await net.backend.read(p.value))));
+  return encodeModel(net, values, extra);
+}
+
+/** As saveModel, from parameter values already on the CPU (in `net.params()` order). */
+export function encodeModel<T extends Tensor>(net: MultiLayerNet<T>, values: Float32Array[], extra: Record<string, string> = {}): Uint8Array {
+  const tensors = net.params().map((p, i) => ({ name: p.name, shape: [...p.value.shape], data: values[i]! }));
   const c = net.config;
   return encodeSafetensors(tensors, {
     format: 'webgpu-backprop',

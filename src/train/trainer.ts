@@ -14,6 +14,11 @@ export interface TrainConfig {
   readEvery: number;
   /** Steps between accuracy evaluations on the full sets; the book's iter_per_epoch by default. */
   evalEvery?: number;
+  /**
+   * Steps between `onCheckpoint` calls (at readback windows, with weights whose losses were all
+   * finite), so a lost device or a crash costs at most this much work.
+   */
+  checkpointEvery?: number;
   /** Continue an interrupted run: its next step and the minibatch RNG's state there. */
   resume?: { step: number; rngState: number[] };
 }
@@ -43,8 +48,24 @@ export interface TrainEvents {
   /** After each loss readback: the steps done so far and the latest loss. */
   onProgress?(stepsDone: number, loss: number): void;
   onEpoch?(result: EpochResult): void;
+  /** Weights verified good at `step`, with the RNG state there: everything a resume needs. */
+  onCheckpoint?(checkpoint: Checkpoint): void | Promise<void>;
   /** Asked before each step; true ends the run there (Ctrl-C, a Pause button). */
   shouldStop?(): boolean;
+}
+
+export interface Checkpoint {
+  /** The next step to run. */
+  step: number;
+  rngState: number[];
+  /** Parameter values in `net.params()` order. */
+  weights: Float32Array[];
+}
+
+interface Snapshot<T> {
+  step: number;
+  rngState: number[];
+  tensors: T[];
 }
 
 /**
@@ -105,8 +126,9 @@ export class Trainer<T extends Tensor> {
     let history: T | undefined;
     // Weights known to be good (all losses up to them finite), and the ones taken at the end of
     // the window whose losses are still being read: a divergence restores the former.
-    let good = this.snapshot(params);
-    let unchecked: T[] | undefined;
+    let good: Snapshot<T> = { step: first, rngState: rng.getState(), tensors: this.snapshot(params) };
+    let unchecked: Snapshot<T> | undefined;
+    let lastCheckpoint = first;
 
     // Reads one window of losses back without stalling the steps recorded after it.
     const collect = (hist: T, from: number, count: number) => {
@@ -130,16 +152,21 @@ export class Trainer<T extends Tensor> {
       try {
         await pending;
       } catch (e) {
-        if (e instanceof DivergenceError) this.restore(params, good);
-        this.release(good, unchecked);
+        if (e instanceof DivergenceError) this.restore(params, good.tensors);
+        this.release(good.tensors, unchecked?.tensors);
         throw e;
       } finally {
         pending = undefined;
       }
       if (unchecked) {
-        be.dispose(...good);
+        be.dispose(...good.tensors);
         good = unchecked;
         unchecked = undefined;
+      }
+      if (events.onCheckpoint && config.checkpointEvery && good.step - lastCheckpoint >= config.checkpointEvery) {
+        lastCheckpoint = good.step;
+        const weights = await Promise.all(good.tensors.map(async (t) => Float32Array.from(await be.read(t))));
+        await events.onCheckpoint({ step: good.step, rngState: good.rngState, weights });
       }
     };
 
@@ -158,7 +185,7 @@ export class Trainer<T extends Tensor> {
         await settle();
         // The CPU backend never really waits; give timers, signals and a page's events a turn.
         await nextTask();
-        unchecked = this.snapshot(params);
+        unchecked = { step: step + 1, rngState: rng.getState(), tensors: this.snapshot(params) };
         be.flush();
         pending = collect(history!, step - slot, slot + 1);
         // Handled when awaited; this only keeps a divergence from counting as unhandled meanwhile.
@@ -181,7 +208,7 @@ export class Trainer<T extends Tensor> {
       pending = collect(history, step - done, done);
     }
     await settle();
-    this.release(good);
+    this.release(good.tensors);
     return {
       losses,
       epochs,
