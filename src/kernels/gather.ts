@@ -6,7 +6,7 @@ import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
 
-export const GATHER_KERNELS: KernelSpec[] = (['gather_rows', 'gather_range'] as const).map((entryPoint) => ({
+export const GATHER_KERNELS: KernelSpec[] = (['gather_rows', 'gather_range', 'gather_rows4', 'gather_range4'] as const).map((entryPoint) => ({
   family: 'gather',
   code,
   entryPoint,
@@ -26,11 +26,14 @@ export function gatherGpu(
 ): void {
   const [rows, cols] = x.shape as [number, number];
   const byIndex = 'indices' in source;
+  // Word-aligned rows go a word (four pixels) per invocation: on SwiftShader the per-pixel
+  // kernel took 2.5 ms of an 11 ms MNIST step.
+  const byWord = cols % 4 === 0;
   ctx.dispatch({
-    kernel: GATHER_KERNELS[byIndex ? 0 : 1]!,
+    kernel: GATHER_KERNELS[(byIndex ? 0 : 1) + (byWord ? 2 : 0)]!,
     params: [rows, cols, byIndex ? 0 : source.start, 0],
     buffers: [pixels.buffer, labels.buffer, byIndex ? source.indices.buffer : undefined, x.buffer, t.buffer],
-    workgroups: grid1d(rows * cols, 256),
+    workgroups: grid1d(byWord ? (rows * cols) / 4 : rows * cols, 256),
     shapes: byIndex ? `bytes, idx[${rows}] → x${dims(x.shape)}, t[${rows}]` : `bytes[${source.start}..+${rows}] → x${dims(x.shape)}, t[${rows}]`,
   });
 }
