@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs on the lent GPU machine (copied to .gpu/run.sh by pack.sh): unpacks the Vulkan loader,
+# Node and the bench bundle, then runs the Node bench on the hardware adapter into $OUT.
+cd "$(dirname "$0")/.."
+for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
+N=$(command -v node) || { xz -dc .gpu/node.xz > /tmp/node && chmod +x /tmp/node && N=/tmp/node; }
+echo "node: $N $($N --version)"; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+run() { timeout 420 "$N" .gpu/dist/bench-node.mjs --no-mnist --adapter hardware --json --out "$OUT" "$@"; }
+if ! run "$@" > "$OUT/stdout.txt" 2> "$OUT/stderr.txt" && grep -q NoAdapterError "$OUT/stderr.txt"; then
+  # Some images keep the NVIDIA Vulkan ICD outside the loader's default search path.
+  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  run "$@" > "$OUT/stdout.txt" 2> "$OUT/stderr.txt"
+fi
+echo "exit $?"; grep -v '^{' "$OUT/stdout.txt" | head -c 9000; tail -5 "$OUT/stderr.txt"
