@@ -14,9 +14,17 @@ export interface TrainingEngine {
   step(indices: Uint32Array): void;
   /** Reads the last step's loss back to the CPU, which waits until the device has finished it. */
   readLoss(): Promise<number>;
+  /** GPU memory the engine holds, where it can tell (ours: the buffer pool, dataset included). */
+  memory?(): MemoryStats;
   /** Accuracy on the whole test split, after training. */
   testAccuracy(): Promise<number>;
   dispose(): void;
+}
+
+export interface MemoryStats {
+  bytes_in_use: number;
+  bytes_allocated: number;
+  buffers_allocated: number;
 }
 
 export const ENGINE_NAMES = ['ours-gpu', 'ours-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu', 'jax-webgpu'] as const;

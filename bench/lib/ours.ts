@@ -72,7 +72,11 @@ export async function oursGpu(ctx: GpuContext, mnist: Mnist, spec: ModelSpec): P
   const gpu = await oursGpuBackend(ctx);
   const data = gpuDatasets(gpu, mnist);
   const engine = oursEngine('ours-gpu', gpu, data, spec, GPU_HOW);
-  return { ...engine, dispose: () => (engine.dispose(), data.train.dispose(), data.test.dispose()) };
+  const memory = () => {
+    const s = ctx.pool.stats();
+    return { bytes_in_use: s.bytesInUse, bytes_allocated: s.bytesAllocated, buffers_allocated: s.buffersAllocated };
+  };
+  return { ...engine, memory, dispose: () => (engine.dispose(), data.train.dispose(), data.test.dispose()) };
 }
 
 export function oursCpu(mnist: Mnist, spec: ModelSpec): TrainingEngine {

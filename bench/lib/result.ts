@@ -35,6 +35,8 @@ export interface EngineEntry {
   steps: number;
   label: string;
   how: string;
+  /** GPU memory after warm-up and after the run (ours-gpu): flat when a step allocates nothing. */
+  gpu_memory?: TrainingResult['memory'];
   /** Our steps/s over this engine's (above 1: ours is faster), per sync mode. */
   ratio_ours_gpu?: { every_step: number; every_n: number };
   ratio_ours_cpu?: { every_step: number; every_n: number };
@@ -81,6 +83,7 @@ export function engineEntry(r: TrainingResult): EngineEntry {
     steps: r.steps,
     label: r.label,
     how: r.how,
+    gpu_memory: r.memory,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { TrainingEngine } from './engine.js';
+import type { MemoryStats, TrainingEngine } from './engine.js';
 import { totalSteps, type StepPlan } from './plan.js';
 import { now, sig, summarize, type Summary } from './stats.js';
 
@@ -21,6 +21,8 @@ export interface TrainingResult {
   lastLoss: number;
   steps: number;
   wallMs: number;
+  /** After warm-up and after the last step: equal when a step allocates nothing. */
+  memory?: { after_warmup: MemoryStats; after_run: MemoryStats };
 }
 
 export type Progress = (line: string) => void;
@@ -46,6 +48,7 @@ export async function runTraining(engine: TrainingEngine, plan: StepPlan, batche
     if (i === 0) firstLoss = loss;
   }
   progress(`${engine.name}: warm-up ${plan.warmup} steps done`);
+  const afterWarmup = engine.memory?.();
 
   const perStep: number[] = [];
   let lastLoss = firstLoss;
@@ -68,6 +71,11 @@ export async function runTraining(engine: TrainingEngine, plan: StepPlan, batche
   const everyWindow = summarize(perWindow);
   progress(`${engine.name}: sync every ${plan.window} steps: median ${everyWindow.median.toFixed(2)} ms/step`);
 
+  const afterRun = engine.memory?.();
+  if (afterWarmup && afterRun) {
+    const mib = (m: MemoryStats) => `${(m.bytes_allocated / 2 ** 20).toFixed(1)} MiB in ${m.buffers_allocated} buffers`;
+    progress(`${engine.name}: GPU memory allocated ${mib(afterWarmup)} after warm-up, ${mib(afterRun)} after ${next} steps`);
+  }
   const testAccuracy = await engine.testAccuracy();
   progress(`${engine.name}: test accuracy ${testAccuracy.toFixed(4)} after ${next} steps`);
   return {
@@ -81,5 +89,6 @@ export async function runTraining(engine: TrainingEngine, plan: StepPlan, batche
     lastLoss: sig(lastLoss),
     steps: next,
     wallMs: now() - start,
+    memory: afterWarmup && afterRun ? { after_warmup: afterWarmup, after_run: afterRun } : undefined,
   };
 }
