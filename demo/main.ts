@@ -68,9 +68,34 @@ async function boot(): Promise<void> {
   };
   new CrossoverPanel();
   installTestHook(app, panels);
+  if (gpu) void gpu.ctx.lost.then((reason) => offerWaysOn(app, reason));
   app.announce();
   loading.finish();
   if (settings.autostart) void app.start();
+}
+
+/** After a device loss (driver reset, GPU unplugged): carry the run on rather than leave a dead page. */
+function offerWaysOn(app: App, reason: string): void {
+  const onCpu = el('button', { type: 'button', id: 'continue-on-cpu' }, 'Continue on the CPU');
+  const reload = el('button', { type: 'button', id: 'reload-gpu' }, 'Reload with a new GPU device');
+  const notice = showNotice(
+    'error',
+    'The GPU device was lost.',
+    el(
+      'span',
+      {},
+      `(${reason}) Training stopped. The run can go on from its last evaluation (weights, step and minibatch order kept) on the CPU device, or the page can reload and start this run again on a new GPU device. `,
+      onCpu,
+      ' ',
+      reload,
+    ),
+    'gpu-lost',
+  );
+  onCpu.addEventListener('click', () => {
+    notice.remove();
+    void app.continueOnCpu().catch((e: unknown) => app.fail(e));
+  });
+  reload.addEventListener('click', () => location.reload());
 }
 
 /** What to do when WebGPU runs on the CPU cores (SwiftShader, lavapipe): a link to a short run. */

@@ -192,6 +192,26 @@ describe('demo page', () => {
       expect(errors).toEqual([]);
     });
 
+    it('after the GPU device is lost, offers to go on and continues the run on the CPU from its last evaluation', async () => {
+      const lossPage = await browser.newPage();
+      await lossPage.goto(`${server.url}?steps=150&init=he&evalSubset=300&evalEvery=50`);
+      await ready(lossPage);
+      await lossPage.click('#start-button');
+      const before = await waitFor(lossPage, 'the first evaluation after training began', (x) => x.evals.length >= 2 && x.stepsRead >= 60, 60_000);
+      await lossPage.evaluate(() => window.__demo!.loseGpuDevice());
+      await lossPage.waitForSelector('[data-notice="gpu-lost"]', { timeout: 20_000 });
+      expect(await lossPage.textContent('[data-notice="gpu-lost"]')).toMatch(/The GPU device was lost/);
+      await lossPage.click('#continue-on-cpu');
+      const s = await waitFor(lossPage, 'the run to finish on the CPU', (x) => x.state === 'done' && x.device === 'cpu', 60_000);
+      expect(s.stepsRead).toBe(150);
+      expect(s.evals.map((e) => e.step)).toEqual([0, 50, 100, 150]);
+      // Steps up to the last evaluation before the loss are the GPU's; the rest the CPU redid.
+      for (let i = 0; i < 50; i++) expect(s.losses[i]).toBe(before.losses[i]);
+      const expected = await cliLosses(150);
+      for (let i = 0; i < 150; i++) expect(s.losses[i], `loss of step ${i + 1}`).toBeCloseTo(expected[i]!, 3);
+      await lossPage.close();
+    });
+
     it('races the CPU and the GPU over the same steps, and saves a screenshot', async () => {
       await page.click('#compare-button');
       const s = await waitFor(page, 'the CPU-vs-GPU race', (x) => x.compareRatio !== null, 60_000);

@@ -79,6 +79,22 @@ export class App {
     this.announce();
   }
 
+  /**
+   * After the GPU device is lost: the same run on the CPU device, from the last evaluation (the
+   * weights, step and minibatch RNG there), so nothing but the steps since then is redone.
+   */
+  async continueOnCpu(): Promise<void> {
+    const from = this.session.safePoint;
+    await this.reset({ ...this.current, device: 'cpu' });
+    if (from) {
+      this.session.resumeFrom(from);
+      this.announce();
+      this.events.emit('losses', { first: 0, losses: from.losses, stepsPerSec: NaN });
+      for (const point of from.evals) this.events.emit('eval', point);
+    }
+    await this.start();
+  }
+
   select(sample: Sample): void {
     this.sample = sample;
     this.events.emit('sample', sample);

@@ -49,6 +49,8 @@ export interface DemoHook {
   /** Resolves when the panels' queued work is done and the page has painted it. */
   settled(): Promise<void>;
   drawTestImage(index: number): number;
+  /** Destroys the GPU device under the page, as a driver reset would. */
+  loseGpuDevice(): void;
   testLabel(index: number): number;
 }
 
@@ -60,6 +62,9 @@ declare global {
 
 export function installTestHook(app: App, panels: Panels): void {
   window.__demo = {
+    loseGpuDevice(): void {
+      app.devices.gpu?.ctx.device.destroy();
+    },
     snapshot(): DemoSnapshot {
       const s = app.session;
       const gpu = app.devices.gpu;

@@ -54,6 +54,8 @@ export class ChartsPanel {
         this.smoothed = Number.isNaN(this.smoothed) ? loss : this.smoothed + SMOOTHING * (loss - this.smoothed);
         this.loss.push(first + i + 1, loss, this.smoothed);
       });
+      // A run carried over from another device replays its losses with no speed to show.
+      if (!Number.isFinite(stepsPerSec)) return;
       this.smoothedSpeed = Number.isNaN(this.smoothedSpeed) ? stepsPerSec : this.smoothedSpeed + SPEED_SMOOTHING * (stepsPerSec - this.smoothedSpeed);
       this.speed.push(first + losses.length, stepsPerSec, this.smoothedSpeed);
     });

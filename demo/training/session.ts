@@ -50,6 +50,18 @@ export interface SessionListener {
   state(state: SessionState, error?: Error): void;
 }
 
+/**
+ * Everything needed to carry a run on elsewhere: taken at each evaluation, when the device has
+ * finished every recorded step. A lost GPU device loses at most the steps since then.
+ */
+export interface SafePoint {
+  step: number;
+  rngState: number[];
+  weights: Float32Array[];
+  losses: Float32Array;
+  evals: EvalPoint[];
+}
+
 export interface EvalSets<T extends Tensor> {
   train: Dataset<T>;
   test: Dataset<T>;
@@ -65,7 +77,9 @@ export class TrainingSession<T extends Tensor = Tensor> {
   stepsRead = 0;
   state: SessionState = 'ready';
   error: Error | undefined;
-  private readonly rng: Rng;
+  private rng: Rng;
+  /** The latest SafePoint (see there). */
+  safePoint: SafePoint | undefined;
   private pauseRequested = false;
   private lastFinite: number | undefined;
   private disposed = false;
@@ -142,8 +156,26 @@ export class TrainingSession<T extends Tensor = Tensor> {
       testAcc: await accuracy(this.net, this.evalSets.test),
     };
     this.evals.push(point);
+    this.safePoint = {
+      step: this.step,
+      rngState: this.rng.getState(),
+      weights: await Promise.all(this.net.params().map(async (p) => Float32Array.from(await this.backend.read(p.value)))),
+      losses: this.losses.slice(0, this.step),
+      evals: [...this.evals],
+    };
     this.listener.eval(point);
     return point;
+  }
+
+  /** Continues `from` here (another device): its weights, step, minibatch RNG, losses and chart. */
+  resumeFrom(from: SafePoint): void {
+    this.net.params().forEach((p, i) => this.backend.write(p.value, from.weights[i]!));
+    this.rng = Rng.fromState(from.rngState);
+    this.step = this.stepsRead = from.step;
+    this.losses.set(from.losses);
+    this.evals.push(...from.evals);
+    this.safePoint = from;
+    this.lastFinite = from.step > 0 ? from.losses[from.step - 1] : undefined;
   }
 
   dispose(): void {

@@ -48,6 +48,8 @@ export class GpuContext {
   /** The first WebGPU error not yet reported, with what we were doing when it happened. */
   private fault: string | null = null;
   private lostReason: string | null = null;
+  /** Resolves with the reason if the device is lost (a driver reset, a GPU removed); never when we destroy it. */
+  readonly lost: Promise<string>;
   private destroyed = false;
 
   constructor(
@@ -65,8 +67,12 @@ export class GpuContext {
       const error = (event as GPUUncapturedErrorEvent).error;
       this.fault ??= `WebGPU ${error.constructor.name}: ${error.message}`;
     });
-    void device.lost.then((info) => {
-      if (!this.destroyed) this.lostReason = `${info.reason}: ${info.message}`;
+    this.lost = new Promise((resolve) => {
+      void device.lost.then((info) => {
+        if (this.destroyed) return;
+        this.lostReason = `${info.reason}: ${info.message}`;
+        resolve(this.lostReason);
+      });
     });
   }
 
