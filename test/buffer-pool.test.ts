@@ -1,5 +1,6 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BufferPool } from '../src/gpu/buffer-pool.js';
+import { UniformCache } from '../src/gpu/uniforms.js';
 import type { GpuTensor } from '../src/tensor/gpu-tensor.js';
 import { expectClose, randomArray } from './helpers/compare.js';
 import { useGpu } from './helpers/gpu.js';
@@ -155,5 +156,42 @@ describe('buffer pool', () => {
     const expected = values.reduce((a, b) => a + b, 0);
     expectClose(await g.read(s), [expected], 1e-3 * expected, 'sum after trim');
     g.dispose(x, s);
+  });
+});
+
+describe('uniform cache', () => {
+  it('keeps the most recently used contents up to its limit and frees the rest after a submit', async () => {
+    const cache = new UniformCache(ctx().device, 4);
+    const first = cache.get([1, 0, 0, 0]);
+    for (let i = 2; i <= 5; i++) cache.get([i, 0, 0, 0]);
+    expect(cache.size).toBe(4);
+    // [1] was the least recently used: asking again makes a new buffer.
+    expect(cache.get([1, 0, 0, 0])).not.toBe(first);
+    const five = cache.get([5, 0, 0, 0]);
+    expect(cache.get([5, 0, 0, 0])).toBe(five);
+    cache.retire();
+    cache.destroy();
+  });
+
+  it('Adam over more steps than the limit still trains correctly (evicted uniforms outlive their work)', async () => {
+    const { Adam } = await import('../src/train/optimizer.js');
+    const g = gpu();
+    const p = g.fromArray([1, 2, 3], [3]);
+    const grad = g.fromArray([0.5, -1, 2], [3]);
+    const adam = new Adam(g, 0.01);
+    const param = { name: 'p', value: p, grad };
+    // Each step has its own lr_t; 1,100 steps exceed the cache's 1,024 entries.
+    for (let i = 0; i < 1100; i++) {
+      adam.update([param]);
+      g.flush();
+    }
+    const out = await g.read(p);
+    expect(ctx().uniforms.size).toBeLessThanOrEqual(ctx().uniforms.limit);
+    // A constant gradient: Adam moves each coordinate by ~lr per step against its sign.
+    expect(out[0]).toBeLessThan(1 - 9);
+    expect(out[1]).toBeGreaterThan(2 + 9);
+    expect(Number.isFinite(out[2])).toBe(true);
+    adam.dispose();
+    g.dispose(p, grad);
   });
 });

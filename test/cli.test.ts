@@ -80,3 +80,22 @@ describe('Ctrl-C during npm start', () => {
     expect(r.stderr).toMatch(/package\.json/);
   });
 });
+
+describe('npm start --optimizer', () => {
+  it('defaults to sgd and reads each of the book\'s optimizers, keeping lr 0.1 unless --lr is given', () => {
+    expect(parseSettings([])).toMatchObject({ optimizer: 'sgd', lr: 0.1 });
+    for (const name of ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam']) {
+      expect(parseSettings(['--optimizer', name])).toMatchObject({ optimizer: name, lr: 0.1 });
+    }
+    expect(parseSettings(['--optimizer=adam', '--lr', '0.001'])).toMatchObject({ optimizer: 'adam', lr: 0.001 });
+  });
+
+  it.each([[['--optimizer', 'lion']], [['--optimizer', 'Adam']], [['--optimizer=']]])('%j is a usage error listing the choices', (argv) => {
+    expect(() => parseSettings(argv)).toThrow(UsageError);
+    expect(() => parseSettings(argv)).toThrow(/--optimizer must be one of sgd, momentum, nesterov, adagrad, rmsprop, adam, got '/);
+  });
+
+  it('documents the flag in --help', () => {
+    expect(execFileSync('node', ['--import', './tools/register.mjs', 'src/cli/train.ts', '--help'], { encoding: 'utf8' })).toContain('--optimizer sgd|momentum|nesterov|adagrad|rmsprop|adam');
+  });
+});

@@ -1,8 +1,9 @@
 import type { Activation, MatmulOptions } from '../kernels/matmul.js';
+import type { OptimizerHyper, OptimizerKind } from '../kernels/optimizers.js';
 import type { Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-export type { Activation, MatmulOptions };
+export type { Activation, MatmulOptions, OptimizerHyper, OptimizerKind };
 
 export interface MatmulArgs extends MatmulOptions {
   /** Added to every row of the product before the activation: shape [N]. */
@@ -58,6 +59,12 @@ export interface Backend<T extends Tensor = Tensor> {
   storeScalar(src: T, dst: T, index: number): void;
   /** param -= lr * grad, in place. */
   sgdUpdate(param: T, grad: T, lr: number): void;
+  /**
+   * One step of the book's Momentum, Nesterov, AdaGrad, RMSprop or Adam, in place: param and
+   * its state tensors (the optimizer's, created with `zeros`, shaped like param: [v], [v], [h],
+   * [h], [m, v]) are updated from grad. Adam's `hyper.step` is t, counted from 1.
+   */
+  optimizerUpdate(kind: OptimizerKind, param: T, grad: T, state: readonly T[], hyper: OptimizerHyper): void;
   /** GPU: submits the ops recorded so far. CPU: nothing to do. */
   flush(): void;
 }

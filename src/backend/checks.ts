@@ -1,4 +1,5 @@
 import { matmulDims, checkBias, type MatmulOptions } from '../kernels/matmul.js';
+import { OPTIMIZER_SPEC, type OptimizerHyper, type OptimizerKind } from '../kernels/optimizers.js';
 import { expectRank, sameShape, ShapeError, shapeStr, type Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -53,5 +54,25 @@ export function checkSize(data: ArrayLike<number>, shape: Shape, what: string): 
 export function checkSlot(dst: Tensor, index: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= dst.size) {
     throw new RangeError(`storeScalar: slot ${index} is outside a tensor of ${dst.size} values`);
+  }
+}
+
+/**
+ * An optimizer update's inputs: a known kind, grad and every state tensor shaped like param,
+ * as many state tensors as the kind keeps, every hyperparameter it reads finite (Adam's step an
+ * integer >= 1). Ranges (momentum < 1, …) are the optimizer classes' business.
+ */
+export function checkOptimizer(kind: OptimizerKind, param: Tensor, grad: Tensor, state: readonly Tensor[], hyper: OptimizerHyper): void {
+  const op = `optimizerUpdate(${kind})`;
+  const spec = (OPTIMIZER_SPEC as Partial<typeof OPTIMIZER_SPEC>)[kind];
+  if (!spec) throw new RangeError(`optimizerUpdate: unknown optimizer '${kind}', expected one of ${Object.keys(OPTIMIZER_SPEC).join(', ')}`);
+  checkSame(param, grad, op, ['param', 'grad']);
+  if (state.length !== spec.state.length) {
+    throw new RangeError(`${op}: expected ${spec.state.length} state tensor(s) (${spec.state.join(', ')}), got ${state.length}`);
+  }
+  state.forEach((s, i) => checkSame(param, s, op, ['param', `state ${spec.state[i]}`]));
+  for (const name of spec.hyper) checkFinite(hyper[name] as number, `${op}: ${name === 'lr' ? 'learning rate' : name}`);
+  if (kind === 'adam' && !(Number.isInteger(hyper.step) && hyper.step! >= 1)) {
+    throw new RangeError(`${op}: step must be an integer >= 1 (t counts from 1), got ${hyper.step}`);
   }
 }

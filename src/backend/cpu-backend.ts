@@ -1,12 +1,12 @@
 import { reluBackwardCpu, reluForwardCpu, sigmoidBackwardCpu, sigmoidForwardCpu } from '../kernels/activations.js';
 import { matmulCpu } from '../kernels/matmul.js';
-import { sgdCpu } from '../kernels/optimizers.js';
+import { optimizerCpu, sgdCpu, type OptimizerHyper, type OptimizerKind } from '../kernels/optimizers.js';
 import { argmaxCpu, columnSumCpu, countCorrectCpu, sumCpu } from '../kernels/reduce.js';
 import { softmaxCpu, xentBackwardCpu, xentCpu, type Labels } from '../kernels/softmax.js';
 import { CpuTensor } from '../tensor/cpu-tensor.js';
 import type { FloatDType, Shape } from '../tensor/shape.js';
 import type { Backend, MatmulArgs } from './backend.js';
-import { checkFinite, checkIndices, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
+import { checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 
 type Floats = Float32Array | Float64Array;
 
@@ -160,6 +160,11 @@ export class CpuBackend implements Backend<CpuTensor> {
     checkSame(param, grad, 'sgdUpdate', ['param', 'grad']);
     checkFinite(lr, 'sgdUpdate: learning rate');
     sgdCpu(this.data(param), this.data(grad), lr);
+  }
+
+  optimizerUpdate(kind: OptimizerKind, param: CpuTensor, grad: CpuTensor, state: readonly CpuTensor[], hyper: OptimizerHyper): void {
+    checkOptimizer(kind, param, grad, state, hyper);
+    optimizerCpu(kind, this.data(param), this.data(grad), state.map((t) => this.data(t)), hyper);
   }
 
   flush(): void {}

@@ -2,13 +2,13 @@ import type { GpuContext } from '../gpu/gpu-context.js';
 import { GATHER_KERNELS } from '../kernels/gather.js';
 import { activationGpu, ACTIVATION_KERNELS } from '../kernels/activations.js';
 import { defaultMatmulVariant, matmulGpu, matmulKernel, type MatmulOptions, type MatmulVariant } from '../kernels/matmul.js';
-import { sgdGpu, SGD_KERNEL } from '../kernels/optimizers.js';
+import { optimizerGpu, OPTIMIZER_KERNELS, sgdGpu, type OptimizerHyper, type OptimizerKind } from '../kernels/optimizers.js';
 import { argmaxGpu, columnSumGpu, correctGpu, REDUCE_KERNELS, storeScalarGpu, sumGpu } from '../kernels/reduce.js';
 import { softmaxGpu, SOFTMAX_KERNELS, xentBackwardGpu, xentGpu } from '../kernels/softmax.js';
 import { GpuTensor } from '../tensor/gpu-tensor.js';
 import type { Shape } from '../tensor/shape.js';
 import type { Backend, MatmulArgs } from './backend.js';
-import { checkFinite, checkIndices, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
+import { checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 import { adapterLabel } from '../device/adapter-info.js';
 
 /** A matmul as a pipeline sees it: transposes, fused bias, activation. */
@@ -47,7 +47,7 @@ export class GpuBackend implements Backend<GpuTensor> {
    */
   async prepare(extra: MatmulForm[] = []): Promise<void> {
     const matmuls = [...TRAINING_MATMULS, ...extra].map((f) => matmulKernel(this.matmulVariant, f, !!f.bias));
-    await this.ctx.pipelines.prepare([...matmuls, ...ACTIVATION_KERNELS, ...SOFTMAX_KERNELS, ...REDUCE_KERNELS, ...GATHER_KERNELS, SGD_KERNEL]);
+    await this.ctx.pipelines.prepare([...matmuls, ...ACTIVATION_KERNELS, ...SOFTMAX_KERNELS, ...REDUCE_KERNELS, ...GATHER_KERNELS, ...OPTIMIZER_KERNELS]);
   }
 
   private empty(shape: Shape, dtype: 'f32' | 'u32' = 'f32'): GpuTensor {
@@ -200,6 +200,11 @@ export class GpuBackend implements Backend<GpuTensor> {
     checkSame(param, grad, 'sgdUpdate', ['param', 'grad']);
     checkFinite(lr, 'sgdUpdate: learning rate');
     sgdGpu(this.ctx, this.own(param), this.own(grad), lr);
+  }
+
+  optimizerUpdate(kind: OptimizerKind, param: GpuTensor, grad: GpuTensor, state: readonly GpuTensor[], hyper: OptimizerHyper): void {
+    checkOptimizer(kind, param, grad, state, hyper);
+    optimizerGpu(this.ctx, kind, this.own(param), this.own(grad), state.map((t) => this.own(t)), hyper);
   }
 
   flush(): void {

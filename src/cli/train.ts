@@ -20,7 +20,7 @@ import { encodeModel, loadModel, saveModel } from '../nn/model-file.js';
 import { GpuError } from '../device/errors.js';
 import { decodeSafetensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { SGD } from '../train/optimizer.js';
+import { createOptimizer, OPTIMIZER_NAMES, type OptimizerName } from '../train/optimizer.js';
 import { DivergenceError, Trainer, type TrainResult } from '../train/trainer.js';
 import { choiceFlag, intFlag, parseFlags, positiveFloatFlag, runCli, UsageError } from './args.js';
 import { median } from './format.js';
@@ -30,6 +30,10 @@ const USAGE = `usage: npm start -- [options]
   --steps N               training steps (default 1000, the book's iterations)
   --epochs N              train N epochs of 60000/batch steps instead of --steps
   --batch N               minibatch size (default 100)
+  --optimizer sgd|momentum|nesterov|adagrad|rmsprop|adam
+                          the book's update rules (default sgd); momentum 0.9, RMSprop decay
+                          0.99, Adam betas 0.9/0.999; --lr stays 0.1 unless given (Adam and
+                          AdaGrad usually want --lr 0.001 to 0.01)
   --lr X                  learning rate (default 0.1)
   --hidden 50 | 100,50    hidden layer sizes (default 50: the book's TwoLayerNet)
   --activation relu|sigmoid (default relu)
@@ -51,6 +55,7 @@ interface Settings {
   steps: number;
   batch: number;
   lr: number;
+  optimizer: OptimizerName;
   hidden: number[];
   activation: ActivationName;
   init: 'std' | 'xavier' | 'he';
@@ -64,7 +69,7 @@ interface Settings {
 }
 
 /** The settings a checkpoint keeps: everything that shapes the run. */
-const RUN_KEYS = ['device', 'steps', 'batch', 'lr', 'hidden', 'activation', 'init', 'seed'] as const;
+const RUN_KEYS = ['device', 'steps', 'batch', 'lr', 'optimizer', 'hidden', 'activation', 'init', 'seed'] as const;
 
 export function parseSettings(argv: string[]): Settings | 'help' {
   const f = parseFlags(argv, {
@@ -73,6 +78,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     epochs: { type: 'string' },
     batch: { type: 'string' },
     lr: { type: 'string' },
+    optimizer: { type: 'string' },
     hidden: { type: 'string' },
     activation: { type: 'string' },
     init: { type: 'string' },
@@ -97,6 +103,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     steps,
     batch,
     lr: positiveFloatFlag(f.lr, 'lr', 0.1),
+    optimizer: choiceFlag(f.optimizer, 'optimizer', OPTIMIZER_NAMES, 'sgd'),
     hidden,
     activation: choiceFlag(f.activation, 'activation', ['relu', 'sigmoid'] as const, 'relu'),
     init: choiceFlag(f.init, 'init', ['std', 'xavier', 'he'] as const, 'std'),
@@ -182,9 +189,9 @@ async function train<T extends Tensor>(
   });
   if (s.load) loadModel(net, await readModelFile(s.load, '--load'), s.load);
   if (resume) loadModel(net, resume.bytes, s.resume!);
-  const trainer = new Trainer(net, trainSet, testSet, new SGD(backend, s.lr));
+  const trainer = new Trainer(net, trainSet, testSet, createOptimizer(backend, s.optimizer, s.lr));
   out(`device: ${backend.device} — ${backend.label}`);
-  out(`net ${net.layerSizes().join('-')} (${s.activation}, init ${s.init}), ${s.steps} steps of batch ${s.batch}, lr ${s.lr}, seed ${s.seed}`);
+  out(`net ${net.layerSizes().join('-')} (${s.activation}, init ${s.init}), ${s.steps} steps of batch ${s.batch}, ${s.optimizer} lr ${s.lr}, seed ${s.seed}`);
   out(`data: MNIST ${mnist.train.count} train / ${mnist.test.count} test images`);
   if (resume) out(`resuming ${s.resume} at step ${resume.step}`);
 

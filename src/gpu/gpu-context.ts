@@ -115,6 +115,7 @@ export class GpuContext {
       this.encoder = null;
       this.submits += 1;
     }
+    this.uniforms.retire();
     this.lastTrace = this.trace;
     this.trace = [];
     this.pool.recycle();

@@ -1,28 +1,275 @@
 import type { Backend } from '../backend/backend.js';
+import type { OptimizerHyper, OptimizerKind } from '../kernels/optimizers.js';
+import { OPTIMIZER_SPEC } from '../kernels/optimizers.js';
 import type { Param } from '../nn/layers.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** Updates parameters in place from their gradients; later optimizers keep their state on the backend. */
+/** Updates parameters in place from their gradients; stateful optimizers keep their state on the backend. */
 export interface Optimizer<T extends Tensor> {
   readonly name: string;
   update(params: readonly Param<T>[]): void;
 }
 
+/**
+ * What an optimizer has learned besides the weights: its step count and its state tensors by
+ * `${param name}.${state name}` (e.g. `W1.v`, `b2.m`), as plain float32 values.
+ */
+export interface OptimizerState {
+  step: number;
+  tensors: Record<string, Float32Array>;
+}
+
+/** An optimizer whose state can be read, restored (for checkpoints) and released. */
+export interface StatefulOptimizer<T extends Tensor> extends Optimizer<T> {
+  state(): Promise<OptimizerState>;
+  loadState(state: OptimizerState): void;
+  dispose(): void;
+}
+
+function checkLr(who: string, lr: number): void {
+  if (!Number.isFinite(lr) || lr <= 0) throw new RangeError(`${who}: learning rate must be a finite number > 0, got ${lr}`);
+}
+
+/** A coefficient such as momentum, decay or beta: 0 <= x < 1. */
+function checkUnit(who: string, what: string, x: number): void {
+  if (!Number.isFinite(x) || x < 0 || x >= 1) throw new RangeError(`${who}: ${what} must be a finite number in [0, 1), got ${x}`);
+}
+
+function gradOf<T extends Tensor>(who: string, p: Param<T>): T {
+  if (!p.grad) throw new Error(`${who}: ${p.name} has no gradient (run backward first)`);
+  return p.grad;
+}
+
 /** p -= lr · ∂L/∂p, the book's SGD. */
-export class SGD<T extends Tensor> implements Optimizer<T> {
+export class SGD<T extends Tensor> implements StatefulOptimizer<T> {
   readonly name = 'SGD';
 
   constructor(
     private readonly backend: Backend<T>,
     readonly lr: number,
   ) {
-    if (!Number.isFinite(lr) || lr <= 0) throw new RangeError(`SGD: learning rate must be a finite number > 0, got ${lr}`);
+    checkLr('SGD', lr);
   }
 
   update(params: readonly Param<T>[]): void {
-    for (const p of params) {
-      if (!p.grad) throw new Error(`SGD: ${p.name} has no gradient (run backward first)`);
-      this.backend.sgdUpdate(p.value, p.grad, this.lr);
+    for (const p of params) this.backend.sgdUpdate(p.value, gradOf('SGD', p), this.lr);
+  }
+
+  /** SGD keeps no state. */
+  async state(): Promise<OptimizerState> {
+    return { step: 0, tensors: {} };
+  }
+
+  loadState(state: OptimizerState): void {
+    const names = Object.keys(state.tensors);
+    if (names.length > 0) throw new RangeError(`SGD: keeps no state, but the state given holds ${names.join(', ')}`);
+  }
+
+  dispose(): void {}
+}
+
+/**
+ * The book's stateful optimizers, one backend op each (`optimizerUpdate`). State tensors are
+ * created with `backend.zeros` at a parameter's first update, per parameter name, and live on
+ * the backend (GPU buffers on the GPU).
+ */
+abstract class BackendOptimizer<T extends Tensor> implements StatefulOptimizer<T> {
+  abstract readonly name: string;
+  protected abstract readonly kind: OptimizerKind;
+  private readonly slots = new Map<string, T[]>();
+  /** Updates done: Adam's t after the step it counts. */
+  protected steps = 0;
+
+  constructor(
+    protected readonly backend: Backend<T>,
+    readonly lr: number,
+  ) {}
+
+  protected abstract hyper(): OptimizerHyper;
+
+  update(params: readonly Param<T>[]): void {
+    // Every gradient is checked before the step counts or any parameter moves.
+    const grads = params.map((p) => gradOf(this.name, p));
+    this.steps += 1;
+    const hyper = this.hyper();
+    params.forEach((p, i) => this.backend.optimizerUpdate(this.kind, p.value, grads[i]!, this.stateOf(p), hyper));
+  }
+
+  private stateOf(p: Param<T>): T[] {
+    let state = this.slots.get(p.name);
+    if (!state) {
+      state = OPTIMIZER_SPEC[this.kind].state.map(() => this.backend.zeros(p.value.shape));
+      this.slots.set(p.name, state);
+    } else if (state[0]!.size !== p.value.size) {
+      throw new RangeError(`${this.name}: ${p.name} has ${p.value.size} values but its state has ${state[0]!.size}`);
     }
+    return state;
+  }
+
+  async state(): Promise<OptimizerState> {
+    const names = OPTIMIZER_SPEC[this.kind].state;
+    const tensors: Record<string, Float32Array> = {};
+    for (const [param, state] of this.slots) {
+      for (let i = 0; i < state.length; i++) tensors[`${param}.${names[i]}`] = Float32Array.from(await this.backend.read(state[i]!));
+    }
+    return { step: this.steps, tensors };
+  }
+
+  /**
+   * Restores a state read by `state()`: the step count and every tensor, by parameter name.
+   * Parameters not named in it start from zeros at their next update.
+   */
+  loadState(state: OptimizerState): void {
+    if (!Number.isInteger(state.step) || state.step < 0) throw new RangeError(`${this.name}: state step must be an integer >= 0, got ${state.step}`);
+    const names = OPTIMIZER_SPEC[this.kind].state;
+    const byParam = new Map<string, Map<string, Float32Array>>();
+    for (const [key, values] of Object.entries(state.tensors)) {
+      const dot = key.lastIndexOf('.');
+      const stateName = key.slice(dot + 1);
+      if (dot <= 0 || !names.includes(stateName)) {
+        throw new RangeError(`${this.name}: state tensor '${key}' is not <param>.${names.join('|')}`);
+      }
+      const param = key.slice(0, dot);
+      if (!byParam.has(param)) byParam.set(param, new Map());
+      byParam.get(param)!.set(stateName, values);
+    }
+    const loaded = new Map<string, T[]>();
+    for (const [param, found] of byParam) {
+      const missing = names.filter((n) => !found.has(n));
+      if (missing.length > 0) throw new RangeError(`${this.name}: state for ${param} lacks ${missing.map((n) => `${param}.${n}`).join(', ')}`);
+      const sizes = new Set(names.map((n) => found.get(n)!.length));
+      if (sizes.size !== 1) throw new RangeError(`${this.name}: state tensors of ${param} differ in size`);
+      const current = this.slots.get(param);
+      if (current && current[0]!.size !== found.get(names[0]!)!.length) {
+        throw new RangeError(`${this.name}: state for ${param} has ${found.get(names[0]!)!.length} values, the parameter ${current[0]!.size}`);
+      }
+      loaded.set(param, names.map((n, i) => {
+        const values = found.get(n)!;
+        const t = current?.[i] ?? this.backend.fromArray(values, [values.length]);
+        if (current) this.backend.write(t, values);
+        return t;
+      }));
+    }
+    for (const [param, tensors] of this.slots) if (!loaded.has(param)) this.backend.dispose(...tensors);
+    this.slots.clear();
+    for (const [param, tensors] of loaded) this.slots.set(param, tensors);
+    this.steps = state.step;
+  }
+
+  dispose(): void {
+    for (const tensors of this.slots.values()) this.backend.dispose(...tensors);
+    this.slots.clear();
+  }
+}
+
+/** v = momentum·v − lr·g; p += v. */
+export class Momentum<T extends Tensor> extends BackendOptimizer<T> {
+  readonly name = 'Momentum';
+  protected readonly kind = 'momentum';
+
+  constructor(backend: Backend<T>, lr = 0.01, readonly momentum = 0.9) {
+    super(backend, lr);
+    checkLr('Momentum', lr);
+    checkUnit('Momentum', 'momentum', momentum);
+  }
+
+  protected hyper(): OptimizerHyper {
+    return { lr: this.lr, momentum: this.momentum };
+  }
+}
+
+/** The book's Nesterov: v *= momentum; v −= lr·g; p += momentum²·v; p −= (1 + momentum)·lr·g. */
+export class Nesterov<T extends Tensor> extends BackendOptimizer<T> {
+  readonly name = 'Nesterov';
+  protected readonly kind = 'nesterov';
+
+  constructor(backend: Backend<T>, lr = 0.01, readonly momentum = 0.9) {
+    super(backend, lr);
+    checkLr('Nesterov', lr);
+    checkUnit('Nesterov', 'momentum', momentum);
+  }
+
+  protected hyper(): OptimizerHyper {
+    return { lr: this.lr, momentum: this.momentum };
+  }
+}
+
+/** h += g²; p −= lr·g / (√h + 1e-7). */
+export class AdaGrad<T extends Tensor> extends BackendOptimizer<T> {
+  readonly name = 'AdaGrad';
+  protected readonly kind = 'adagrad';
+
+  constructor(backend: Backend<T>, lr = 0.01) {
+    super(backend, lr);
+    checkLr('AdaGrad', lr);
+  }
+
+  protected hyper(): OptimizerHyper {
+    return { lr: this.lr };
+  }
+}
+
+/** h = decay·h + (1 − decay)·g²; p −= lr·g / (√h + 1e-7). */
+export class RMSprop<T extends Tensor> extends BackendOptimizer<T> {
+  readonly name = 'RMSprop';
+  protected readonly kind = 'rmsprop';
+
+  constructor(backend: Backend<T>, lr = 0.01, readonly decay = 0.99) {
+    super(backend, lr);
+    checkLr('RMSprop', lr);
+    checkUnit('RMSprop', 'decay', decay);
+  }
+
+  protected hyper(): OptimizerHyper {
+    return { lr: this.lr, decay: this.decay };
+  }
+}
+
+/**
+ * m += (1 − β1)(g − m); v += (1 − β2)(g² − v); p −= lr_t·m / (√v + 1e-7), with
+ * lr_t = lr·√(1 − β2^t) / (1 − β1^t) and t counted from 1 (the book's Adam; the bias
+ * correction divides).
+ */
+export class Adam<T extends Tensor> extends BackendOptimizer<T> {
+  readonly name = 'Adam';
+  protected readonly kind = 'adam';
+
+  constructor(backend: Backend<T>, lr = 0.001, readonly beta1 = 0.9, readonly beta2 = 0.999) {
+    super(backend, lr);
+    checkLr('Adam', lr);
+    checkUnit('Adam', 'beta1', beta1);
+    checkUnit('Adam', 'beta2', beta2);
+  }
+
+  /** t of the last update (0 before the first). */
+  get step(): number {
+    return this.steps;
+  }
+
+  protected hyper(): OptimizerHyper {
+    return { lr: this.lr, beta1: this.beta1, beta2: this.beta2, step: this.steps };
+  }
+}
+
+export const OPTIMIZER_NAMES = ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'] as const;
+export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+
+/** An optimizer by its CLI name, with the book's default hyperparameters besides lr. */
+export function createOptimizer<T extends Tensor>(backend: Backend<T>, name: OptimizerName, lr: number): StatefulOptimizer<T> {
+  switch (name) {
+    case 'sgd':
+      return new SGD(backend, lr);
+    case 'momentum':
+      return new Momentum(backend, lr);
+    case 'nesterov':
+      return new Nesterov(backend, lr);
+    case 'adagrad':
+      return new AdaGrad(backend, lr);
+    case 'rmsprop':
+      return new RMSprop(backend, lr);
+    case 'adam':
+      return new Adam(backend, lr);
+    default:
+      throw new RangeError(`unknown optimizer '${name as string}', expected one of ${OPTIMIZER_NAMES.join(', ')}`);
   }
 }
