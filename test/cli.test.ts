@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { decodeSafetensors } from '../src/io/safetensors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -51,7 +52,7 @@ describe('Ctrl-C during npm start', () => {
   it('writes a checkpoint, says how to resume, exits 130; --resume carries on from it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wgb-ckpt-'));
     const checkpoint = join(dir, 'run.safetensors');
-    const child = spawn('node', ['--import', './tools/register.mjs', 'src/cli/train.ts', '--device', 'cpu', '--steps', '100000', '--checkpoint', checkpoint]);
+    const child = spawn('node', ['--import', './tools/register.mjs', 'src/cli/train.ts', '--device', 'cpu', '--steps', '100000', '--optimizer', 'adam', '--lr', '0.001', '--checkpoint', checkpoint]);
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -72,6 +73,10 @@ describe('Ctrl-C during npm start', () => {
     expect(report.first_step).toBe(step);
     expect(report.losses).toHaveLength(60);
     expect(report.settings.device).toBe('cpu');
+    // The checkpoint's settings came back, Adam's state with them (its step count is in the file).
+    expect(report.settings.optimizer).toBe('adam');
+    const meta = decodeSafetensors(readFileSync(checkpoint), 'checkpoint').metadata;
+    expect(Number(meta.optimizer_step)).toBe(step);
   });
 
   it('refuses to resume from a file that is not a checkpoint', () => {

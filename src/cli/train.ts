@@ -16,7 +16,7 @@ import type { GpuContext } from '../gpu/gpu-context.js';
 import { loadMnist } from '../node/load-mnist.js';
 import { MultiLayerNet, type ActivationName } from '../nn/multi-layer-net.js';
 import type { WeightInit } from '../nn/init.js';
-import { encodeModel, loadModel, saveModel } from '../nn/model-file.js';
+import { encodeModel, loadModel, readOptimizerState, saveModel } from '../nn/model-file.js';
 import { GpuError } from '../device/errors.js';
 import { decodeSafetensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -188,8 +188,13 @@ async function train<T extends Tensor>(
     seed: s.seed,
   });
   if (s.load) loadModel(net, await readModelFile(s.load, '--load'), s.load);
-  if (resume) loadModel(net, resume.bytes, s.resume!);
-  const trainer = new Trainer(net, trainSet, testSet, createOptimizer(backend, s.optimizer, s.lr));
+  const optimizer = createOptimizer(backend, s.optimizer, s.lr);
+  if (resume) {
+    loadModel(net, resume.bytes, s.resume!);
+    const state = readOptimizerState(resume.bytes, s.resume!);
+    if (state) optimizer.loadState(state);
+  }
+  const trainer = new Trainer(net, trainSet, testSet, optimizer);
   out(`device: ${backend.device} — ${backend.label}`);
   out(`net ${net.layerSizes().join('-')} (${s.activation}, init ${s.init}), ${s.steps} steps of batch ${s.batch}, ${s.optimizer} lr ${s.lr}, seed ${s.seed}`);
   out(`data: MNIST ${mnist.train.count} train / ${mnist.test.count} test images`);
@@ -219,7 +224,7 @@ async function train<T extends Tensor>(
       },
       {
         onCheckpoint: async (c) => {
-          await writeAtomically(s.checkpoint, encodeModel(net, c.weights, checkpointMeta(c.step, c.rngState)));
+          await writeAtomically(s.checkpoint, encodeModel(net, c.weights, checkpointMeta(c.step, c.rngState), c.optimizer));
           lastCheckpoint = c.step;
         },
         onProgress: progress.update,
@@ -243,8 +248,10 @@ async function train<T extends Tensor>(
     process.removeListener('SIGINT', onSigint);
   }
   if (result.stoppedAt !== undefined) {
-    await writeAtomically(s.checkpoint, await saveModel(net, checkpointMeta(result.stoppedAt, result.rngState)));
-    out(`interrupted before step ${result.stoppedAt}: checkpoint (weights, step, RNG state) written to ${s.checkpoint}`);
+    const values = await Promise.all(net.params().map(async (p) => Float32Array.from(await backend.read(p.value))));
+    const meta = checkpointMeta(result.stoppedAt, result.rngState);
+    await writeAtomically(s.checkpoint, encodeModel(net, values, meta, await optimizer.state()));
+    out(`interrupted before step ${result.stoppedAt}: checkpoint (weights, optimizer state, step, RNG state) written to ${s.checkpoint}`);
     out(`resume with: npm start -- --resume ${s.checkpoint}`);
     process.exitCode = 130;
   }

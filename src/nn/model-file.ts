@@ -1,5 +1,6 @@
 import { decodeSafetensors, encodeSafetensors, expectTensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { OptimizerState } from '../train/optimizer.js';
 import type { MultiLayerNet } from './multi-layer-net.js';
 
 /**
@@ -11,9 +12,24 @@ export async function saveModel<T extends Tensor>(net: MultiLayerNet<T>, extra: 
   return encodeModel(net, values, extra);
 }
 
-/** As saveModel, from parameter values already on the CPU (in `net.params()` order). */
-export function encodeModel<T extends Tensor>(net: MultiLayerNet<T>, values: Float32Array[], extra: Record<string, string> = {}): Uint8Array {
+/** Optimizer state tensors in a checkpoint are named `optimizer.<param>.<state>`, e.g. `optimizer.W1.m`. */
+const OPTIMIZER_PREFIX = 'optimizer.';
+
+/**
+ * As saveModel, from parameter values already on the CPU (in `net.params()` order); a checkpoint
+ * also carries the optimizer's state.
+ */
+export function encodeModel<T extends Tensor>(
+  net: MultiLayerNet<T>,
+  values: Float32Array[],
+  extra: Record<string, string> = {},
+  optimizer?: OptimizerState,
+): Uint8Array {
   const tensors = net.params().map((p, i) => ({ name: p.name, shape: [...p.value.shape], data: values[i]! }));
+  if (optimizer) {
+    for (const [name, data] of Object.entries(optimizer.tensors)) tensors.push({ name: OPTIMIZER_PREFIX + name, shape: [data.length], data });
+    extra = { ...extra, optimizer_step: String(optimizer.step) };
+  }
   const c = net.config;
   return encodeSafetensors(tensors, {
     format: 'webgpu-backprop',
@@ -30,7 +46,18 @@ export function encodeModel<T extends Tensor>(net: MultiLayerNet<T>, values: Flo
 export function loadModel<T extends Tensor>(net: MultiLayerNet<T>, bytes: Uint8Array, source: string): Record<string, string> {
   const decoded = decodeSafetensors(bytes, source);
   const params = net.params();
-  expectTensors(decoded, params.map((p) => ({ name: p.name, shape: [...p.value.shape] })), source);
+  const weights = new Map([...decoded.tensors].filter(([name]) => !name.startsWith(OPTIMIZER_PREFIX)));
+  expectTensors({ ...decoded, tensors: weights }, params.map((p) => ({ name: p.name, shape: [...p.value.shape] })), source);
   for (const p of params) net.backend.write(p.value, decoded.tensors.get(p.name)!.data);
   return decoded.metadata;
+}
+
+/** The optimizer state a checkpoint carries, or undefined for a plain model file. */
+export function readOptimizerState(bytes: Uint8Array, source: string): OptimizerState | undefined {
+  const decoded = decodeSafetensors(bytes, source);
+  const step = decoded.metadata.optimizer_step;
+  if (step === undefined) return undefined;
+  const tensors: Record<string, Float32Array> = {};
+  for (const [name, t] of decoded.tensors) if (name.startsWith(OPTIMIZER_PREFIX)) tensors[name.slice(OPTIMIZER_PREFIX.length)] = t.data;
+  return { step: Number(step), tensors };
 }

@@ -77,6 +77,8 @@ abstract class BackendOptimizer<T extends Tensor> implements StatefulOptimizer<T
   abstract readonly name: string;
   protected abstract readonly kind: OptimizerKind;
   private readonly slots = new Map<string, T[]>();
+  /** Loaded state of parameters not updated yet (see loadState). */
+  private readonly unplaced = new Map<string, Float32Array[]>();
   /** Updates done: Adam's t after the step it counts. */
   protected steps = 0;
 
@@ -98,7 +100,14 @@ abstract class BackendOptimizer<T extends Tensor> implements StatefulOptimizer<T
   private stateOf(p: Param<T>): T[] {
     let state = this.slots.get(p.name);
     if (!state) {
-      state = OPTIMIZER_SPEC[this.kind].state.map(() => this.backend.zeros(p.value.shape));
+      const loaded = this.unplaced.get(p.name);
+      if (loaded && loaded[0]!.length !== p.value.size) {
+        throw new RangeError(`${this.name}: the loaded state for ${p.name} has ${loaded[0]!.length} values, the parameter ${p.value.size}`);
+      }
+      state = loaded
+        ? loaded.map((values) => this.backend.fromArray(values, p.value.shape))
+        : OPTIMIZER_SPEC[this.kind].state.map(() => this.backend.zeros(p.value.shape));
+      this.unplaced.delete(p.name);
       this.slots.set(p.name, state);
     } else if (state[0]!.size !== p.value.size) {
       throw new RangeError(`${this.name}: ${p.name} has ${p.value.size} values but its state has ${state[0]!.size}`);
@@ -143,16 +152,18 @@ abstract class BackendOptimizer<T extends Tensor> implements StatefulOptimizer<T
       if (current && current[0]!.size !== found.get(names[0]!)!.length) {
         throw new RangeError(`${this.name}: state for ${param} has ${found.get(names[0]!)!.length} values, the parameter ${current[0]!.size}`);
       }
-      loaded.set(param, names.map((n, i) => {
-        const values = found.get(n)!;
-        const t = current?.[i] ?? this.backend.fromArray(values, [values.length]);
-        if (current) this.backend.write(t, values);
-        return t;
-      }));
+      if (current) {
+        names.forEach((n, i) => this.backend.write(current[i]!, found.get(n)!));
+        loaded.set(param, current);
+      } else {
+        // The parameter's shape is known only at its next update: the state is made then.
+        this.unplaced.set(param, names.map((n) => found.get(n)!));
+      }
     }
     for (const [param, tensors] of this.slots) if (!loaded.has(param)) this.backend.dispose(...tensors);
     this.slots.clear();
     for (const [param, tensors] of loaded) this.slots.set(param, tensors);
+    for (const param of this.unplaced.keys()) if (!byParam.has(param)) this.unplaced.delete(param);
     this.steps = state.step;
   }
 

@@ -3,7 +3,7 @@ import { Rng, sampleIndices } from '../data/rng.js';
 import type { MultiLayerNet } from '../nn/multi-layer-net.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Param } from '../nn/layers.js';
-import type { Optimizer } from './optimizer.js';
+import type { Optimizer, OptimizerState, StatefulOptimizer } from './optimizer.js';
 
 export interface TrainConfig {
   /** The step to stop before (a resumed run counts from its first step, not from 0). */
@@ -15,8 +15,8 @@ export interface TrainConfig {
   /** Steps between accuracy evaluations on the full sets; the book's iter_per_epoch by default. */
   evalEvery?: number;
   /**
-   * Steps between `onCheckpoint` calls (at readback windows, with weights whose losses were all
-   * finite), so a lost device or a crash costs at most this much work.
+   * Steps between `onCheckpoint` calls (at the end of a readback window, once the windows before
+   * it are verified), so a lost device or a crash costs at most this much work.
    */
   checkpointEvery?: number;
   /** Continue an interrupted run: its next step and the minibatch RNG's state there. */
@@ -48,7 +48,7 @@ export interface TrainEvents {
   /** After each loss readback: the steps done so far and the latest loss. */
   onProgress?(stepsDone: number, loss: number): void;
   onEpoch?(result: EpochResult): void;
-  /** Weights verified good at `step`, with the RNG state there: everything a resume needs. */
+  /** Weights, optimizer state and RNG state after `step` steps: everything a resume needs. */
   onCheckpoint?(checkpoint: Checkpoint): void | Promise<void>;
   /** Asked before each step; true ends the run there (Ctrl-C, a Pause button). */
   shouldStop?(): boolean;
@@ -60,6 +60,8 @@ export interface Checkpoint {
   rngState: number[];
   /** Parameter values in `net.params()` order. */
   weights: Float32Array[];
+  /** The optimizer's state (velocities, moments, step count), where it keeps any. */
+  optimizer?: OptimizerState;
 }
 
 interface Snapshot<T> {
@@ -163,11 +165,6 @@ export class Trainer<T extends Tensor> {
         good = unchecked;
         unchecked = undefined;
       }
-      if (events.onCheckpoint && config.checkpointEvery && good.step - lastCheckpoint >= config.checkpointEvery) {
-        lastCheckpoint = good.step;
-        const weights = await Promise.all(good.tensors.map(async (t) => Float32Array.from(await be.read(t))));
-        await events.onCheckpoint({ step: good.step, rngState: good.rngState, weights });
-      }
     };
 
     let step = first;
@@ -185,6 +182,9 @@ export class Trainer<T extends Tensor> {
         await settle();
         // The CPU backend never really waits; give timers, signals and a page's events a turn.
         await nextTask();
+        if (events.onCheckpoint && config.checkpointEvery && step + 1 - lastCheckpoint >= config.checkpointEvery) {
+          if (await this.checkpoint(step + 1, rng, events.onCheckpoint)) lastCheckpoint = step + 1;
+        }
         unchecked = { step: step + 1, rngState: rng.getState(), tensors: this.snapshot(params) };
         be.flush();
         pending = collect(history!, step - slot, slot + 1);
@@ -218,6 +218,20 @@ export class Trainer<T extends Tensor> {
       stoppedAt: step < steps ? step : undefined,
       rngState: rng.getState(),
     };
+  }
+
+  /**
+   * Weights, optimizer state and RNG after `step` steps, read now that every earlier window is
+   * settled. Weights that are no longer finite are not worth keeping: returns false and writes
+   * nothing (the divergence is reported when its window is read).
+   */
+  private async checkpoint(step: number, rng: Rng, write: NonNullable<TrainEvents['onCheckpoint']>): Promise<boolean> {
+    const be = this.net.backend;
+    const weights = await Promise.all(this.net.params().map(async (p) => Float32Array.from(await be.read(p.value))));
+    if (!weights.every((w) => w.every(Number.isFinite))) return false;
+    const optimizer = 'state' in this.optimizer ? await (this.optimizer as StatefulOptimizer<T>).state() : undefined;
+    await write({ step, rngState: rng.getState(), weights, optimizer });
+    return true;
   }
 
   private snapshot(params: readonly Param<T>[]): T[] {
