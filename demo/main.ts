@@ -13,6 +13,7 @@ import { ActivationsPanel } from './panels/activations-panel.js';
 import { ChartsPanel } from './panels/charts-panel.js';
 import { ComparePanel } from './panels/compare-panel.js';
 import { CrossoverPanel } from './panels/crossover-panel.js';
+import { InitPanel } from './panels/init-panel.js';
 import { DeviceCard } from './panels/device-card.js';
 import { DrawPanel } from './panels/draw-panel.js';
 import { GradcheckPanel } from './panels/gradcheck-panel.js';
@@ -67,7 +68,8 @@ async function boot(): Promise<void> {
     compare: new ComparePanel(app),
   };
   new CrossoverPanel();
-  installTestHook(app, panels);
+  const init = new InitPanel(app.devices.cpu);
+  installTestHook(app, { ...panels, init });
   if (gpu) void gpu.ctx.lost.then((reason) => offerWaysOn(app, reason));
   app.announce();
   loading.finish();

@@ -217,6 +217,17 @@ describe('demo page', () => {
       await lossPage.close();
     });
 
+    it("runs the book's initialization experiment as histograms", async () => {
+      await page.click('#init-button');
+      const s = await waitFor(page, 'the initialization runs', (x) => Object.keys(x.initStds).length === 6, 60_000);
+      const he = s.initStds['relu-he']!;
+      const small = s.initStds['relu-0.01']!;
+      expect(he.at(-1)! / he[0]!).toBeGreaterThan(0.6);
+      expect(small.at(-1)! / small[0]!).toBeLessThan(1e-3);
+      expect(await page.locator('#init-result svg').count()).toBe(30);
+      expect(errors).toEqual([]);
+    });
+
     it('races the CPU and the GPU over the same steps, and saves a screenshot', async () => {
       await page.click('#compare-button');
       const s = await waitFor(page, 'the CPU-vs-GPU race', (x) => x.compareRatio !== null, 60_000);

@@ -8,9 +8,11 @@ import type { DrawPanel } from '../panels/draw-panel.js';
 import type { GradcheckPanel } from '../panels/gradcheck-panel.js';
 import type { TestStrip } from '../panels/test-strip.js';
 import type { TracePanel } from '../panels/trace-panel.js';
+import type { InitPanel } from '../panels/init-panel.js';
 import type { App } from './app.js';
 
 export interface Panels {
+  init: InitPanel;
   draw: DrawPanel;
   strip: TestStrip;
   gradcheck: GradcheckPanel;
@@ -42,6 +44,8 @@ export interface DemoSnapshot {
   traceDispatches: number;
   traceKernels: string[];
   compareRatio: number | null;
+  /** Layer-by-layer activation std of each initialization run, keyed 'relu-he' etc. */
+  initStds: Record<string, number[]>;
 }
 
 export interface DemoHook {
@@ -96,6 +100,7 @@ export function installTestHook(app: App, panels: Panels): void {
         traceDispatches: panels.trace.shown?.dispatches.length ?? 0,
         traceKernels: panels.trace.shown?.dispatches.map((d) => `${d.phase}:${d.layer}:${d.kernel}`) ?? [],
         compareRatio: panels.compare.last?.ratio ?? null,
+        initStds: Object.fromEntries(panels.init.runs.map((r) => [`${r.activation}-${r.init}`, r.layers.map((l) => l.std)])),
       };
     },
     async settled() {
