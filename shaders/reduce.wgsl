@@ -20,6 +20,8 @@ struct Params { n: u32, rows: u32, cols: u32, scale: f32 }
 
 const WG: u32 = 64u;
 const CHUNK: u32 = 64u;
+// sum_chunks sums squares instead (the first pass of a sum of squares, for weight decay).
+override SQUARE: bool = false;
 
 @compute @workgroup_size(WG)
 fn sum_chunks(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -29,7 +31,10 @@ fn sum_chunks(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   if (start >= p.n && i > 0u) { return; }
   let end = min(start + CHUNK, p.n);
   var total = 0.0;
-  for (var j = start; j < end; j++) { total += src[j]; }
+  for (var j = start; j < end; j++) {
+    let v = src[j];
+    total += select(v, v * v, SQUARE);
+  }
   dst[i] = total * p.scale;
 }
 

@@ -12,6 +12,11 @@ describe('npm start flags', () => {
     expect(parseSettings([])).toMatchObject({ device: 'gpu', steps: 1000, batch: 100, lr: 0.1, hidden: [50], activation: 'relu', init: 'std' });
   });
 
+  it('reads the weight decay', () => {
+    expect(parseSettings(['--weight-decay', '0.01'])).toMatchObject({ weightDecay: 0.01 });
+    expect(parseSettings([])).toMatchObject({ weightDecay: 0 });
+  });
+
   it('reads hidden layers, epochs and the rest', () => {
     expect(parseSettings(['--hidden', '100,50', '--epochs', '2', '--batch', '200', '--device', 'cpu', '--init', 'he'])).toMatchObject({
       hidden: [100, 50], steps: 600, batch: 200, device: 'cpu', init: 'he',
@@ -30,6 +35,7 @@ describe('npm start flags', () => {
     [['--hidden', '50,x'], /--hidden must be an integer/],
     [['--steps', '1.5'], /--steps must be an integer/],
     [['--device', 'tpu'], /--device must be one of gpu, cpu/],
+    [['--weight-decay=-0.1'], /--weight-decay must be a finite number >= 0/],
     [['--steps', '5', '--epochs', '1'], /exclude each other/],
   ])('%j is a usage error that names the flag', (argv, message) => {
     expect(() => parseSettings(argv)).toThrow(UsageError);

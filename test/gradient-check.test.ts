@@ -36,6 +36,7 @@ const NETS: [string, Partial<NetConfig>][] = [
   ['TwoLayerNet-like 12-8-5 relu', { inputSize: 12, hiddenSizes: [8], outputSize: 5, activation: 'relu', weightInit: 'he' }],
   ['3 hidden layers, sigmoid, xavier', { inputSize: 9, hiddenSizes: [7, 6, 5], outputSize: 4, activation: 'sigmoid', weightInit: 'xavier' }],
   ['2 hidden layers, relu, std 0.5', { inputSize: 6, hiddenSizes: [10, 3], outputSize: 3, activation: 'relu', weightInit: 0.5 }],
+  ['weight decay λ = 0.1 (loss and gradient)', { inputSize: 8, hiddenSizes: [6, 5], outputSize: 4, activation: 'relu', weightInit: 'he', weightDecay: 0.1 }],
 ];
 
 describe('backprop agrees with the numerical gradient (f64 CPU)', () => {
@@ -126,5 +127,30 @@ describe('GPU backprop agrees with CPU f64 backprop', () => {
     for (const d of diffs) expect(d.maxRelDiff, d.name).toBeLessThan(1e-4);
     gpuNet.dispose();
     gpu().dispose(g.x, g.t);
+  });
+});
+
+describe('weight decay', () => {
+  it('adds 0.5·λ·Σ‖W‖² to the loss and λ·W to each weight gradient, biases untouched', async () => {
+    const be = new CpuBackend('f64');
+    const config = { inputSize: 5, hiddenSizes: [4], outputSize: 3, weightInit: 'he' as const };
+    const plain = new MultiLayerNet(be, config);
+    const decayed = new MultiLayerNet(be, { ...config, weightDecay: 0.3 });
+    const { x, t } = batch(be, 6, 5, 3, 2);
+    const l0 = (plain.loss(x, t).data as Float64Array)[0]!;
+    const l1 = (decayed.loss(x, t).data as Float64Array)[0]!;
+    const squares = plain.params().filter((p) => p.name.startsWith('W')).reduce((s, p) => s + (p.value.data as Float64Array).reduce((a, v) => a + v * v, 0), 0);
+    expect(l1 - l0).toBeCloseTo(0.5 * 0.3 * squares, 12);
+    const g0 = await backpropGradients(plain, x, t);
+    const g1 = await backpropGradients(decayed, x, t);
+    for (const p of plain.params()) {
+      const w = p.value.data as Float64Array;
+      g1.get(p.name)!.forEach((v, i) => expect(v - g0.get(p.name)![i]!).toBeCloseTo(p.name.startsWith('W') ? 0.3 * w[i]! : 0, 12));
+    }
+  });
+
+  it('refuses a negative or non-finite λ', () => {
+    expect(() => new MultiLayerNet(new CpuBackend('f64'), { weightDecay: -1 })).toThrow(/weight decay must be a finite number >= 0/);
+    expect(() => new MultiLayerNet(new CpuBackend('f64'), { weightDecay: NaN })).toThrow(/weight decay/);
   });
 });

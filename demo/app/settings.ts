@@ -146,6 +146,8 @@ export function netConfig(s: DemoSettings): NetConfig {
     activation: s.activation,
     weightInit: s.init,
     weightInitStd: INIT_STD,
+    // The page trains the book's ch. 5 net; weight decay is a flag of npm start.
+    weightDecay: 0,
     seed: s.seed,
   };
 }

@@ -48,6 +48,10 @@ export interface Backend<T extends Tensor = Tensor> {
   /** Sum over rows: [rows, cols] → [cols] (the bias gradient). */
   sumColumns(x: T): T;
   sum(x: T): T;
+  /** Σ x², as a tensor of shape [] (the weight-decay term). */
+  sumSquares(x: T): T;
+  /** target += alpha · source, in place (adds λW to a gradient, a term to a loss). */
+  addScaled(target: T, source: T, alpha: number): void;
   mean(x: T): T;
   /** Index of each row's largest value: [rows, cols] → u32 [rows]. */
   argmax(x: T): T;

@@ -129,6 +129,17 @@ export class CpuBackend implements Backend<CpuTensor> {
     return this.scalar(sumCpu(this.data(x)));
   }
 
+  sumSquares(x: CpuTensor): CpuTensor {
+    return this.scalar(sumCpu(this.data(x).map((v) => v * v)));
+  }
+
+  addScaled(target: CpuTensor, source: CpuTensor, alpha: number): void {
+    checkSame(target, source, 'addScaled', ['target', 'source']);
+    checkFinite(alpha, 'addScaled: alpha');
+    // p -= lr·g with lr = -alpha is exactly target += alpha·source.
+    sgdCpu(this.data(target), this.data(source), -alpha);
+  }
+
   mean(x: CpuTensor): CpuTensor {
     return this.scalar(x.size === 0 ? NaN : sumCpu(this.data(x)) / x.size);
   }

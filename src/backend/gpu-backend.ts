@@ -3,7 +3,7 @@ import { GATHER_KERNELS } from '../kernels/gather.js';
 import { activationGpu, ACTIVATION_KERNELS } from '../kernels/activations.js';
 import { defaultMatmulVariant, matmulGpu, matmulKernel, type MatmulOptions, type MatmulVariant } from '../kernels/matmul.js';
 import { optimizerGpu, OPTIMIZER_KERNELS, sgdGpu, type OptimizerHyper, type OptimizerKind } from '../kernels/optimizers.js';
-import { argmaxGpu, columnSumGpu, correctGpu, REDUCE_KERNELS, storeScalarGpu, sumGpu } from '../kernels/reduce.js';
+import { argmaxGpu, columnSumGpu, correctGpu, REDUCE_KERNELS, storeScalarGpu, sumGpu, sumSquaresGpu, SUM_SQUARES_KERNEL } from '../kernels/reduce.js';
 import { softmaxGpu, SOFTMAX_KERNELS, xentBackwardGpu, xentGpu } from '../kernels/softmax.js';
 import { GpuTensor } from '../tensor/gpu-tensor.js';
 import type { Shape } from '../tensor/shape.js';
@@ -47,7 +47,7 @@ export class GpuBackend implements Backend<GpuTensor> {
    */
   async prepare(extra: MatmulForm[] = []): Promise<void> {
     const matmuls = [...TRAINING_MATMULS, ...extra].map((f) => matmulKernel(this.matmulVariant, f, !!f.bias));
-    await this.ctx.pipelines.prepare([...matmuls, ...ACTIVATION_KERNELS, ...SOFTMAX_KERNELS, ...REDUCE_KERNELS, ...GATHER_KERNELS, ...OPTIMIZER_KERNELS]);
+    await this.ctx.pipelines.prepare([...matmuls, ...ACTIVATION_KERNELS, ...SOFTMAX_KERNELS, ...REDUCE_KERNELS, SUM_SQUARES_KERNEL, ...GATHER_KERNELS, ...OPTIMIZER_KERNELS]);
   }
 
   private empty(shape: Shape, dtype: 'f32' | 'u32' = 'f32'): GpuTensor {
@@ -160,6 +160,19 @@ export class GpuBackend implements Backend<GpuTensor> {
     const out = this.empty([]);
     sumGpu(this.ctx, this.own(x), out, 1);
     return out;
+  }
+
+  sumSquares(x: GpuTensor): GpuTensor {
+    const out = this.empty([]);
+    sumSquaresGpu(this.ctx, this.own(x), out);
+    return out;
+  }
+
+  addScaled(target: GpuTensor, source: GpuTensor, alpha: number): void {
+    checkSame(target, source, 'addScaled', ['target', 'source']);
+    checkFinite(alpha, 'addScaled: alpha');
+    // The SGD kernel with lr = -alpha is exactly target += alpha·source.
+    sgdGpu(this.ctx, this.own(target), this.own(source), -alpha);
   }
 
   mean(x: GpuTensor): GpuTensor {

@@ -31,6 +31,12 @@ export function positiveFloatFlag(value: string | undefined, flag: string, fallb
   return n;
 }
 
+export function nonNegativeFlag(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--${flag} must be a finite number >= 0, got '${value}'`);
+  return n;
+}
+
 export function choiceFlag<C extends string>(value: string | undefined, flag: string, choices: readonly C[], fallback: C): C {
   if (value === undefined) return fallback;
   if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${choices.join(', ')}, got '${value}'`);

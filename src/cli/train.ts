@@ -22,7 +22,7 @@ import { decodeSafetensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { createOptimizer, OPTIMIZER_NAMES, type OptimizerName } from '../train/optimizer.js';
 import { DivergenceError, Trainer, type TrainResult } from '../train/trainer.js';
-import { choiceFlag, intFlag, parseFlags, positiveFloatFlag, runCli, UsageError } from './args.js';
+import { choiceFlag, intFlag, nonNegativeFlag, parseFlags, positiveFloatFlag, runCli, UsageError } from './args.js';
 import { median } from './format.js';
 
 const USAGE = `usage: npm start -- [options]
@@ -38,6 +38,7 @@ const USAGE = `usage: npm start -- [options]
   --hidden 50 | 100,50    hidden layer sizes (default 50: the book's TwoLayerNet)
   --activation relu|sigmoid (default relu)
   --init std|xavier|he    weight initialization (default std: N(0, 0.01²) as in the book)
+  --weight-decay L        L2 weight decay λ: loss + 0.5·λ·Σ‖W‖² (default 0)
   --seed N                seed for weights and minibatches (default 42)
   --save FILE             write the trained weights as safetensors
   --load FILE             start from weights in a safetensors file
@@ -59,6 +60,7 @@ interface Settings {
   hidden: number[];
   activation: ActivationName;
   init: 'std' | 'xavier' | 'he';
+  weightDecay: number;
   seed: number;
   save?: string;
   load?: string;
@@ -69,7 +71,7 @@ interface Settings {
 }
 
 /** The settings a checkpoint keeps: everything that shapes the run. */
-const RUN_KEYS = ['device', 'steps', 'batch', 'lr', 'optimizer', 'hidden', 'activation', 'init', 'seed'] as const;
+const RUN_KEYS = ['device', 'steps', 'batch', 'lr', 'optimizer', 'hidden', 'activation', 'init', 'weightDecay', 'seed'] as const;
 
 export function parseSettings(argv: string[]): Settings | 'help' {
   const f = parseFlags(argv, {
@@ -82,6 +84,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     hidden: { type: 'string' },
     activation: { type: 'string' },
     init: { type: 'string' },
+    'weight-decay': { type: 'string' },
     seed: { type: 'string' },
     save: { type: 'string' },
     load: { type: 'string' },
@@ -107,6 +110,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     hidden,
     activation: choiceFlag(f.activation, 'activation', ['relu', 'sigmoid'] as const, 'relu'),
     init: choiceFlag(f.init, 'init', ['std', 'xavier', 'he'] as const, 'std'),
+    weightDecay: f['weight-decay'] === undefined ? 0 : nonNegativeFlag(f['weight-decay'], 'weight-decay'),
     seed: intFlag(f.seed, 'seed', 42, 0),
     save: f.save,
     load: f.load,
@@ -185,6 +189,7 @@ async function train<T extends Tensor>(
     activation: s.activation,
     weightInit: s.init as WeightInit,
     weightInitStd: 0.01,
+    weightDecay: s.weightDecay,
     seed: s.seed,
   });
   if (s.load) loadModel(net, await readModelFile(s.load, '--load'), s.load);

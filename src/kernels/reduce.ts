@@ -23,16 +23,24 @@ export const REDUCE_KERNELS: KernelSpec[] = (
  * out[0] = scale * sum(x), by passes of chunked partial sums. Intermediate partials live in
  * pooled tensors released right away (reused from the next step on).
  */
-export function sumGpu(ctx: GpuContext, x: GpuTensor, out: GpuTensor, scale: number): void {
+export const SUM_SQUARES_KERNEL: KernelSpec = { ...reduceKernel('sum_chunks'), constants: { SQUARE: true } };
+
+/** As sumGpu, of x², for the weight-decay term. */
+export function sumSquaresGpu(ctx: GpuContext, x: GpuTensor, out: GpuTensor): void {
+  sumGpu(ctx, x, out, 1, true);
+}
+
+export function sumGpu(ctx: GpuContext, x: GpuTensor, out: GpuTensor, scale: number, squares = false): void {
   let src = x;
   let n = x.size;
-  const label = `x${dims(x.shape)} → ${scale === 1 ? 'sum' : `sum × ${scale.toPrecision(4)}`}`;
+  const label = `x${dims(x.shape)} → ${squares ? 'Σx²' : scale === 1 ? 'sum' : `sum × ${scale.toPrecision(4)}`}`;
   do {
     const partials = Math.ceil(n / CHUNK);
     const last = partials <= 1;
     const dst = last ? out : GpuTensor.empty(ctx, [partials]);
     ctx.dispatch({
-      kernel: reduceKernel('sum_chunks'),
+      // Only the first pass squares: later passes add up partial sums.
+      kernel: squares && src === x ? SUM_SQUARES_KERNEL : reduceKernel('sum_chunks'),
       params: [n, 0, 0, f32bits(last ? scale : 1)],
       buffers: [src.buffer, undefined, undefined, dst.buffer],
       workgroups: grid1d(Math.max(partials, 1), 64),

@@ -16,6 +16,8 @@ export interface NetConfig {
   weightInit: WeightInit;
   /** The std used by weightInit 'std'. */
   weightInitStd: number;
+  /** λ of the L2 weight decay: the loss gains 0.5·λ·Σ‖W‖² over the weights (not the biases), each dW gains λ·W. */
+  weightDecay: number;
   seed: number;
 }
 
@@ -26,6 +28,7 @@ export const DEFAULT_NET: NetConfig = {
   activation: 'relu',
   weightInit: 'std',
   weightInitStd: 0.01,
+  weightDecay: 0,
   seed: 42,
 };
 
@@ -35,6 +38,7 @@ export function checkNetConfig(c: NetConfig): void {
   for (const s of sizes) {
     if (!Number.isSafeInteger(s) || s < 1) throw new RangeError(`network: layer sizes must be integers >= 1, got ${sizes.join('-')}`);
   }
+  if (!Number.isFinite(c.weightDecay) || c.weightDecay < 0) throw new RangeError(`network: weight decay must be a finite number >= 0, got ${c.weightDecay}`);
 }
 
 /**
@@ -87,9 +91,18 @@ export class MultiLayerNet<T extends Tensor> {
     return h;
   }
 
-  /** Batch-mean cross-entropy, a tensor of shape []. */
+  /** Batch-mean cross-entropy (plus the weight-decay term when λ > 0), a tensor of shape []. */
   loss(x: T, t: T): T {
-    return this.lastLayer.forward(this.predict(x), t);
+    const loss = this.lastLayer.forward(this.predict(x), t);
+    const lambda = this.config.weightDecay;
+    if (lambda > 0) {
+      for (const affine of this.affines) {
+        const squares = this.backend.sumSquares(affine.W.value);
+        this.backend.addScaled(loss, squares, 0.5 * lambda);
+        this.backend.dispose(squares);
+      }
+    }
+    return loss;
   }
 
   /** Forward and backward; the gradients stay in each Param's `grad`. Returns the loss. */
@@ -100,6 +113,8 @@ export class MultiLayerNet<T extends Tensor> {
       d = this.affines[i]!.backward(d!);
       if (i > 0) d = this.activations[i - 1]!.backward(d!);
     }
+    const lambda = this.config.weightDecay;
+    if (lambda > 0) for (const { W } of this.affines) this.backend.addScaled(W.grad!, W.value, lambda);
     return loss;
   }
 
