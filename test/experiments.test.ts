@@ -37,3 +37,21 @@ describe("the book's initialization experiment reproduces its findings", () => {
     g.layers.forEach((l, i) => expect(l.std).toBeCloseTo(c.layers[i]!.std, 4));
   });
 });
+
+describe("the book's optimizer comparison reproduces its finding", () => {
+  it('SGD falls slowest; AdaGrad and Adam fastest (same weights, same batches)', async () => {
+    const { loadMnist } = await import('../src/node/load-mnist.js');
+    const { sliceSplit } = await import('../src/data/mnist.js');
+    const { CpuDataset } = await import('../src/data/cpu-dataset.js');
+    const { compareOptimizers, finalLevel } = await import('../src/experiments/optimizer-comparison.js');
+    const mnist = await loadMnist();
+    const train = new CpuDataset(cpu, sliceSplit(mnist.train, 0, 3000));
+    const test = new CpuDataset(cpu, sliceSplit(mnist.test, 0, 200));
+    const curves = await compareOptimizers(cpu, train, test, 200);
+    const level = Object.fromEntries(curves.map((c) => [c.optimizer, finalLevel(c, 50)]));
+    expect(curves.map((c) => c.losses.length)).toEqual([200, 200, 200, 200]);
+    expect(level.sgd!).toBeGreaterThan(level.momentum!);
+    expect(level.sgd!).toBeGreaterThan(1.5 * level.adagrad!);
+    expect(level.sgd!).toBeGreaterThan(1.5 * level.adam!);
+  });
+});

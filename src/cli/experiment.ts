@@ -10,12 +10,24 @@ import { openNodeGpu } from '../device/discover-node.js';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import { initActivations, INIT_SETUP, type InitRun } from '../experiments/init-activations.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { choiceFlag, parseFlags, runCli, UsageError } from './args.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CpuDataset } from '../data/cpu-dataset.js';
+import type { Dataset } from '../data/dataset.js';
+import { GpuDataset } from '../data/gpu-dataset.js';
+import { compareOptimizers, finalLevel } from '../experiments/optimizer-comparison.js';
+import { lineChartSvg } from '../experiments/line-chart-svg.js';
+import { loadMnist } from '../node/load-mnist.js';
+import { choiceFlag, intFlag, parseFlags, runCli, UsageError } from './args.js';
 import { table } from './format.js';
 
-const USAGE = `usage: npm run experiment -- init [options]
+const USAGE = `usage: npm run experiment -- init|optimizers [options]
   init                    activations of 5 layers x 100 units for sigmoid/ReLU x std 0.01 / 1 / Xavier / He
+  optimizers              loss curves of SGD, Momentum, AdaGrad and Adam on MNIST (5 layers x 100 ReLU
+                          units, batch 128): writes <date>-optimizers.json and .svg into --out
   --device gpu|cpu        where to run (default gpu)
+  --steps N               optimizers: steps per optimizer (default 2000, the book's)
+  --out DIR               optimizers: where the JSON and SVG go (default docs/experiments)
   --json                  print one JSON object as the last line
   --help                  this text
 `;
@@ -33,10 +45,17 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const [name, ...rest] = argv;
   if (name === '--help' || name === undefined) return void process.stdout.write(USAGE);
-  if (name !== 'init') throw new UsageError(`unknown experiment '${name}' (available: init)`);
-  const f = parseFlags(rest, { device: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } });
+  if (name !== 'init' && name !== 'optimizers') throw new UsageError(`unknown experiment '${name}' (available: init, optimizers)`);
+  const f = parseFlags(rest, {
+    device: { type: 'string' },
+    steps: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
   if (f.help) return void process.stdout.write(USAGE);
   const device = choiceFlag(f.device, 'device', ['gpu', 'cpu'] as const, 'gpu');
+  const steps = intFlag(f.steps, 'steps', 2000);
   let ctx: GpuContext | undefined;
   try {
     let backend: Backend<Tensor>;
@@ -47,6 +66,7 @@ async function main(): Promise<void> {
       backend = new CpuBackend('f32');
     }
     process.stdout.write(`device: ${backend.device} — ${backend.label}\n`);
+    if (name === 'optimizers') return await optimizers(backend, steps, f.out ?? 'docs/experiments', !!f.json);
     process.stdout.write(`${INIT_SETUP.inputs} inputs ~ N(0, 1) through ${INIT_SETUP.layers} layers of ${INIT_SETUP.units} units\n\n`);
     const runs: InitRun[] = [];
     for (const [activation, init] of RUNS) runs.push(await initActivations(backend, activation, init));
@@ -64,6 +84,38 @@ async function main(): Promise<void> {
   } finally {
     ctx?.destroy();
   }
+}
+
+async function optimizers(backend: Backend<Tensor>, steps: number, outDir: string, json: boolean): Promise<void> {
+  const mnist = await loadMnist();
+  const [train, test]: Dataset<Tensor>[] =
+    backend instanceof GpuBackend
+      ? [new GpuDataset(backend, mnist.train), new GpuDataset(backend, mnist.test)]
+      : [new CpuDataset(backend as CpuBackend, mnist.train), new CpuDataset(backend as CpuBackend, mnist.test)];
+  process.stdout.write(`784-100-100-100-100-10 ReLU (He init), batch 128, ${steps} steps per optimizer, same weights and batches\n`);
+  let last = 0;
+  const curves = await compareOptimizers(backend, train, test, steps, (opt, done) => {
+    if (done - last >= steps / 4 || done === steps) process.stdout.write(`  ${opt}: step ${done}/${steps}\n`);
+    last = done === steps ? 0 : done;
+  });
+  process.stdout.write(`\n${table([
+    ['optimizer', 'lr', 'loss, first 100 steps', 'loss, last 100 steps', 'test acc'],
+    ...curves.map((c) => [c.optimizer, c.lr, mean(c.losses.slice(0, 100)).toFixed(4), finalLevel(c).toFixed(4), c.testAcc.toFixed(4)]),
+  ])}\n`);
+  const date = new Date().toISOString().slice(0, 10);
+  await mkdir(outDir, { recursive: true });
+  const result = { experiment: 'optimizers', date, device: backend.device, adapter: backend.label, steps, batch: 128, net: '784-100-100-100-100-10 relu he', curves };
+  const base = join(outDir, `${date}-optimizers`);
+  await writeFile(`${base}.json`, JSON.stringify(result));
+  await writeFile(`${base}.svg`, lineChartSvg(curves.map((c) => ({ name: `${c.optimizer} (lr ${c.lr})`, values: c.losses })), `MNIST, 5 layers x 100 ReLU units: loss per step (${backend.device})`, 'loss'));
+  process.stdout.write(`wrote ${base}.json and ${base}.svg\n`);
+  train.dispose();
+  test.dispose();
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function mean(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
 }
 
 function pct(x: number): string {

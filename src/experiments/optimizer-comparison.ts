@@ -1,0 +1,55 @@
+/**
+ * The book's optimizer comparison (ch. 6.1.8): a 5-layer net of 100 ReLU units on MNIST, the
+ * same initial weights and minibatches for each optimizer, the loss of every step. The book's
+ * finding: SGD falls slowest; AdaGrad and Adam fastest.
+ */
+import type { Backend } from '../backend/backend.js';
+import type { Dataset } from '../data/dataset.js';
+import { MultiLayerNet } from '../nn/multi-layer-net.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { createOptimizer, type OptimizerName } from '../train/optimizer.js';
+import { Trainer } from '../train/trainer.js';
+
+/** The book's optimizers and learning rates for this experiment (optimizer_compare_mnist.py). */
+export const COMPARED: readonly [OptimizerName, number][] = [
+  ['sgd', 0.01],
+  ['momentum', 0.01],
+  ['adagrad', 0.01],
+  ['adam', 0.001],
+];
+
+export interface OptimizerCurve {
+  optimizer: OptimizerName;
+  lr: number;
+  losses: number[];
+  testAcc: number;
+}
+
+export async function compareOptimizers<T extends Tensor>(
+  backend: Backend<T>,
+  train: Dataset<T>,
+  test: Dataset<T>,
+  steps: number,
+  onProgress: (optimizer: OptimizerName, done: number) => void = () => {},
+): Promise<OptimizerCurve[]> {
+  const curves: OptimizerCurve[] = [];
+  for (const [name, lr] of COMPARED) {
+    // Same seed: the same initial weights and the same minibatches for every optimizer.
+    const net = new MultiLayerNet(backend, { hiddenSizes: [100, 100, 100, 100], activation: 'relu', weightInit: 'he', seed: 7 });
+    const optimizer = createOptimizer(backend, name, lr);
+    const result = await new Trainer(net, train, test, optimizer).run(
+      { steps, batchSize: 128, seed: 7, readEvery: 50, evalEvery: steps },
+      { onProgress: (done) => onProgress(name, done) },
+    );
+    curves.push({ optimizer: name, lr, losses: Array.from(result.losses), testAcc: result.epochs.at(-1)!.testAcc });
+    optimizer.dispose();
+    net.dispose();
+  }
+  return curves;
+}
+
+/** Mean of the last `n` losses: a curve's level at the end, free of minibatch noise. */
+export function finalLevel(curve: OptimizerCurve, n = 100): number {
+  const tail = curve.losses.slice(-n);
+  return tail.reduce((a, b) => a + b, 0) / tail.length;
+}
