@@ -93,10 +93,13 @@ async function optimizers(backend: Backend<Tensor>, steps: number, outDir: strin
       ? [new GpuDataset(backend, mnist.train), new GpuDataset(backend, mnist.test)]
       : [new CpuDataset(backend as CpuBackend, mnist.train), new CpuDataset(backend as CpuBackend, mnist.test)];
   process.stdout.write(`784-100-100-100-100-10 ReLU (He init), batch 128, ${steps} steps per optimizer, same weights and batches\n`);
-  let last = 0;
+  let printed = 0;
   const curves = await compareOptimizers(backend, train, test, steps, (opt, done) => {
-    if (done - last >= steps / 4 || done === steps) process.stdout.write(`  ${opt}: step ${done}/${steps}\n`);
-    last = done === steps ? 0 : done;
+    if (done < printed) printed = 0;
+    if (done - printed >= steps / 4 || done === steps) {
+      process.stdout.write(`  ${opt}: step ${done}/${steps}\n`);
+      printed = done;
+    }
   });
   process.stdout.write(`\n${table([
     ['optimizer', 'lr', 'loss, first 100 steps', 'loss, last 100 steps', 'test acc'],
