@@ -13,6 +13,8 @@
  * for B. Row and column indices are clamped once, before the loop, so every load is in bounds;
  * the repeated edge rows and columns are computed and not stored.
  */
+import matmulSource from '../../shaders/matmul.wgsl?raw';
+
 export interface Cfg {
   name: string;
   tm: number;
@@ -59,35 +61,12 @@ export function fold1d(total: number, limit = 65535): [number, number, number] {
   return [Math.ceil(total / y), y, 1];
 }
 
-const HEADER = `struct Params { M: u32, N: u32, K: u32, _pad: u32 }
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> C: array<f32>;
-
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-// 0: none, 1: ReLU, 2: sigmoid
-override ACTIVATION: u32 = 0u;
-
-fn sigmoid(x: f32) -> f32 {
-  // Both branches avoid exp of a large positive number.
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let e = exp(x);
-  return e / (1.0 + e);
-}
-
-fn epilogue(v: f32, n: u32) -> f32 {
-  var x = v;
-  if (HAS_BIAS) { x += bias[n]; }
-  if (ACTIVATION == 1u) { x = max(x, 0.0); }
-  if (ACTIVATION == 2u) { x = sigmoid(x); }
-  return x;
-}
-`;
+// Bindings, overrides and epilogue come from the family's own file, so candidates stay drop-in
+// compatible with it: everything before its first entry point, less the block-size constants
+// each candidate declares itself.
+const HEADER = matmulSource
+  .slice(0, matmulSource.indexOf('@compute'))
+  .replace(/^const T[MN]: u32 = \d+u;\n/gm, '');
 
 export function generate(c: Cfg): string {
   const { tm, tn, ku } = c;

@@ -4,18 +4,9 @@
  * device (a few seconds) so it never competes with training for the GPU.
  */
 import type { Backend } from '../../src/backend/backend.js';
-import { initActivations, INIT_SETUP, type InitRun } from '../../src/experiments/init-activations.js';
+import { initActivations, INIT_RUNS, INIT_SETUP, type InitRun } from '../../src/experiments/init-activations.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { byId, el } from '../app/dom.js';
-
-const RUNS = [
-  ['sigmoid', 1],
-  ['sigmoid', 0.01],
-  ['sigmoid', 'xavier'],
-  ['relu', 0.01],
-  ['relu', 'xavier'],
-  ['relu', 'he'],
-] as const;
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -36,7 +27,7 @@ export class InitPanel {
     const status = byId('init-status');
     host.replaceChildren();
     this.runs = [];
-    for (const [activation, init] of RUNS) {
+    for (const [activation, init] of INIT_RUNS) {
       status.textContent = `running ${activation}, ${label(init)}…`;
       // Let the page paint between runs.
       await new Promise((r) => setTimeout(r, 0));

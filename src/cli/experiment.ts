@@ -8,7 +8,7 @@ import type { Backend } from '../backend/backend.js';
 import { GpuBackend } from '../backend/gpu-backend.js';
 import { openNodeGpu } from '../device/discover-node.js';
 import type { GpuContext } from '../gpu/gpu-context.js';
-import { initActivations, INIT_SETUP, type InitRun } from '../experiments/init-activations.js';
+import { initActivations, INIT_RUNS, INIT_SETUP, type InitRun } from '../experiments/init-activations.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,15 +31,6 @@ const USAGE = `usage: npm run experiment -- init|optimizers [options]
   --json                  print one JSON object as the last line
   --help                  this text
 `;
-
-const RUNS = [
-  ['sigmoid', 1],
-  ['sigmoid', 0.01],
-  ['sigmoid', 'xavier'],
-  ['relu', 0.01],
-  ['relu', 'xavier'],
-  ['relu', 'he'],
-] as const;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -69,7 +60,7 @@ async function main(): Promise<void> {
     if (name === 'optimizers') return await optimizers(backend, steps, f.out ?? 'docs/experiments', !!f.json);
     process.stdout.write(`${INIT_SETUP.inputs} inputs ~ N(0, 1) through ${INIT_SETUP.layers} layers of ${INIT_SETUP.units} units\n\n`);
     const runs: InitRun[] = [];
-    for (const [activation, init] of RUNS) runs.push(await initActivations(backend, activation, init));
+    for (const [activation, init] of INIT_RUNS) runs.push(await initActivations(backend, activation, init));
     const label = (r: InitRun) => `${r.activation}, ${typeof r.init === 'number' ? `std ${r.init}` : r.init}`;
     process.stdout.write(`${table([
       ['activation, init', ...runs[0]!.layers.map((l) => `layer ${l.layer} std`), 'in [0, 0.033)', 'in [0.967, 1]'],

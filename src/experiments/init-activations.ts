@@ -25,6 +25,16 @@ export interface InitRun {
 
 export const INIT_SETUP = { inputs: 1000, units: 100, layers: 5, bins: 30 };
 
+/** The settings the book compares: each activation with a poor scale and with its fitting one. */
+export const INIT_RUNS = [
+  ['sigmoid', 1],
+  ['sigmoid', 0.01],
+  ['sigmoid', 'xavier'],
+  ['relu', 0.01],
+  ['relu', 'xavier'],
+  ['relu', 'he'],
+] as const;
+
 export async function initActivations<T extends Tensor>(
   backend: Backend<T>,
   activation: 'sigmoid' | 'relu',

@@ -173,15 +173,12 @@ abstract class BackendOptimizer<T extends Tensor> implements StatefulOptimizer<T
   }
 }
 
-/** v = momentum·v − lr·g; p += v. */
-export class Momentum<T extends Tensor> extends BackendOptimizer<T> {
-  readonly name = 'Momentum';
-  protected readonly kind = 'momentum';
-
-  constructor(backend: Backend<T>, lr = 0.01, readonly momentum = 0.9) {
+/** The two velocity-based optimizers share their hyperparameters and checks. */
+abstract class VelocityOptimizer<T extends Tensor> extends BackendOptimizer<T> {
+  constructor(backend: Backend<T>, name: string, lr: number, readonly momentum: number) {
     super(backend, lr);
-    checkLr('Momentum', lr);
-    checkUnit('Momentum', 'momentum', momentum);
+    checkLr(name, lr);
+    checkUnit(name, 'momentum', momentum);
   }
 
   protected hyper(): OptimizerHyper {
@@ -189,19 +186,23 @@ export class Momentum<T extends Tensor> extends BackendOptimizer<T> {
   }
 }
 
+/** v = momentum·v − lr·g; p += v. */
+export class Momentum<T extends Tensor> extends VelocityOptimizer<T> {
+  readonly name = 'Momentum';
+  protected readonly kind = 'momentum';
+
+  constructor(backend: Backend<T>, lr = 0.01, momentum = 0.9) {
+    super(backend, 'Momentum', lr, momentum);
+  }
+}
+
 /** The book's Nesterov: v *= momentum; v −= lr·g; p += momentum²·v; p −= (1 + momentum)·lr·g. */
-export class Nesterov<T extends Tensor> extends BackendOptimizer<T> {
+export class Nesterov<T extends Tensor> extends VelocityOptimizer<T> {
   readonly name = 'Nesterov';
   protected readonly kind = 'nesterov';
 
-  constructor(backend: Backend<T>, lr = 0.01, readonly momentum = 0.9) {
-    super(backend, lr);
-    checkLr('Nesterov', lr);
-    checkUnit('Nesterov', 'momentum', momentum);
-  }
-
-  protected hyper(): OptimizerHyper {
-    return { lr: this.lr, momentum: this.momentum };
+  constructor(backend: Backend<T>, lr = 0.01, momentum = 0.9) {
+    super(backend, 'Nesterov', lr, momentum);
   }
 }
 

@@ -64,12 +64,6 @@ export interface Checkpoint {
   optimizer?: OptimizerState;
 }
 
-interface Snapshot<T> {
-  step: number;
-  rngState: number[];
-  tensors: T[];
-}
-
 /**
  * Training stopped because the loss stopped being a number. The net's weights are those after
  * the last window of steps whose losses were all finite.
@@ -128,8 +122,8 @@ export class Trainer<T extends Tensor> {
     let history: T | undefined;
     // Weights known to be good (all losses up to them finite), and the ones taken at the end of
     // the window whose losses are still being read: a divergence restores the former.
-    let good: Snapshot<T> = { step: first, rngState: rng.getState(), tensors: this.snapshot(params) };
-    let unchecked: Snapshot<T> | undefined;
+    let good = this.snapshot(params);
+    let unchecked: T[] | undefined;
     let lastCheckpoint = first;
 
     // Reads one window of losses back without stalling the steps recorded after it.
@@ -154,14 +148,14 @@ export class Trainer<T extends Tensor> {
       try {
         await pending;
       } catch (e) {
-        if (e instanceof DivergenceError) this.restore(params, good.tensors);
-        this.release(good.tensors, unchecked?.tensors);
+        if (e instanceof DivergenceError) this.restore(params, good);
+        this.release(good, unchecked);
         throw e;
       } finally {
         pending = undefined;
       }
       if (unchecked) {
-        be.dispose(...good.tensors);
+        be.dispose(...good);
         good = unchecked;
         unchecked = undefined;
       }
@@ -185,7 +179,7 @@ export class Trainer<T extends Tensor> {
         if (events.onCheckpoint && config.checkpointEvery && step + 1 - lastCheckpoint >= config.checkpointEvery) {
           if (await this.checkpoint(step + 1, rng, events.onCheckpoint)) lastCheckpoint = step + 1;
         }
-        unchecked = { step: step + 1, rngState: rng.getState(), tensors: this.snapshot(params) };
+        unchecked = this.snapshot(params);
         be.flush();
         pending = collect(history!, step - slot, slot + 1);
         // Handled when awaited; this only keeps a divergence from counting as unhandled meanwhile.
@@ -208,7 +202,7 @@ export class Trainer<T extends Tensor> {
       pending = collect(history, step - done, done);
     }
     await settle();
-    this.release(good.tensors);
+    this.release(good);
     return {
       losses,
       epochs,
