@@ -17,6 +17,11 @@ describe('npm start flags', () => {
     expect(parseSettings([])).toMatchObject({ weightDecay: 0 });
   });
 
+  it('reads dropout and batch norm', () => {
+    expect(parseSettings(['--dropout', '0.5', '--batch-norm'])).toMatchObject({ dropout: 0.5, batchNorm: true });
+    expect(parseSettings([])).toMatchObject({ dropout: 0, batchNorm: false });
+  });
+
   it('reads hidden layers, epochs and the rest', () => {
     expect(parseSettings(['--hidden', '100,50', '--epochs', '2', '--batch', '200', '--device', 'cpu', '--init', 'he'])).toMatchObject({
       hidden: [100, 50], steps: 600, batch: 200, device: 'cpu', init: 'he',
@@ -36,6 +41,8 @@ describe('npm start flags', () => {
     [['--steps', '1.5'], /--steps must be an integer/],
     [['--device', 'tpu'], /--device must be one of gpu, cpu/],
     [['--weight-decay=-0.1'], /--weight-decay must be a finite number >= 0/],
+    [['--dropout', '1'], /--dropout is the fraction of units dropped, in \[0, 1\), got 1/],
+    [['--dropout=-0.5'], /--dropout must be a finite number >= 0/],
     [['--steps', '5', '--epochs', '1'], /exclude each other/],
   ])('%j is a usage error that names the flag', (argv, message) => {
     expect(() => parseSettings(argv)).toThrow(UsageError);

@@ -7,7 +7,7 @@ import { GpuDataset } from '../src/data/gpu-dataset.js';
 import { sliceSplit, type Mnist } from '../src/data/mnist.js';
 import { loadMnist } from '../src/node/load-mnist.js';
 import { encodeModel, loadModel, readOptimizerState, saveModel } from '../src/nn/model-file.js';
-import { TwoLayerNet } from '../src/nn/multi-layer-net.js';
+import { MultiLayerNet, TwoLayerNet, type NetConfig } from '../src/nn/multi-layer-net.js';
 import type { CpuTensor } from '../src/tensor/cpu-tensor.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { createOptimizer, SGD, type OptimizerName, type StatefulOptimizer } from '../src/train/optimizer.js';
@@ -25,19 +25,19 @@ beforeAll(async () => {
 
 const CONFIG = { steps: 70, batchSize: 50, seed: 5, readEvery: 10, evalEvery: 1000 };
 
-function setup<T extends Tensor>(device: 'cpu' | 'gpu', backend?: Backend<T>, optimizer: OptimizerName = 'sgd') {
+function setup<T extends Tensor>(device: 'cpu' | 'gpu', backend?: Backend<T>, optimizer: OptimizerName = 'sgd', layers: Partial<NetConfig> = {}) {
   const be = (backend ?? (device === 'gpu' ? gpu() : new CpuBackend('f32'))) as Backend<Tensor>;
   const train = sliceSplit(mnist.train, 0, 2000);
   const test = sliceSplit(mnist.test, 0, 200);
   const sets: Dataset<Tensor>[] = device === 'gpu'
     ? [new GpuDataset(gpu(), train), new GpuDataset(gpu(), test)]
     : [new CpuDataset(be as unknown as CpuBackend, train), new CpuDataset(be as unknown as CpuBackend, test)];
-  const net = new TwoLayerNet(be, 784, 50, 10, 0.01, 9);
+  const net = new MultiLayerNet(be, { inputSize: 784, hiddenSizes: [50], outputSize: 10, weightInitStd: 0.01, seed: 9, ...layers });
   return new Trainer(net, sets[0]!, sets[1]!, optimizer === 'sgd' ? new SGD(be, 0.1) : createOptimizer(be, optimizer, 0.01));
 }
 
 async function weights<T extends Tensor>(t: Trainer<T>) {
-  return Promise.all(t.net.params().map(async (p) => Array.from(await t.net.backend.read(p.value))));
+  return Promise.all(t.net.tensors().map(async (p) => Array.from(await t.net.backend.read(p.value))));
 }
 
 describe.each(['cpu', 'gpu'] as const)('interrupt and resume on the %s device', (device) => {
@@ -59,6 +59,28 @@ describe.each(['cpu', 'gpu'] as const)('interrupt and resume on the %s device', 
     expect(rest.firstStep).toBe(27);
     expect(Array.from(rest.losses.subarray(27))).toEqual(Array.from(full.losses.subarray(27)));
     expect(await weights(second)).toEqual(await weights(whole));
+    for (const t of [whole, first, second]) t.net.dispose();
+  });
+
+  it('with BatchNorm and Dropout: the checkpoint holds the running statistics and the masks are redrawn the same', async () => {
+    const layers = { batchNorm: true, dropoutRatio: 0.3 };
+    const whole = setup(device, undefined, 'sgd', layers);
+    const full = await whole.run(CONFIG);
+    const first = setup(device, undefined, 'sgd', layers);
+    const checkpoints: Checkpoint[] = [];
+    await first.run({ ...CONFIG, steps: 40, checkpointEvery: 30 }, { onCheckpoint: (c) => void checkpoints.push(c) });
+    const c = checkpoints.at(-1)!;
+    expect(first.net.tensors().map((t) => t.name)).toEqual(['W1', 'b1', 'gamma1', 'beta1', 'W2', 'b2', 'running_mean1', 'running_var1']);
+    expect(c.weights).toHaveLength(8);
+    const file = encodeModel(first.net, c.weights, { step: String(c.step), rng_state: JSON.stringify(c.rngState) });
+
+    const second = setup(device, undefined, 'sgd', layers);
+    const meta = loadModel(second.net, file, 'checkpoint');
+    const rest = await second.run({ ...CONFIG, resume: { step: Number(meta.step), rngState: JSON.parse(meta.rng_state!) } });
+    expect(Array.from(rest.losses.subarray(30))).toEqual(Array.from(full.losses.subarray(30)));
+    // The running statistics (what inference uses) match too, and so do test accuracies.
+    expect(await weights(second)).toEqual(await weights(whole));
+    expect(rest.epochs.at(-1)).toEqual(full.epochs.at(-1));
     for (const t of [whole, first, second]) t.net.dispose();
   });
 });
@@ -141,7 +163,7 @@ describe('device loss', () => {
     expect(last.step).toBeGreaterThanOrEqual(20);
 
     const resumed = setup('gpu');
-    resumed.net.params().forEach((p, i) => resumed.net.backend.write(p.value, last.weights[i]!));
+    resumed.net.tensors().forEach((p, i) => resumed.net.backend.write(p.value, last.weights[i]!));
     const rest = await resumed.run({ ...CONFIG, resume: { step: last.step, rngState: last.rngState } });
     expect(Array.from(rest.losses.subarray(last.step))).toEqual(Array.from(full.losses.subarray(last.step)));
     expect(await weights(resumed)).toEqual(await weights(whole));

@@ -146,8 +146,10 @@ export function netConfig(s: DemoSettings): NetConfig {
     activation: s.activation,
     weightInit: s.init,
     weightInitStd: INIT_STD,
-    // The page trains the book's ch. 5 net; weight decay is a flag of npm start.
+    // The training panel trains the book's ch. 5 net; ch. 6's regularizers live in its own panel and in npm start's flags.
     weightDecay: 0,
+    batchNorm: false,
+    dropoutRatio: 0,
     seed: s.seed,
   };
 }

@@ -5,7 +5,7 @@
  * backend in float64; counting its loss evaluations gives the progress bar.
  */
 import { CpuBackend } from '../../src/backend/cpu-backend.js';
-import { TwoLayerNet } from '../../src/nn/multi-layer-net.js';
+import { TwoLayerNet, type ForwardMode } from '../../src/nn/multi-layer-net.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { GRADCHECK_NET, type NumericalReply, type NumericalRequest } from './protocol.js';
 
@@ -13,9 +13,9 @@ import { GRADCHECK_NET, type NumericalReply, type NumericalRequest } from './pro
 class CountingNet<T extends Tensor> extends TwoLayerNet<T> {
   onLoss: () => void = () => {};
 
-  override loss(x: T, t: T): T {
+  override loss(x: T, t: T, mode?: ForwardMode): T {
     this.onLoss();
-    return super.loss(x, t);
+    return super.loss(x, t, mode);
   }
 }
 

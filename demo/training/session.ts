@@ -6,6 +6,7 @@
 import { Rng, sampleIndices } from '../../src/data/rng.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
+import { readTensors } from '../../src/nn/model-file.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { SGD } from '../../src/train/optimizer.js';
 import { DivergenceError } from '../../src/train/trainer.js';
@@ -159,7 +160,7 @@ export class TrainingSession<T extends Tensor = Tensor> {
     this.safePoint = {
       step: this.step,
       rngState: this.rng.getState(),
-      weights: await Promise.all(this.net.params().map(async (p) => Float32Array.from(await this.backend.read(p.value)))),
+      weights: await readTensors(this.net),
       losses: this.losses.slice(0, this.step),
       evals: [...this.evals],
     };
@@ -169,7 +170,7 @@ export class TrainingSession<T extends Tensor = Tensor> {
 
   /** Continues `from` here (another device): its weights, step, minibatch RNG, losses and chart. */
   resumeFrom(from: SafePoint): void {
-    this.net.params().forEach((p, i) => this.backend.write(p.value, from.weights[i]!));
+    this.net.tensors().forEach((p, i) => this.backend.write(p.value, from.weights[i]!));
     this.rng = Rng.fromState(from.rngState);
     this.step = this.stepsRead = from.step;
     this.losses.set(from.losses);

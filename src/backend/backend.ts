@@ -1,9 +1,10 @@
 import type { Activation, MatmulOptions } from '../kernels/matmul.js';
+import type { BatchNormHyper, RunningStats } from '../kernels/batchnorm.js';
 import type { OptimizerHyper, OptimizerKind } from '../kernels/optimizers.js';
 import type { Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-export type { Activation, MatmulOptions, OptimizerHyper, OptimizerKind };
+export type { Activation, BatchNormHyper, MatmulOptions, OptimizerHyper, OptimizerKind, RunningStats };
 
 export interface MatmulArgs extends MatmulOptions {
   /** Added to every row of the product before the activation: shape [N]. */
@@ -40,6 +41,23 @@ export interface Backend<T extends Tensor = Tensor> {
   sigmoidForward(x: T): T;
   /** dx = dy * y * (1 - y), from the saved forward output. */
   sigmoidBackward(dy: T, y: T): T;
+  /**
+   * Training dropout: each element is kept (y = x, mask 1) where a hash of (seed, index) is at
+   * least ratio·2³², else dropped (y = 0, mask 0). Both backends draw the same mask for a seed.
+   */
+  dropoutForward(x: T, ratio: number, seed: number): { y: T; mask: T };
+  /** Inference dropout, as the book: every unit kept, scaled by the fraction kept in training. */
+  dropoutInference(x: T, ratio: number): T;
+  dropoutBackward(dy: T, mask: T): T;
+  /**
+   * Training batch normalization of x [rows, cols] per column: y = gamma·xn + beta with xn the
+   * column normalized by its batch mean and variance; returns what backward needs (xn, 1/std)
+   * and moves `running` towards the batch statistics in place.
+   */
+  batchNormTrain(x: T, gamma: T, beta: T, running: RunningStats<T>, hyper: BatchNormHyper): { y: T; xn: T; invStd: T };
+  /** Inference batch normalization with the running statistics. */
+  batchNormInference(x: T, gamma: T, beta: T, running: RunningStats<T>, hyper: BatchNormHyper): T;
+  batchNormBackward(dy: T, xn: T, invStd: T, gamma: T): { dx: T; dgamma: T; dbeta: T };
   softmax(x: T): T;
   /** Row softmax and the batch-mean cross-entropy loss (shape []); labels are indices [n] or one-hot [n, classes]. */
   softmaxCrossEntropy(logits: T, labels: T): { probs: T; loss: T };

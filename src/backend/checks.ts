@@ -76,3 +76,26 @@ export function checkOptimizer(kind: OptimizerKind, param: Tensor, grad: Tensor,
     throw new RangeError(`${op}: step must be an integer >= 1 (t counts from 1), got ${hyper.step}`);
   }
 }
+
+export function checkDropout(ratio: number, seed?: number): void {
+  if (!(ratio >= 0 && ratio < 1)) throw new RangeError(`dropout: ratio must be in [0, 1), got ${ratio}`);
+  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
+    throw new RangeError(`dropout: seed must be an integer in [0, 2^32), got ${seed}`);
+  }
+}
+
+/** x is [rows, cols] and gamma, beta and the running statistics are [cols]; training needs rows >= 1. */
+export function checkBatchNorm(x: Tensor, vectors: Record<string, Tensor>, train: boolean): [number, number] {
+  const op = train ? 'batchNormTrain' : 'batchNormInference';
+  const [rows, cols] = checkMatrix(x, op, 'x');
+  for (const [name, v] of Object.entries(vectors)) {
+    if (!sameShape(v.shape, [cols])) throw new ShapeError(`${op}: ${name} ${shapeStr(v.shape)} does not fit x ${shapeStr(x.shape)}: expected [${cols}]`);
+  }
+  if (train && rows < 1) throw new ShapeError(`${op}: a batch of ${rows} rows has no mean or variance`);
+  return [rows, cols];
+}
+
+export function checkBatchNormHyper(h: { momentum: number; eps: number }): void {
+  if (!(h.momentum >= 0 && h.momentum < 1)) throw new RangeError(`batch norm: momentum must be in [0, 1), got ${h.momentum}`);
+  if (!(h.eps > 0 && Number.isFinite(h.eps))) throw new RangeError(`batch norm: eps must be a finite number > 0, got ${h.eps}`);
+}

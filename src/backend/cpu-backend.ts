@@ -1,4 +1,6 @@
 import { reluBackwardCpu, reluForwardCpu, sigmoidBackwardCpu, sigmoidForwardCpu } from '../kernels/activations.js';
+import { batchNormBackwardCpu, batchNormInferenceCpu, batchNormTrainCpu, type BatchNormHyper, type RunningStats } from '../kernels/batchnorm.js';
+import { dropoutBackwardCpu, dropoutForwardCpu, dropoutInferenceCpu } from '../kernels/dropout.js';
 import { matmulCpu } from '../kernels/matmul.js';
 import { optimizerCpu, sgdCpu, type OptimizerHyper, type OptimizerKind } from '../kernels/optimizers.js';
 import { argmaxCpu, columnSumCpu, countCorrectCpu, sumCpu } from '../kernels/reduce.js';
@@ -6,7 +8,7 @@ import { softmaxCpu, xentBackwardCpu, xentCpu, type Labels } from '../kernels/so
 import { CpuTensor } from '../tensor/cpu-tensor.js';
 import type { FloatDType, Shape } from '../tensor/shape.js';
 import type { Backend, MatmulArgs } from './backend.js';
-import { checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
+import { checkBatchNorm, checkBatchNormHyper, checkDropout, checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 
 type Floats = Float32Array | Float64Array;
 
@@ -93,6 +95,64 @@ export class CpuBackend implements Backend<CpuTensor> {
     const dx = this.floats(dy.shape);
     sigmoidBackwardCpu(this.data(dy), this.data(y), this.data(dx));
     return dx;
+  }
+
+  dropoutForward(x: CpuTensor, ratio: number, seed: number) {
+    checkDropout(ratio, seed);
+    const y = this.floats(x.shape);
+    const mask = this.floats(x.shape);
+    dropoutForwardCpu(this.data(x), this.data(y), this.data(mask), seed, ratio);
+    return { y, mask };
+  }
+
+  dropoutInference(x: CpuTensor, ratio: number): CpuTensor {
+    checkDropout(ratio);
+    const y = this.floats(x.shape);
+    dropoutInferenceCpu(this.data(x), this.data(y), ratio);
+    return y;
+  }
+
+  dropoutBackward(dy: CpuTensor, mask: CpuTensor): CpuTensor {
+    checkSame(dy, mask, 'dropoutBackward', ['dy', 'mask']);
+    const dx = this.floats(dy.shape);
+    dropoutBackwardCpu(this.data(dy), this.data(mask), this.data(dx));
+    return dx;
+  }
+
+  batchNormTrain(x: CpuTensor, gamma: CpuTensor, beta: CpuTensor, running: RunningStats<CpuTensor>, hyper: BatchNormHyper) {
+    const shape = checkBatchNorm(x, { gamma, beta, 'running mean': running.mean, 'running variance': running.variance }, true);
+    checkBatchNormHyper(hyper);
+    const out = { y: this.floats(x.shape), xn: this.floats(x.shape), invStd: this.floats([shape[1]]) };
+    batchNormTrainCpu(
+      this.data(x),
+      shape,
+      this.data(gamma),
+      this.data(beta),
+      { mean: this.data(running.mean), variance: this.data(running.variance) },
+      { y: this.data(out.y), xn: this.data(out.xn), invStd: this.data(out.invStd) },
+      hyper,
+    );
+    return out;
+  }
+
+  batchNormInference(x: CpuTensor, gamma: CpuTensor, beta: CpuTensor, running: RunningStats<CpuTensor>, hyper: BatchNormHyper): CpuTensor {
+    const [, cols] = checkBatchNorm(x, { gamma, beta, 'running mean': running.mean, 'running variance': running.variance }, false);
+    checkBatchNormHyper(hyper);
+    const y = this.floats(x.shape);
+    batchNormInferenceCpu(this.data(x), cols, this.data(gamma), this.data(beta), { mean: this.data(running.mean), variance: this.data(running.variance) }, this.data(y), hyper);
+    return y;
+  }
+
+  batchNormBackward(dy: CpuTensor, xn: CpuTensor, invStd: CpuTensor, gamma: CpuTensor) {
+    checkSame(dy, xn, 'batchNormBackward', ['dy', 'xn']);
+    const shape = checkBatchNorm(dy, { '1/std': invStd, gamma }, false);
+    const out = { dx: this.floats(dy.shape), dgamma: this.floats([shape[1]]), dbeta: this.floats([shape[1]]) };
+    batchNormBackwardCpu(this.data(dy), shape, this.data(xn), this.data(invStd), this.data(gamma), {
+      dx: this.data(out.dx),
+      dgamma: this.data(out.dgamma),
+      dbeta: this.data(out.dbeta),
+    });
+    return out;
   }
 
   softmax(x: CpuTensor): CpuTensor {

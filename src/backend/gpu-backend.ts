@@ -1,5 +1,7 @@
 import type { GpuContext } from '../gpu/gpu-context.js';
 import { GATHER_KERNELS } from '../kernels/gather.js';
+import { BATCHNORM_KERNELS, batchNormBackwardGpu, batchNormInferenceGpu, batchNormTrainGpu, type BatchNormHyper, type RunningStats } from '../kernels/batchnorm.js';
+import { DROPOUT_KERNELS, dropoutBackwardGpu, dropoutForwardGpu, dropoutInferenceGpu } from '../kernels/dropout.js';
 import { activationGpu, ACTIVATION_KERNELS } from '../kernels/activations.js';
 import { defaultMatmulVariant, matmulGpu, matmulKernel, type MatmulOptions, type MatmulVariant } from '../kernels/matmul.js';
 import { optimizerGpu, OPTIMIZER_KERNELS, sgdGpu, type OptimizerHyper, type OptimizerKind } from '../kernels/optimizers.js';
@@ -8,7 +10,7 @@ import { softmaxGpu, SOFTMAX_KERNELS, xentBackwardGpu, xentGpu } from '../kernel
 import { GpuTensor } from '../tensor/gpu-tensor.js';
 import type { Shape } from '../tensor/shape.js';
 import type { Backend, MatmulArgs } from './backend.js';
-import { checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
+import { checkBatchNorm, checkBatchNormHyper, checkDropout, checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 import { adapterLabel } from '../device/adapter-info.js';
 
 /** A matmul as a pipeline sees it: transposes, fused bias, activation. */
@@ -45,9 +47,19 @@ export class GpuBackend implements Backend<GpuTensor> {
    * any `extra` matmul forms. Other matmul forms compile on first use. (On a software adapter an
    * unrolled matmul pipeline takes seconds to compile, so compiling all 24 forms would not do.)
    */
-  async prepare(extra: MatmulForm[] = []): Promise<void> {
+  async prepare(extra: MatmulForm[] = [], layers: { dropout?: boolean; batchNorm?: boolean } = {}): Promise<void> {
     const matmuls = [...TRAINING_MATMULS, ...extra].map((f) => matmulKernel(this.matmulVariant, f, !!f.bias));
-    await this.ctx.pipelines.prepare([...matmuls, ...ACTIVATION_KERNELS, ...SOFTMAX_KERNELS, ...REDUCE_KERNELS, SUM_SQUARES_KERNEL, ...GATHER_KERNELS, ...OPTIMIZER_KERNELS]);
+    await this.ctx.pipelines.prepare([
+      ...matmuls,
+      ...ACTIVATION_KERNELS,
+      ...SOFTMAX_KERNELS,
+      ...REDUCE_KERNELS,
+      SUM_SQUARES_KERNEL,
+      ...GATHER_KERNELS,
+      ...OPTIMIZER_KERNELS,
+      ...(layers.dropout ? DROPOUT_KERNELS : []),
+      ...(layers.batchNorm ? BATCHNORM_KERNELS : []),
+    ]);
   }
 
   private empty(shape: Shape, dtype: 'f32' | 'u32' = 'f32'): GpuTensor {
@@ -121,6 +133,54 @@ export class GpuBackend implements Backend<GpuTensor> {
     const dx = this.empty(dy.shape);
     activationGpu(this.ctx, 'sigmoid_backward', this.own(dy), this.own(y), dx);
     return dx;
+  }
+
+  dropoutForward(x: GpuTensor, ratio: number, seed: number) {
+    checkDropout(ratio, seed);
+    const y = this.empty(x.shape);
+    const mask = this.empty(x.shape);
+    dropoutForwardGpu(this.ctx, this.own(x), y, mask, seed, ratio);
+    return { y, mask };
+  }
+
+  dropoutInference(x: GpuTensor, ratio: number): GpuTensor {
+    checkDropout(ratio);
+    const y = this.empty(x.shape);
+    dropoutInferenceGpu(this.ctx, this.own(x), y, ratio);
+    return y;
+  }
+
+  dropoutBackward(dy: GpuTensor, mask: GpuTensor): GpuTensor {
+    checkSame(dy, mask, 'dropoutBackward', ['dy', 'mask']);
+    const dx = this.empty(dy.shape);
+    dropoutBackwardGpu(this.ctx, this.own(dy), this.own(mask), dx);
+    return dx;
+  }
+
+  batchNormTrain(x: GpuTensor, gamma: GpuTensor, beta: GpuTensor, running: RunningStats<GpuTensor>, hyper: BatchNormHyper) {
+    const [, cols] = checkBatchNorm(x, { gamma, beta, 'running mean': running.mean, 'running variance': running.variance }, true);
+    checkBatchNormHyper(hyper);
+    const out = { y: this.empty(x.shape), xn: this.empty(x.shape), invStd: this.empty([cols]) };
+    const stats = { mean: this.own(running.mean), variance: this.own(running.variance) };
+    batchNormTrainGpu(this.ctx, this.own(x), this.own(gamma), this.own(beta), stats, out, hyper);
+    return out;
+  }
+
+  batchNormInference(x: GpuTensor, gamma: GpuTensor, beta: GpuTensor, running: RunningStats<GpuTensor>, hyper: BatchNormHyper): GpuTensor {
+    checkBatchNorm(x, { gamma, beta, 'running mean': running.mean, 'running variance': running.variance }, false);
+    checkBatchNormHyper(hyper);
+    const y = this.empty(x.shape);
+    const stats = { mean: this.own(running.mean), variance: this.own(running.variance) };
+    batchNormInferenceGpu(this.ctx, this.own(x), this.own(gamma), this.own(beta), stats, y, hyper);
+    return y;
+  }
+
+  batchNormBackward(dy: GpuTensor, xn: GpuTensor, invStd: GpuTensor, gamma: GpuTensor) {
+    checkSame(dy, xn, 'batchNormBackward', ['dy', 'xn']);
+    const [, cols] = checkBatchNorm(dy, { '1/std': invStd, gamma }, false);
+    const out = { dx: this.empty(dy.shape), dgamma: this.empty([cols]), dbeta: this.empty([cols]) };
+    batchNormBackwardGpu(this.ctx, this.own(dy), this.own(xn), this.own(invStd), this.own(gamma), out);
+    return out;
   }
 
   softmax(x: GpuTensor): GpuTensor {

@@ -10,17 +10,20 @@ import { normalizePixels, sliceSplit, type MnistSplit } from '../data/mnist.js';
 import type { Backend } from '../backend/backend.js';
 import { openNodeGpu } from '../device/discover-node.js';
 import { loadMnist } from '../node/load-mnist.js';
-import { TwoLayerNet } from '../nn/multi-layer-net.js';
+import { MultiLayerNet, TwoLayerNet, type NetConfig } from '../nn/multi-layer-net.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { backpropGradients, compareGradients } from '../train/gradient-check.js';
 import { numericalGradient } from '../train/numerical-gradient.js';
 import type { CpuTensor } from '../tensor/cpu-tensor.js';
-import { intFlag, parseFlags, runCli } from './args.js';
+import { intFlag, nonNegativeFlag, parseFlags, runCli, UsageError } from './args.js';
 import { median, sci, table } from './format.js';
 
 const USAGE = `usage: npm run gradcheck -- [options]
   --images N    training images in the check (default 3, as in the book)
   --seed N      weight initialization seed (default 42)
+  --batch-norm  check a net with a BatchNorm layer after the hidden Affine (ch. 6)
+  --dropout R   check a net with a Dropout layer of ratio R after the hidden ReLU (ch. 6;
+                one fixed training mask, the same on both devices)
   --timing      also time numerical vs backprop gradients on a 100-image batch
   --full        with --timing, compute the whole numerical gradient instead of extrapolating
   --json        print one JSON object as the last line
@@ -37,6 +40,8 @@ async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2), {
     images: { type: 'string' },
     seed: { type: 'string' },
+    'batch-norm': { type: 'boolean' },
+    dropout: { type: 'string' },
     timing: { type: 'boolean' },
     full: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -45,19 +50,24 @@ async function main(): Promise<void> {
   if (flags.help) return void process.stdout.write(USAGE);
   const images = intFlag(flags.images, 'images', 3);
   const seed = intFlag(flags.seed, 'seed', 42, 0);
+  const dropoutRatio = flags.dropout === undefined ? 0 : nonNegativeFlag(flags.dropout, 'dropout');
+  if (dropoutRatio >= 1) throw new UsageError(`--dropout is the fraction of units dropped, in [0, 1), got ${flags.dropout}`);
+  // The book's TwoLayerNet, optionally with ch. 6's layers in its hidden layer.
+  const config: Partial<NetConfig> = { inputSize: 784, hiddenSizes: [50], outputSize: 10, weightInitStd: 0.01, seed, batchNorm: !!flags['batch-norm'], dropoutRatio };
+  const netName = ['784-50-10 TwoLayerNet', config.batchNorm && 'BatchNorm', dropoutRatio > 0 && `Dropout ${dropoutRatio}`].filter(Boolean).join(' + ');
   const log = (s: string) => process.stdout.write(`${s}\n`);
 
   const mnist = await loadMnist();
   const ctx = await openNodeGpu();
   try {
     const gpuBe = new GpuBackend(ctx);
-    await gpuBe.prepare();
+    await gpuBe.prepare([], { dropout: dropoutRatio > 0, batchNorm: config.batchNorm });
     log(`adapter: ${gpuBe.label}`);
     const cpuBe = new CpuBackend('f64');
     const split = sliceSplit(mnist.train, 0, images);
 
-    const cpuNet = new TwoLayerNet(cpuBe, 784, 50, 10, 0.01, seed);
-    const gpuNet = new TwoLayerNet(gpuBe, 784, 50, 10, 0.01, seed);
+    const cpuNet = new MultiLayerNet(cpuBe, config);
+    const gpuNet = new MultiLayerNet(gpuBe, config);
     const c = batch(cpuBe, split);
     const g = batch(gpuBe, split);
     const numerical = cpuNet.numericalGradient(c.x, c.t);
@@ -72,7 +82,7 @@ async function main(): Promise<void> {
       numerical_vs_gpu: vsGpu[i]!.meanAbsDiff,
       cpu_vs_gpu: cpuVsGpu[i]!.meanAbsDiff,
     }));
-    log(`\nmean |difference| of gradients, 784-50-10 TwoLayerNet, first ${images} MNIST training images\n`);
+    log(`\nmean |difference| of gradients, ${netName}, first ${images} MNIST training images\n`);
     log(table([
       ['param', 'numerical vs CPU backprop (f64)', 'numerical vs GPU backprop (f32)', 'CPU vs GPU backprop'],
       ...rows.map((r) => [r.param, sci(r.numerical_vs_cpu), sci(r.numerical_vs_gpu), sci(r.cpu_vs_gpu)]),
@@ -80,7 +90,7 @@ async function main(): Promise<void> {
 
     const timing = flags.timing ? await timeGradients(cpuBe, gpuBe, mnist.train, seed, !!flags.full, log) : undefined;
     gpuNet.dispose();
-    if (flags.json) log(JSON.stringify({ adapter: ctx.adapter, images, seed, gradients: rows, timing }));
+    if (flags.json) log(JSON.stringify({ adapter: ctx.adapter, net: netName, images, seed, gradients: rows, timing }));
   } finally {
     ctx.destroy();
   }

@@ -16,7 +16,7 @@ import type { GpuContext } from '../gpu/gpu-context.js';
 import { loadMnist } from '../node/load-mnist.js';
 import { MultiLayerNet, type ActivationName } from '../nn/multi-layer-net.js';
 import type { WeightInit } from '../nn/init.js';
-import { encodeModel, loadModel, readOptimizerState, saveModel } from '../nn/model-file.js';
+import { encodeModel, loadModel, readOptimizerState, readTensors, saveModel } from '../nn/model-file.js';
 import { GpuError } from '../device/errors.js';
 import { decodeSafetensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -39,6 +39,9 @@ const USAGE = `usage: npm start -- [options]
   --activation relu|sigmoid (default relu)
   --init std|xavier|he    weight initialization (default std: N(0, 0.01²) as in the book)
   --weight-decay L        L2 weight decay λ: loss + 0.5·λ·Σ‖W‖² (default 0)
+  --dropout R             a Dropout layer after each hidden activation, dropping a fraction R
+                          of the units in training (the book's dropout_ratio; default 0: none)
+  --batch-norm            a BatchNorm layer between each hidden Affine and its activation
   --seed N                seed for weights and minibatches (default 42)
   --save FILE             write the trained weights as safetensors
   --load FILE             start from weights in a safetensors file
@@ -61,6 +64,8 @@ interface Settings {
   activation: ActivationName;
   init: 'std' | 'xavier' | 'he';
   weightDecay: number;
+  dropout: number;
+  batchNorm: boolean;
   seed: number;
   save?: string;
   load?: string;
@@ -71,7 +76,7 @@ interface Settings {
 }
 
 /** The settings a checkpoint keeps: everything that shapes the run. */
-const RUN_KEYS = ['device', 'steps', 'batch', 'lr', 'optimizer', 'hidden', 'activation', 'init', 'weightDecay', 'seed'] as const;
+const RUN_KEYS = ['device', 'steps', 'batch', 'lr', 'optimizer', 'hidden', 'activation', 'init', 'weightDecay', 'dropout', 'batchNorm', 'seed'] as const;
 
 export function parseSettings(argv: string[]): Settings | 'help' {
   const f = parseFlags(argv, {
@@ -85,6 +90,8 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     activation: { type: 'string' },
     init: { type: 'string' },
     'weight-decay': { type: 'string' },
+    dropout: { type: 'string' },
+    'batch-norm': { type: 'boolean' },
     seed: { type: 'string' },
     save: { type: 'string' },
     load: { type: 'string' },
@@ -100,6 +107,8 @@ export function parseSettings(argv: string[]): Settings | 'help' {
   const batch = intFlag(f.batch, 'batch', 100);
   if (batch > 60000) throw new UsageError(`--batch must be at most the 60000 training images, got ${batch}`);
   const hidden = (f.hidden ?? '50').split(',').map((s) => intFlag(s.trim(), 'hidden', 0));
+  const dropout = f.dropout === undefined ? 0 : nonNegativeFlag(f.dropout, 'dropout');
+  if (dropout >= 1) throw new UsageError(`--dropout is the fraction of units dropped, in [0, 1), got ${f.dropout}`);
   const steps = f.epochs !== undefined ? intFlag(f.epochs, 'epochs', 1) * Math.max(Math.floor(60000 / batch), 1) : intFlag(f.steps, 'steps', 1000);
   return {
     device: choiceFlag(f.device, 'device', ['gpu', 'cpu'] as const, 'gpu'),
@@ -111,6 +120,8 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     activation: choiceFlag(f.activation, 'activation', ['relu', 'sigmoid'] as const, 'relu'),
     init: choiceFlag(f.init, 'init', ['std', 'xavier', 'he'] as const, 'std'),
     weightDecay: f['weight-decay'] === undefined ? 0 : nonNegativeFlag(f['weight-decay'], 'weight-decay'),
+    dropout,
+    batchNorm: !!f['batch-norm'],
     seed: intFlag(f.seed, 'seed', 42, 0),
     save: f.save,
     load: f.load,
@@ -139,7 +150,7 @@ async function main(): Promise<void> {
     if (settings.device === 'gpu') {
       ctx = await openNodeGpu();
       const gpu = new GpuBackend(ctx);
-      await gpu.prepare();
+      await gpu.prepare([], { dropout: settings.dropout > 0, batchNorm: settings.batchNorm });
       await train(gpu, new GpuDataset(gpu, mnist.train), new GpuDataset(gpu, mnist.test), settings, mnist, resume);
     } else {
       const cpu = new CpuBackend('f32');
@@ -190,6 +201,8 @@ async function train<T extends Tensor>(
     weightInit: s.init as WeightInit,
     weightInitStd: 0.01,
     weightDecay: s.weightDecay,
+    dropoutRatio: s.dropout,
+    batchNorm: s.batchNorm,
     seed: s.seed,
   });
   if (s.load) loadModel(net, await readModelFile(s.load, '--load'), s.load);
@@ -201,7 +214,8 @@ async function train<T extends Tensor>(
   }
   const trainer = new Trainer(net, trainSet, testSet, optimizer);
   out(`device: ${backend.device} — ${backend.label}`);
-  out(`net ${net.layerSizes().join('-')} (${s.activation}, init ${s.init}), ${s.steps} steps of batch ${s.batch}, ${s.optimizer} lr ${s.lr}, seed ${s.seed}`);
+  const extras = [s.batchNorm && 'batch norm', s.dropout > 0 && `dropout ${s.dropout}`, s.weightDecay > 0 && `weight decay ${s.weightDecay}`].filter(Boolean);
+  out(`net ${net.layerSizes().join('-')} (${[s.activation, `init ${s.init}`, ...extras].join(', ')}), ${s.steps} steps of batch ${s.batch}, ${s.optimizer} lr ${s.lr}, seed ${s.seed}`);
   out(`data: MNIST ${mnist.train.count} train / ${mnist.test.count} test images`);
   if (resume) out(`resuming ${s.resume} at step ${resume.step}`);
 
@@ -253,7 +267,7 @@ async function train<T extends Tensor>(
     process.removeListener('SIGINT', onSigint);
   }
   if (result.stoppedAt !== undefined) {
-    const values = await Promise.all(net.params().map(async (p) => Float32Array.from(await backend.read(p.value))));
+    const values = await readTensors(net);
     const meta = checkpointMeta(result.stoppedAt, result.rngState);
     await writeAtomically(s.checkpoint, encodeModel(net, values, meta, await optimizer.state()));
     out(`interrupted before step ${result.stoppedAt}: checkpoint (weights, optimizer state, step, RNG state) written to ${s.checkpoint}`);

@@ -4,20 +4,25 @@ import type { OptimizerState } from '../train/optimizer.js';
 import type { MultiLayerNet } from './multi-layer-net.js';
 
 /**
- * Weights as safetensors: F32 tensors named W1, b1, W2, … like the book's params dict, and the
- * architecture in the metadata so a reader knows what net they belong to.
+ * Weights as safetensors: F32 tensors named W1, b1, W2, … like the book's params dict (plus
+ * gamma, beta and the running statistics of BatchNorm layers), and the architecture in the
+ * metadata so a reader knows what net they belong to.
  */
 export async function saveModel<T extends Tensor>(net: MultiLayerNet<T>, extra: Record<string, string> = {}): Promise<Uint8Array> {
-  const values = await Promise.all(net.params().map(async (p) => Float32Array.from(await net.backend.read(p.value))));
-  return encodeModel(net, values, extra);
+  return encodeModel(net, await readTensors(net), extra);
+}
+
+/** The values of `net.tensors()`, in that order, as float32 on the CPU. */
+export function readTensors<T extends Tensor>(net: MultiLayerNet<T>): Promise<Float32Array[]> {
+  return Promise.all(net.tensors().map(async (p) => Float32Array.from(await net.backend.read(p.value))));
 }
 
 /** Optimizer state tensors in a checkpoint are named `optimizer.<param>.<state>`, e.g. `optimizer.W1.m`. */
 const OPTIMIZER_PREFIX = 'optimizer.';
 
 /**
- * As saveModel, from parameter values already on the CPU (in `net.params()` order); a checkpoint
- * also carries the optimizer's state.
+ * As saveModel, from values already on the CPU (in `net.tensors()` order); a checkpoint also
+ * carries the optimizer's state.
  */
 export function encodeModel<T extends Tensor>(
   net: MultiLayerNet<T>,
@@ -25,7 +30,7 @@ export function encodeModel<T extends Tensor>(
   extra: Record<string, string> = {},
   optimizer?: OptimizerState,
 ): Uint8Array {
-  const tensors = net.params().map((p, i) => ({ name: p.name, shape: [...p.value.shape], data: values[i]! }));
+  const tensors = net.tensors().map((p, i) => ({ name: p.name, shape: [...p.value.shape], data: values[i]! }));
   if (optimizer) {
     for (const [name, data] of Object.entries(optimizer.tensors)) tensors.push({ name: OPTIMIZER_PREFIX + name, shape: [data.length], data });
     extra = { ...extra, optimizer_step: String(optimizer.step) };
@@ -35,6 +40,8 @@ export function encodeModel<T extends Tensor>(
     format: 'webgpu-backprop',
     layer_sizes: net.layerSizes().join(','),
     activation: c.activation,
+    batch_norm: String(c.batchNorm),
+    dropout_ratio: String(c.dropoutRatio),
     ...extra,
   });
 }
@@ -45,7 +52,7 @@ export function encodeModel<T extends Tensor>(
  */
 export function loadModel<T extends Tensor>(net: MultiLayerNet<T>, bytes: Uint8Array, source: string): Record<string, string> {
   const decoded = decodeSafetensors(bytes, source);
-  const params = net.params();
+  const params = net.tensors();
   const weights = new Map([...decoded.tensors].filter(([name]) => !name.startsWith(OPTIMIZER_PREFIX)));
   expectTensors({ ...decoded, tensors: weights }, params.map((p) => ({ name: p.name, shape: [...p.value.shape] })), source);
   for (const p of params) net.backend.write(p.value, decoded.tensors.get(p.name)!.data);

@@ -5,11 +5,16 @@ export interface GradientDiff {
   name: string;
   /** mean |a - b|, the book's gradient_check figure. */
   meanAbsDiff: number;
-  /** max |a - b| / max(|b|), scale-free. */
+  /** max |a - b| / max(|b|, scaleFloor), scale-free. */
   maxRelDiff: number;
 }
 
-export function compareGradients(a: Map<string, ArrayLike<number>>, b: Map<string, ArrayLike<number>>): GradientDiff[] {
+/**
+ * How a against reference b differ, per parameter. `scaleFloor` keeps a gradient that is zero
+ * in exact arithmetic (a bias right before BatchNorm, which subtracts it again) from dividing
+ * rounding noise by noise: pass a small fraction of the net's largest gradient (`largestValue`).
+ */
+export function compareGradients(a: Map<string, ArrayLike<number>>, b: Map<string, ArrayLike<number>>, scaleFloor = 0): GradientDiff[] {
   return [...b.keys()].map((name) => {
     const x = a.get(name);
     const y = b.get(name)!;
@@ -23,8 +28,16 @@ export function compareGradients(a: Map<string, ArrayLike<number>>, b: Map<strin
       max = Math.max(max, Number.isNaN(d) ? Infinity : d);
       scale = Math.max(scale, Math.abs(y[i]!));
     }
+    scale = Math.max(scale, scaleFloor);
     return { name, meanAbsDiff: y.length ? sum / y.length : 0, maxRelDiff: scale > 0 ? max / scale : max };
   });
+}
+
+/** The largest |value| over every gradient of a net. */
+export function largestValue(grads: Map<string, ArrayLike<number>>): number {
+  let max = 0;
+  for (const g of grads.values()) for (let i = 0; i < g.length; i++) max = Math.max(max, Math.abs(g[i]!));
+  return max;
 }
 
 /** Backprop gradients of every parameter, read back as float64 arrays. */

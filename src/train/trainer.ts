@@ -1,8 +1,8 @@
 import type { Dataset } from '../data/dataset.js';
 import { Rng, sampleIndices } from '../data/rng.js';
-import type { MultiLayerNet } from '../nn/multi-layer-net.js';
+import type { MultiLayerNet, NamedTensor } from '../nn/multi-layer-net.js';
+import { readTensors } from '../nn/model-file.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Param } from '../nn/layers.js';
 import type { Optimizer, OptimizerState, StatefulOptimizer } from './optimizer.js';
 
 export interface TrainConfig {
@@ -58,7 +58,7 @@ export interface Checkpoint {
   /** The next step to run. */
   step: number;
   rngState: number[];
-  /** Parameter values in `net.params()` order. */
+  /** Parameter values and running statistics, in `net.tensors()` order. */
   weights: Float32Array[];
   /** The optimizer's state (velocities, moments, step count), where it keeps any. */
   optimizer?: OptimizerState;
@@ -109,6 +109,8 @@ export class Trainer<T extends Tensor> {
     if (batchSize > this.train.count) throw new RangeError(`batch size ${batchSize} is larger than the training set (${this.train.count})`);
     const be = this.net.backend;
     const params = this.net.params();
+    // What a divergence restores: the parameters and BatchNorm's running statistics.
+    const state = this.net.tensors();
     const first = config.resume?.step ?? 0;
     const rng = config.resume ? Rng.fromState(config.resume.rngState) : new Rng(config.seed);
     const evalEvery = config.evalEvery ?? this.iterPerEpoch(batchSize);
@@ -122,7 +124,7 @@ export class Trainer<T extends Tensor> {
     let history: T | undefined;
     // Weights known to be good (all losses up to them finite), and the ones taken at the end of
     // the window whose losses are still being read: a divergence restores the former.
-    let good = this.snapshot(params);
+    let good = this.snapshot(state);
     let unchecked: T[] | undefined;
     let lastCheckpoint = first;
 
@@ -148,7 +150,7 @@ export class Trainer<T extends Tensor> {
       try {
         await pending;
       } catch (e) {
-        if (e instanceof DivergenceError) this.restore(params, good);
+        if (e instanceof DivergenceError) this.restore(state, good);
         this.release(good, unchecked);
         throw e;
       } finally {
@@ -167,7 +169,7 @@ export class Trainer<T extends Tensor> {
       const slot = (step - first) % readEvery;
       if (slot === 0) history = be.zeros([Math.min(readEvery, steps - step)]);
       const { x, t } = this.train.batch(sampleIndices(rng, this.train.count, batchSize));
-      const loss = this.net.gradient(x, t);
+      const loss = this.net.gradient(x, t, step);
       this.optimizer.update(params);
       be.storeScalar(loss, history!, slot);
       be.dispose(x, t);
@@ -179,7 +181,7 @@ export class Trainer<T extends Tensor> {
         if (events.onCheckpoint && config.checkpointEvery && step + 1 - lastCheckpoint >= config.checkpointEvery) {
           if (await this.checkpoint(step + 1, rng, events.onCheckpoint)) lastCheckpoint = step + 1;
         }
-        unchecked = this.snapshot(params);
+        unchecked = this.snapshot(state);
         be.flush();
         pending = collect(history!, step - slot, slot + 1);
         // Handled when awaited; this only keeps a divergence from counting as unhandled meanwhile.
@@ -221,14 +223,14 @@ export class Trainer<T extends Tensor> {
    */
   private async checkpoint(step: number, rng: Rng, write: NonNullable<TrainEvents['onCheckpoint']>): Promise<boolean> {
     const be = this.net.backend;
-    const weights = await Promise.all(this.net.params().map(async (p) => Float32Array.from(await be.read(p.value))));
+    const weights = await readTensors(this.net);
     if (!weights.every((w) => w.every(Number.isFinite))) return false;
     const optimizer = 'state' in this.optimizer ? await (this.optimizer as StatefulOptimizer<T>).state() : undefined;
     await write({ step, rngState: rng.getState(), weights, optimizer });
     return true;
   }
 
-  private snapshot(params: readonly Param<T>[]): T[] {
+  private snapshot(params: readonly NamedTensor<T>[]): T[] {
     const be = this.net.backend;
     return params.map((p) => {
       const copy = be.zeros(p.value.shape);
@@ -237,7 +239,7 @@ export class Trainer<T extends Tensor> {
     });
   }
 
-  private restore(params: readonly Param<T>[], saved: readonly T[]): void {
+  private restore(params: readonly NamedTensor<T>[], saved: readonly T[]): void {
     params.forEach((p, i) => this.net.backend.copy(saved[i]!, p.value));
     this.net.backend.flush();
   }
