@@ -17,17 +17,23 @@ import type { Dataset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
 import { compareOptimizers, finalLevel } from '../experiments/optimizer-comparison.js';
 import { lineChartSvg } from '../experiments/line-chart-svg.js';
+import { finalGap, OVERFIT_SETUP, overfitting } from '../experiments/overfitting.js';
+import { sliceSplit, type Mnist } from '../data/mnist.js';
 import { loadMnist } from '../node/load-mnist.js';
 import { choiceFlag, intFlag, parseFlags, runCli, UsageError } from './args.js';
 import { table } from './format.js';
 
-const USAGE = `usage: npm run experiment -- init|optimizers [options]
+const USAGE = `usage: npm run experiment -- init|optimizers|overfitting [options]
   init                    activations of 5 layers x 100 units for sigmoid/ReLU x std 0.01 / 1 / Xavier / He
   optimizers              loss curves of SGD, Momentum, AdaGrad and Adam on MNIST (5 layers x 100 ReLU
                           units, batch 128): writes <date>-optimizers.json and .svg into --out
+  overfitting             300 training images, 7 layers (6 x 100 ReLU), SGD lr 0.01: train vs test
+                          accuracy per epoch without a cure, with weight decay 0.1, with dropout 0.2;
+                          writes <date>-overfitting.json and .svg into --out
   --device gpu|cpu        where to run (default gpu)
   --steps N               optimizers: steps per optimizer (default 2000, the book's)
-  --out DIR               optimizers: where the JSON and SVG go (default docs/experiments)
+  --epochs N              overfitting: epochs of 3 steps per run (default 201, the book's)
+  --out DIR               optimizers, overfitting: where the JSON and SVG go (default docs/experiments)
   --json                  print one JSON object as the last line
   --help                  this text
 `;
@@ -36,10 +42,11 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const [name, ...rest] = argv;
   if (name === '--help' || name === undefined) return void process.stdout.write(USAGE);
-  if (name !== 'init' && name !== 'optimizers') throw new UsageError(`unknown experiment '${name}' (available: init, optimizers)`);
+  if (name !== 'init' && name !== 'optimizers' && name !== 'overfitting') throw new UsageError(`unknown experiment '${name}' (available: init, optimizers, overfitting)`);
   const f = parseFlags(rest, {
     device: { type: 'string' },
     steps: { type: 'string' },
+    epochs: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean' },
@@ -47,6 +54,7 @@ async function main(): Promise<void> {
   if (f.help) return void process.stdout.write(USAGE);
   const device = choiceFlag(f.device, 'device', ['gpu', 'cpu'] as const, 'gpu');
   const steps = intFlag(f.steps, 'steps', 2000);
+  const epochs = intFlag(f.epochs, 'epochs', OVERFIT_SETUP.epochs);
   let ctx: GpuContext | undefined;
   try {
     let backend: Backend<Tensor>;
@@ -58,6 +66,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`device: ${backend.device} — ${backend.label}\n`);
     if (name === 'optimizers') return await optimizers(backend, steps, f.out ?? 'docs/experiments', !!f.json);
+    if (name === 'overfitting') return await overfit(backend, epochs, f.out ?? 'docs/experiments', !!f.json);
     process.stdout.write(`${INIT_SETUP.inputs} inputs ~ N(0, 1) through ${INIT_SETUP.layers} layers of ${INIT_SETUP.units} units\n\n`);
     const runs: InitRun[] = [];
     for (const [activation, init] of INIT_RUNS) runs.push(await initActivations(backend, activation, init));
@@ -106,6 +115,46 @@ async function optimizers(backend: Backend<Tensor>, steps: number, outDir: strin
   train.dispose();
   test.dispose();
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function datasets(backend: Backend<Tensor>, splits: Mnist['train'][]): Dataset<Tensor>[] {
+  return splits.map((split) => (backend instanceof GpuBackend ? new GpuDataset(backend, split) : new CpuDataset(backend as CpuBackend, split)));
+}
+
+async function overfit(backend: Backend<Tensor>, epochs: number, outDir: string, json: boolean): Promise<void> {
+  const mnist = await loadMnist();
+  const { trainImages, testImagesPerEpoch, hiddenSizes, batch, lr } = OVERFIT_SETUP;
+  const [train, testPerEpoch, fullTest] = datasets(backend, [sliceSplit(mnist.train, 0, trainImages), sliceSplit(mnist.test, 0, testImagesPerEpoch), mnist.test]);
+  const net = `784-${hiddenSizes.join('-')}-10 relu he`;
+  process.stdout.write(`${net}, ${trainImages} training images, batch ${batch}, SGD lr ${lr}, ${epochs} epochs; test accuracy per epoch on ${testImagesPerEpoch} images, at the end on all ${mnist.test.count}\n`);
+  const every = Math.max(Math.round(epochs / 4), 1);
+  const curves = await overfitting(backend, train!, testPerEpoch!, fullTest!, {
+    epochs,
+    onEpoch: (run, epoch, trainAcc, testAcc) => {
+      if (epoch % every === 0 || epoch === epochs) process.stdout.write(`  ${run.name}: epoch ${epoch}/${epochs}  train ${trainAcc.toFixed(3)}  test ${testAcc.toFixed(3)}\n`);
+    },
+  });
+  process.stdout.write(`\n${table([
+    ['run', 'train acc (last 10 epochs)', 'test acc (last 10 epochs)', 'gap', `test acc, all ${mnist.test.count}`],
+    ...curves.map((c) => [c.name, tailMean(c.trainAcc).toFixed(3), tailMean(c.testAcc).toFixed(3), finalGap(c).toFixed(3), c.finalTestAcc.toFixed(4)]),
+  ])}\n`);
+  const date = new Date().toISOString().slice(0, 10);
+  await mkdir(outDir, { recursive: true });
+  const result = { experiment: 'overfitting', date, device: backend.device, adapter: backend.label, epochs, setup: OVERFIT_SETUP, net, curves };
+  const base = join(outDir, `${date}-overfitting`);
+  await writeFile(`${base}.json`, JSON.stringify(result));
+  const series = curves.flatMap((c, i) => [
+    { name: `${c.name}, train`, values: c.trainAcc, color: i },
+    { name: `${c.name}, test`, values: c.testAcc, color: i, dashed: true },
+  ]);
+  await writeFile(`${base}.svg`, lineChartSvg(series, `${trainImages} MNIST images, 7-layer net: accuracy per epoch (${backend.device})`, 'accuracy', 1, 'epoch'));
+  process.stdout.write(`wrote ${base}.json and ${base}.svg\n`);
+  for (const d of [train, testPerEpoch, fullTest]) d!.dispose();
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function tailMean(values: number[], n = 10): number {
+  return mean(values.slice(-n));
 }
 
 function mean(values: number[]): number {
