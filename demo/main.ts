@@ -14,6 +14,7 @@ import { ChartsPanel } from './panels/charts-panel.js';
 import { ComparePanel } from './panels/compare-panel.js';
 import { CrossoverPanel } from './panels/crossover-panel.js';
 import { InitPanel } from './panels/init-panel.js';
+import { OptimizersPanel } from './panels/optimizers-panel.js';
 import { DeviceCard } from './panels/device-card.js';
 import { DrawPanel } from './panels/draw-panel.js';
 import { GradcheckPanel } from './panels/gradcheck-panel.js';
@@ -69,7 +70,8 @@ async function boot(): Promise<void> {
   };
   new CrossoverPanel();
   const init = new InitPanel(app.devices.cpu);
-  installTestHook(app, { ...panels, init });
+  const optimizers = new OptimizersPanel(app);
+  installTestHook(app, { ...panels, init, optimizers });
   if (gpu) void gpu.ctx.lost.then((reason) => offerWaysOn(app, reason));
   app.announce();
   loading.finish();

@@ -8,7 +8,7 @@
  * The screenshot goes to test-results/demo.png; UPDATE_DEMO_SCREENSHOT=1 also writes
  * docs/demo.png, the one the README shows.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { CpuBackend } from '../src/backend/cpu-backend.js';
 import { CpuDataset } from '../src/data/cpu-dataset.js';
 import { sliceSplit } from '../src/data/mnist.js';
 import { loadMnist } from '../src/node/load-mnist.js';
+import { compareOptimizers, type OptimizerComparisonResult } from '../src/experiments/optimizer-comparison.js';
 import { MultiLayerNet } from '../src/nn/multi-layer-net.js';
 import { SGD } from '../src/train/optimizer.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -46,6 +47,29 @@ async function cliLosses(steps: number): Promise<Float32Array> {
   const result = await trainer.run({ steps, batchSize: 100, seed: 42, readEvery: 50 });
   return result.losses;
 }
+
+/** Steps per optimizer of the page's live comparison under test: a few seconds on the CPU device. */
+const LIVE_STEPS = 20;
+/** The labels of the comparison's curves, in the book's order. */
+const OPTIMIZER_LABELS = ['SGD (lr 0.01)', 'Momentum (lr 0.01)', 'AdaGrad (lr 0.01)', 'Adam (lr 0.001)'];
+
+/** The newest committed `npm run experiment -- optimizers` result: the one the page must show. */
+function committedComparison(): { name: string; result: OptimizerComparisonResult } {
+  const dir = join(REPO_ROOT, 'docs/experiments');
+  const name = readdirSync(dir).filter((f) => f.endsWith('-optimizers.json')).sort().at(-1)!.replace(/\.json$/, '');
+  return { name, result: JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as OptimizerComparisonResult };
+}
+
+/** Each optimizer's losses from compareOptimizers on the CPU backend: the page's live run must match. */
+async function comparisonLosses(steps: number): Promise<Record<string, number[]>> {
+  const mnist = await loadMnist();
+  const be = new CpuBackend('f32');
+  // Only the losses are compared, so test accuracy is measured on a token set.
+  const curves = await compareOptimizers(be, new CpuDataset(be, mnist.train), new CpuDataset(be, sliceSplit(mnist.test, 0, 10)), steps, undefined, { skipTrainAccuracy: true });
+  return Object.fromEntries(curves.map((c) => [c.optimizer, c.losses]));
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 const snapshot = (page: Page): Promise<DemoSnapshot> => page.evaluate(() => window.__demo!.snapshot());
 
@@ -228,6 +252,86 @@ describe('demo page', () => {
       expect(errors).toEqual([]);
     });
 
+    it("shows the book's optimizer comparison as committed, and runs a short one live on each device", async () => {
+      const { name, result } = committedComparison();
+      const shown = (await snapshot(page)).optimizers;
+      expect(shown.committedName).toBe(name);
+      expect(shown.committed.map((c) => c.label)).toEqual(OPTIMIZER_LABELS);
+      shown.committed.forEach((c, i) => {
+        const losses = result.curves[i]!.losses;
+        expect(c.points, c.label).toBe(result.steps);
+        expect(c.finite, c.label).toBe(true);
+        // Smoothed as the experiment's SVG: a moving average of 20 steps.
+        expect(c.first!).toBeCloseTo(losses[0]!, 5);
+        expect(c.last!).toBeCloseTo(mean(losses.slice(-20)), 5);
+      });
+      // The book's finding, as drawn: SGD ends highest.
+      for (const c of shown.committed.slice(1)) expect(c.last!).toBeLessThan(shown.committed[0]!.last!);
+      expect(await page.locator('#optimizers-committed .u-legend .u-series').count()).toBe(1 + OPTIMIZER_LABELS.length);
+      const source = await page.textContent('#optimizers-source');
+      expect(source).toContain(result.date);
+      expect(source).toContain(result.adapter);
+      expect(source).toContain(`${result.steps.toLocaleString('en')} steps each`);
+      expect(await page.textContent('#optimizers-committed-summary')).toMatch(/^Mean loss of the last 100 steps: SGD \d\.\d{3}, Momentum/);
+
+      const live = async (device: 'cpu' | 'gpu', runsBefore: number) => {
+        await page.fill('#optimizers-steps', String(LIVE_STEPS));
+        await page.selectOption('#optimizers-device', device);
+        // Two clicks in one task: the second must not start a second run.
+        await page.evaluate(() => {
+          const run = document.getElementById('optimizers-run')!;
+          run.click();
+          run.click();
+        });
+        // Polled often: the curves must grow while the run goes, which also needs a page that answers.
+        let partial = false;
+        const deadline = Date.now() + 90_000;
+        for (;;) {
+          const s = (await snapshot(page)).optimizers;
+          const drawn = s.live.reduce((n, c) => n + c.points, 0);
+          if (s.running && drawn > 0 && drawn < 4 * LIVE_STEPS) partial = true;
+          if (!s.running && s.runsStarted > runsBefore) break;
+          if (Date.now() > deadline) throw new Error(`timed out waiting for the live comparison on the ${device}: ${JSON.stringify(s.live)}`);
+          await page.waitForTimeout(50);
+        }
+        await page.evaluate(() => window.__demo!.settled());
+        const s = (await snapshot(page)).optimizers;
+        expect(s.liveError).toBeNull();
+        expect(s.runsStarted).toBe(runsBefore + 1);
+        expect(partial, 'curves drawn while the run was going').toBe(true);
+        expect(s.live.map((c) => c.label)).toEqual(OPTIMIZER_LABELS);
+        for (const c of s.live) {
+          expect(c.points, c.label).toBe(LIVE_STEPS);
+          expect(c.finite, c.label).toBe(true);
+        }
+        expect(await page.textContent('#optimizers-status')).toMatch(new RegExp(`^Done: ${LIVE_STEPS} steps each on the ${device.toUpperCase()} in `));
+        expect(await page.textContent('#optimizers-live-summary')).toMatch(/^Mean loss of the last 5 steps: SGD \d\.\d{3}, Momentum .* first 1,000 test images/);
+        return s.liveLosses;
+      };
+      // Same weights and batches as compareOptimizers in Node: the same losses, step for step (on
+      // the GPU to float32 rounding, which AdaGrad's and Adam's divisions amplify over 5 layers).
+      const expected = await comparisonLosses(LIVE_STEPS);
+      const onCpu = await live('cpu', 0);
+      // Stop ends a run at the next step, keeping what it drew.
+      await page.fill('#optimizers-steps', '2000');
+      await page.click('#optimizers-run');
+      await waitFor(page, 'the long run to draw', (x) => x.optimizers.live[0]!.points > 0, 30_000);
+      await page.click('#optimizers-stop');
+      const stopped = await waitFor(page, 'the stop', (x) => !x.optimizers.running, 10_000);
+      expect(stopped.optimizers.live[0]!.points).toBeLessThan(2000);
+      expect(await page.textContent('#optimizers-status')).toMatch(/^Stopped after .*; 0 of 4 optimizers finished/);
+      const onGpu = await live('gpu', 2);
+      for (const [optimizer, losses] of Object.entries(expected)) {
+        expect(onCpu[optimizer], optimizer).toHaveLength(LIVE_STEPS);
+        expect(onGpu[optimizer], optimizer).toHaveLength(LIVE_STEPS);
+        for (let i = 0; i < LIVE_STEPS; i++) {
+          expect(onCpu[optimizer]![i], `${optimizer}, CPU, step ${i + 1}`).toBeCloseTo(losses[i]!, 4);
+          expect(Math.abs(onGpu[optimizer]![i]! - losses[i]!), `${optimizer}, GPU, step ${i + 1}`).toBeLessThan(0.01 * losses[i]!);
+        }
+      }
+      expect(errors).toEqual([]);
+    });
+
     it('races the CPU and the GPU over the same steps, and saves a screenshot', async () => {
       await page.click('#compare-button');
       const s = await waitFor(page, 'the CPU-vs-GPU race', (x) => x.compareRatio !== null, 60_000);
@@ -262,6 +366,9 @@ describe('demo page', () => {
       expect(s.evals.at(-1)!.testAcc).toBeGreaterThan(s.evals[0]!.testAcc);
       expect(await page.isDisabled('input[name="device"][value="gpu"]')).toBe(true);
       expect(await page.textContent('#device-name')).toMatch(/^CPU/);
+      expect(await page.isDisabled('#optimizers-device option[value="gpu"]')).toBe(true);
+      expect(await page.inputValue('#optimizers-device')).toBe('cpu');
+      expect((await snapshot(page)).optimizers.committed.map((c) => c.finite && c.points > 0)).toEqual([true, true, true, true]);
       expect(errors).toEqual([]);
     }
 

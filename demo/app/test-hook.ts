@@ -9,10 +9,12 @@ import type { GradcheckPanel } from '../panels/gradcheck-panel.js';
 import type { TestStrip } from '../panels/test-strip.js';
 import type { TracePanel } from '../panels/trace-panel.js';
 import type { InitPanel } from '../panels/init-panel.js';
+import type { OptimizersPanel, OptimizersSnapshot } from '../panels/optimizers-panel.js';
 import type { App } from './app.js';
 
 export interface Panels {
   init: InitPanel;
+  optimizers: OptimizersPanel;
   draw: DrawPanel;
   strip: TestStrip;
   gradcheck: GradcheckPanel;
@@ -46,6 +48,8 @@ export interface DemoSnapshot {
   compareRatio: number | null;
   /** Layer-by-layer activation std of each initialization run, keyed 'relu-he' etc. */
   initStds: Record<string, number[]>;
+  /** The optimizer comparison: committed and live curves as drawn. */
+  optimizers: OptimizersSnapshot;
 }
 
 export interface DemoHook {
@@ -101,6 +105,7 @@ export function installTestHook(app: App, panels: Panels): void {
         traceKernels: panels.trace.shown?.dispatches.map((d) => `${d.phase}:${d.layer}:${d.kernel}`) ?? [],
         compareRatio: panels.compare.last?.ratio ?? null,
         initStds: Object.fromEntries(panels.init.runs.map((r) => [`${r.activation}-${r.init}`, r.layers.map((l) => l.std)])),
+        optimizers: panels.optimizers.snapshot(),
       };
     },
     async settled() {

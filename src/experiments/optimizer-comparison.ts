@@ -25,25 +25,56 @@ export interface OptimizerCurve {
   testAcc: number;
 }
 
+/** What `npm run experiment -- optimizers` writes to <date>-optimizers.json. */
+export interface OptimizerComparisonResult {
+  experiment: 'optimizers';
+  /** YYYY-MM-DD */
+  date: string;
+  device: 'gpu' | 'cpu';
+  adapter: string;
+  steps: number;
+  batch: number;
+  net: string;
+  curves: OptimizerCurve[];
+}
+
+/** For a caller that shows the comparison as it runs (the demo page); the CLI needs none. */
+export interface ComparisonOptions {
+  /** Steps per loss readback (default 50, as the CLI). 1 hands `onProgress` every step's loss. */
+  readEvery?: number;
+  /** Asked before every step; true ends the comparison there, returning the curves finished. */
+  shouldStop?(): boolean;
+  /** Train accuracy is never reported; measuring it costs 60,000 forward passes per optimizer. */
+  skipTrainAccuracy?: boolean;
+}
+
 export async function compareOptimizers<T extends Tensor>(
   backend: Backend<T>,
   train: Dataset<T>,
   test: Dataset<T>,
   steps: number,
-  onProgress: (optimizer: OptimizerName, done: number) => void = () => {},
+  /** After each readback: the steps done and the loss of the last of them. */
+  onProgress: (optimizer: OptimizerName, done: number, loss: number) => void = () => {},
+  options: ComparisonOptions = {},
 ): Promise<OptimizerCurve[]> {
   const curves: OptimizerCurve[] = [];
   for (const [name, lr] of COMPARED) {
     // Same seed: the same initial weights and the same minibatches for every optimizer.
     const net = new MultiLayerNet(backend, { hiddenSizes: [100, 100, 100, 100], activation: 'relu', weightInit: 'he', seed: 7 });
     const optimizer = createOptimizer(backend, name, lr);
-    const result = await new Trainer(net, train, test, optimizer).run(
-      { steps, batchSize: 128, seed: 7, readEvery: 50, evalEvery: steps },
-      { onProgress: (done) => onProgress(name, done) },
-    );
-    curves.push({ optimizer: name, lr, losses: Array.from(result.losses), testAcc: result.epochs.at(-1)!.testAcc });
-    optimizer.dispose();
-    net.dispose();
+    try {
+      const trainer = new Trainer(net, train, test, optimizer);
+      if (options.skipTrainAccuracy) trainer.accuracies = async () => ({ trainAcc: NaN, testAcc: await trainer.evaluate(test) });
+      const result = await trainer.run(
+        { steps, batchSize: 128, seed: 7, readEvery: options.readEvery ?? 50, evalEvery: steps },
+        { onProgress: (done, loss) => onProgress(name, done, loss), shouldStop: options.shouldStop },
+      );
+      if (result.stoppedAt !== undefined) break;
+      curves.push({ optimizer: name, lr, losses: Array.from(result.losses), testAcc: result.epochs.at(-1)!.testAcc });
+    } finally {
+      optimizer.dispose();
+      net.dispose();
+    }
   }
   return curves;
 }
