@@ -10,13 +10,14 @@ import { adapterLabel } from '../src/device/adapter-info.js';
 import { launch, launchOrder, type Launched } from './browser/launch.js';
 import { startBenchServer } from './browser/server.js';
 import { loadAverage, machine } from './cli/machine.js';
-import { parseOptions, usage } from './cli/options.js';
+import { BROWSER_SECTIONS, parseOptions, usage } from './cli/options.js';
 import { printResult, progress, writeResult } from './cli/output.js';
 import { ENGINE_NAMES } from './lib/engine.js';
+import { matmulVsTfjsNotes } from './lib/matmul-vs-tfjs.js';
 import { engineEntry, SCHEMA, settingsOf, skipNote, withRatios, type BenchResult, type EngineEntry } from './lib/result.js';
 import type { PageResults, PageTask } from './lib/tasks.js';
 
-const USAGE = usage('npm run bench:browser', ENGINE_NAMES);
+const USAGE = usage('npm run bench:browser', ENGINE_NAMES, BROWSER_SECTIONS);
 /** A task that has not answered by then is reported as failed rather than hanging the bench. */
 const TASK_TIMEOUT_MS = 8 * 60_000;
 
@@ -61,7 +62,7 @@ async function launchWithAdapter(choice: 'auto' | 'hardware' | 'software', url: 
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2), ENGINE_NAMES);
+  const options = parseOptions(process.argv.slice(2), ENGINE_NAMES, BROWSER_SECTIONS);
   if (options === 'help') return void process.stdout.write(USAGE);
   const { plan, sections } = options;
   const started = performance.now();
@@ -124,6 +125,11 @@ async function main(): Promise<void> {
     await attempt('kernels', async () => {
       result.kernels = await inFreshPage(browser!, server.url, { kind: 'kernels', plan });
       for (const k of result.kernels) if (k.skipped) result.notes.push(skipNote(k, !!info.adapter?.software));
+    });
+    await attempt('matmul-vs-tfjs', async () => {
+      const m = await inFreshPage(browser!, server.url, { kind: 'matmul-vs-tfjs', plan });
+      result.matmul_vs_tfjs = m;
+      result.notes.push(...matmulVsTfjsNotes(m));
     });
     await attempt('overhead', async () => {
       result.overhead = await inFreshPage(browser!, server.url, { kind: 'overhead', plan });

@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chromiumFlags, launchOrder } from '../bench/browser/launch.js';
+import { BROWSER_SECTIONS, parseOptions } from '../bench/cli/options.js';
 import { crossoverSvg } from '../bench/lib/crossover-svg.js';
+import { ENGINE_NAMES } from '../bench/lib/engine.js';
+import { withTfjsRatios, type MatmulEngineResult } from '../bench/lib/matmul-vs-tfjs.js';
+import { matmulVsTfjsReport } from '../bench/lib/report.js';
 import type { BenchResult } from '../bench/lib/result.js';
 
 // The real benchmarks never run here: this runs the Node bench with --quick (a few steps of each
@@ -12,8 +16,8 @@ import type { BenchResult } from '../bench/lib/result.js';
 const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-function bench(args: string[]) {
-  return spawnSync('node', ['--import', './tools/register.mjs', 'bench/run-node.ts', ...args], { encoding: 'utf8', timeout: 100_000 });
+function bench(args: string[], script = 'bench/run-node.ts', timeout = 100_000) {
+  return spawnSync('node', ['--import', './tools/register.mjs', script, ...args], { encoding: 'utf8', timeout });
 }
 
 describe('npm run bench -- --quick', () => {
@@ -90,4 +94,71 @@ describe('browser bench launch', () => {
   it('draws an empty crossover without failing', () => {
     expect(crossoverSvg({ batches: [], hiddens: [], cellBudgetMs: 0, maxStepMs: 0, cells: [], note: '' }, 'x')).toContain('no data');
   });
+});
+
+/** A timed entry whose median is `median` ms per n³ product. */
+function timed(engine: string, n: number, median: number, extra: Partial<MatmulEngineResult> = {}): MatmulEngineResult {
+  return { engine, ms: { median, min: median, max: median, n: 3 }, iterations: 1, gflops: (2 * n ** 3) / median / 1e6, ...extra };
+}
+
+describe('matmul vs TF.js: ratios and report', () => {
+  it('divides TF.js\'s ms by ours for each variant, headlines the default and names the fastest', () => {
+    const size = withTfjsRatios(1024, [
+      timed('tfjs-webgpu', 1024, 6000),
+      timed('ours-unrolled', 1024, 500, { variant: 'unrolled', isDefault: true }),
+      timed('ours-blocked', 1024, 7500, { variant: 'blocked', isDefault: false }),
+      timed('ours-tiled', 1024, 400, { variant: 'tiled', isDefault: false }),
+    ]);
+    expect(size.engines.map((e) => e.ratioVsTfjs)).toEqual([undefined, 12, 0.8, 15]);
+    expect(size.ratio).toBe(12);
+    expect(size.best).toEqual({ engine: 'ours-tiled', ratio: 15 });
+    const report = matmulVsTfjsReport({
+      tfjs: { label: 'TensorFlow.js 4.22.0, webgpu backend', adapter: 'google / swiftshader' },
+      ours: { label: 'ours, unrolled variant', adapter: 'google / swiftshader' },
+      defaultVariant: 'unrolled',
+      plan: { sizes: [1024], reps: 3, sampleMs: 500, budgetMs: 1, variantBudgetMs: 1 },
+      how: '',
+      sizes: [size],
+    });
+    expect(report).toContain('1024³: ours-unrolled 4.29 GFLOP/s, tfjs-webgpu 0.36 GFLOP/s → ours ÷ TF.js 12.0× (fastest of ours: ours-tiled, 15.0×)');
+  });
+
+  it('gives no ratio when TF.js or our default variant was not timed', () => {
+    const noTfjs = withTfjsRatios(512, [{ engine: 'tfjs-webgpu', skipped: 'failed: no adapter' }, timed('ours-unrolled', 512, 50, { isDefault: true })]);
+    expect(noTfjs.ratio).toBeNull();
+    expect(noTfjs.best).toBeNull();
+    expect(noTfjs.engines[1]!.ratioVsTfjs).toBeUndefined();
+    const noDefault = withTfjsRatios(512, [timed('tfjs-webgpu', 512, 100), { engine: 'ours-unrolled', isDefault: true, skipped: 'wrong result: not timed' }]);
+    expect(noDefault.ratio).toBeNull();
+  });
+
+  it('is one of the browser bench\'s default sections', () => {
+    const options = parseOptions([], ENGINE_NAMES, BROWSER_SECTIONS);
+    expect(options !== 'help' && options.sections).toContain('matmul-vs-tfjs');
+  });
+});
+
+describe('npm run bench:browser -- --quick --only matmul-vs-tfjs', () => {
+  it('checks TF.js webgpu against ours, times both at 256³ and reports our GFLOP/s ÷ theirs', () => {
+    const dir = join(out, 'browser');
+    // Chromium, Vite and TF.js start in ~10–30 s; the products themselves take a few seconds.
+    const r = bench(['--quick', '--json', '--adapter', 'software', '--only', 'matmul-vs-tfjs', '--out', dir], 'bench/run-browser.ts', 140_000);
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as BenchResult;
+    expect(r.stdout).toContain('matmul vs TensorFlow.js webgpu');
+    const m = result.matmul_vs_tfjs!;
+    expect(m, result.notes.join('; ')).toBeDefined();
+    expect(m.tfjs).toHaveProperty('adapter', m.ours.adapter);
+    expect(m.sizes.map((s) => s.n)).toEqual([256]);
+    const [size] = m.sizes;
+    const tfjs = size!.engines.find((e) => e.engine === 'tfjs-webgpu')!;
+    const ours = size!.engines.find((e) => e.isDefault)!;
+    for (const e of [tfjs, ours]) {
+      expect(e.check!.ok, `${e.engine}: ${e.skipped}`).toBe(true);
+      expect(e.gflops).toBeCloseTo((2 * 256 ** 3) / e.ms!.median / 1e6, 2);
+    }
+    expect(tfjs.check!.against).toContain(ours.engine);
+    expect(size!.ratio).toBeCloseTo(ours.gflops! / tfjs.gflops!, 1);
+    expect(r.stdout).toContain(`ours ÷ TF.js ${size!.ratio!.toFixed(size!.ratio! < 10 ? 2 : 1)}×`);
+  }, 150_000);
 });

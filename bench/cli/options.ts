@@ -4,7 +4,9 @@ import { ENGINE_NAMES, type EngineName } from '../lib/engine.js';
 import { FULL_PLAN, QUICK_PLAN, type Plan } from '../lib/plan.js';
 
 export const SECTIONS = ['steps', 'kernels', 'overhead', 'crossover'] as const;
-export type Section = (typeof SECTIONS)[number];
+/** TF.js runs only in the browser, so the matmul comparison with it is a browser section. */
+export const BROWSER_SECTIONS = ['steps', 'kernels', 'matmul-vs-tfjs', 'overhead', 'crossover'] as const;
+export type Section = (typeof BROWSER_SECTIONS)[number];
 
 export interface BenchOptions {
   plan: Plan;
@@ -17,14 +19,14 @@ export interface BenchOptions {
   engines: EngineName[];
 }
 
-export function usage(command: string, engines: readonly EngineName[]): string {
+export function usage(command: string, engines: readonly EngineName[], sections: readonly Section[] = SECTIONS): string {
   return `usage: ${command} -- [options]
   --quick                 a few steps of everything (checks the bench runs; timings mean nothing)
   --json                  print the result as one JSON object on the last line of stdout
   --out DIR               write <date>-<where>.json and the crossover SVG there (default bench/results)
   --no-mnist              train on synthetic data of MNIST's shapes instead of the MNIST files
   --adapter auto|hardware|software   which WebGPU adapter (default auto: hardware when there is one)
-  --only ${SECTIONS.join(',')}   run only these sections (default all)
+  --only ${sections.join(',')}   run only these sections (default all)
   --engines ${engines.join(',')}
                           training engines to run (default all of these)
   --seed N                weights and batches (default ${FULL_PLAN.seed})
@@ -41,7 +43,7 @@ function list<C extends string>(value: string | undefined, flag: string, choices
   return items.map((item) => choiceFlag(item, flag, choices, choices[0]!));
 }
 
-export function parseOptions(argv: string[], engines: readonly EngineName[]): BenchOptions | 'help' {
+export function parseOptions(argv: string[], engines: readonly EngineName[], sections: readonly Section[] = SECTIONS): BenchOptions | 'help' {
   const f = parseFlags(argv, {
     quick: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -68,7 +70,7 @@ export function parseOptions(argv: string[], engines: readonly EngineName[]): Be
     out: f.out,
     mnist: !f['no-mnist'],
     adapter: choiceFlag(f.adapter, 'adapter', ['auto', 'hardware', 'software'] as const, 'auto'),
-    sections: list(f.only, 'only', SECTIONS, SECTIONS),
+    sections: list(f.only, 'only', sections, sections),
     engines: list(f.engines, 'engines', ENGINE_NAMES.filter((e) => engines.includes(e)), engines),
   };
 }

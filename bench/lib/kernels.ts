@@ -34,7 +34,8 @@ export interface KernelResult {
 
 type Progress = (line: string) => void;
 
-function uniform(rng: Rng, n: number): Float32Array {
+/** Entries uniform in [-1, 1): the inputs of every matmul measurement. */
+export function uniform(rng: Rng, n: number): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = 2 * rng.next() - 1;
   return out;

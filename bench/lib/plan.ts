@@ -33,6 +33,20 @@ export interface Plan {
   cubes: number[];
   /** cellBudgetMs: time per device per cell; maxStepMs: a device predicted slower than this per step is skipped. */
   crossover: { batches: number[]; hiddens: number[]; cellBudgetMs: number; maxStepMs: number };
+  /** Our matmul against TF.js's webgpu tf.matMul on n×n·n×n products (browser only). */
+  matmulVsTfjs: MatmulVsTfjsPlan;
+}
+
+export interface MatmulVsTfjsPlan {
+  sizes: number[];
+  /** Timed samples per engine (3 for products of a second or more), interleaved across engines. */
+  reps: number;
+  /** Each sample runs enough products back to back to last about this long. */
+  sampleMs: number;
+  /** TF.js and our adapter's default variant: skipped at a size predicted to take longer than this. */
+  budgetMs: number;
+  /** The same for our other variants, which only show why the default was chosen. */
+  variantBudgetMs: number;
 }
 
 export const FULL_PLAN: Plan = {
@@ -48,6 +62,7 @@ export const FULL_PLAN: Plan = {
   allVariants: true,
   cubes: [256, 512, 1024, 2048],
   crossover: { batches: [1, 10, 100, 1000], hiddens: [50, 256, 1024], cellBudgetMs: 2_000, maxStepMs: 8_000 },
+  matmulVsTfjs: { sizes: [256, 512, 1024], reps: 5, sampleMs: 500, budgetMs: 60_000, variantBudgetMs: 10_000 },
 };
 
 /** A few steps of everything: checks that the bench runs and its result is well formed, not speed. */
@@ -61,6 +76,7 @@ export const QUICK_PLAN: Plan = {
   allVariants: false,
   cubes: [256],
   crossover: { batches: [1, 100], hiddens: [50], cellBudgetMs: 200, maxStepMs: 5_000 },
+  matmulVsTfjs: { sizes: [256], reps: 2, sampleMs: 50, budgetMs: 10_000, variantBudgetMs: 2_000 },
 };
 
 export function totalSteps(p: StepPlan): number {

@@ -1,9 +1,37 @@
 import { table } from '../../src/cli/format.js';
 import type { CrossoverTiming } from './crossover.js';
+import type { MatmulVsTfjs } from './matmul-vs-tfjs.js';
 import type { BenchResult } from './result.js';
 
 const f = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
 const ratio = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(x < 10 ? 2 : 1)}×`);
+
+/** Each engine at each size, then one line per size: our default variant's GFLOP/s ÷ TF.js's. */
+export function matmulVsTfjsReport(m: MatmulVsTfjs): string {
+  const tfjs = 'error' in m.tfjs ? `TF.js webgpu could not run (${m.tfjs.error})` : `${m.tfjs.label} on ${m.tfjs.adapter}`;
+  const rows: (string | number)[][] = [['n', 'engine', 'check (rel err)', 'ms/product (median)', 'min–max', 'samples × products', 'GFLOP/s', '÷ TF.js']];
+  for (const s of m.sizes) {
+    for (const e of s.engines) {
+      rows.push([
+        `${s.n}³`, `${e.engine}${e.isDefault ? ' (default)' : ''}`,
+        e.check ? `${e.check.ok ? 'ok' : 'FAIL'} ${e.check.relErr.toExponential(1)}` : '-',
+        e.ms ? f(e.ms.median, 2) : e.skipped ? 'skipped (see notes)' : '-', e.ms ? `${f(e.ms.min, 2)}–${f(e.ms.max, 2)}` : '',
+        e.ms ? `${e.ms.n} × ${e.iterations}` : '', e.gflops !== undefined ? f(e.gflops, 2) : '', ratio(e.ratioVsTfjs),
+      ]);
+    }
+  }
+  const summary = m.sizes.map((s) => {
+    const g = (name: string) => s.engines.find((e) => e.engine === name)?.gflops;
+    const ours = `ours-${m.defaultVariant}`;
+    const best = s.best && s.best.engine !== ours ? ` (fastest of ours: ${s.best.engine}, ${ratio(s.best.ratio)})` : '';
+    return `${s.n}³: ${ours} ${f(g(ours))} GFLOP/s, tfjs-webgpu ${f(g('tfjs-webgpu'))} GFLOP/s → ours ÷ TF.js ${ratio(s.ratio ?? undefined)}${best}`;
+  });
+  return [
+    `matmul vs TensorFlow.js webgpu, n×n·n×n, the same f32 inputs: ${tfjs}; ours on ${m.ours.adapter}`,
+    table(rows),
+    ...summary,
+  ].join('\n');
+}
 
 /** The tables a person reads: training engines, then kernels, overhead and the crossover. */
 export function report(r: BenchResult): string {
@@ -36,6 +64,7 @@ export function report(r: BenchResult): string {
     }
     parts.push(table(k));
   }
+  if (r.matmul_vs_tfjs) parts.push(matmulVsTfjsReport(r.matmul_vs_tfjs));
 
   const o = r.overhead;
   if (o) {

@@ -1,6 +1,7 @@
 import type { AdapterDescription } from '../../src/device/adapter-info.js';
 import type { CrossoverResult } from './crossover.js';
 import type { KernelResult } from './kernels.js';
+import type { MatmulVsTfjs } from './matmul-vs-tfjs.js';
 import type { OverheadResult } from './overhead.js';
 import type { Plan } from './plan.js';
 import { sig } from './stats.js';
@@ -54,6 +55,8 @@ export interface BenchResult {
   /** Engines that could not run here, and why. */
   engine_errors: Record<string, string>;
   kernels?: KernelResult[];
+  /** Browser only: our matmul against TF.js webgpu's tf.matMul on the same adapter, n×n·n×n. */
+  matmul_vs_tfjs?: MatmulVsTfjs;
   overhead?: OverheadResult;
   crossover?: CrossoverResult;
   notes: string[];

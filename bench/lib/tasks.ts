@@ -3,6 +3,7 @@ import type { CrossoverResult } from './crossover.js';
 import type { DataSource } from './data.js';
 import type { EngineName } from './engine.js';
 import type { KernelResult } from './kernels.js';
+import type { MatmulVsTfjs } from './matmul-vs-tfjs.js';
 import type { OverheadResult } from './overhead.js';
 import type { Plan } from './plan.js';
 import type { TrainingResult } from './train-bench.js';
@@ -12,6 +13,7 @@ export type PageTask =
   | { kind: 'info' }
   | { kind: 'train'; engine: EngineName; plan: Plan; data: DataSource }
   | { kind: 'kernels'; plan: Plan }
+  | { kind: 'matmul-vs-tfjs'; plan: Plan }
   | { kind: 'overhead'; plan: Plan }
   | { kind: 'crossover'; plan: Plan; data: DataSource };
 
@@ -27,6 +29,7 @@ export interface PageResults {
   info: PageInfo;
   train: TrainingResult;
   kernels: KernelResult[];
+  'matmul-vs-tfjs': MatmulVsTfjs;
   overhead: OverheadResult;
   crossover: CrossoverResult;
 }

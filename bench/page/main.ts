@@ -7,12 +7,16 @@ import { adapterLabel, describeAdapter } from '../../src/device/adapter-info.js'
 import { openBrowserGpu } from '../../src/device/discover-browser.js';
 import { fetchMnist } from '../../src/data/fetch-mnist.js';
 import type { GpuContext } from '../../src/gpu/gpu-context.js';
+import { defaultMatmulVariant, MATMUL_VARIANTS } from '../../src/kernels/matmul.js';
 import { crossoverBench } from '../lib/crossover.js';
 import { crossoverSvg } from '../lib/crossover-svg.js';
 import { batchSchedule, syntheticData, type BenchData, type DataSource } from '../lib/data.js';
 import type { EngineName, TrainingEngine } from '../lib/engine.js';
 import { kernelBench } from '../lib/kernels.js';
+import type { MatmulEngineSource } from '../lib/matmul-engine.js';
+import { matmulVsTfjs } from '../lib/matmul-vs-tfjs.js';
 import { initialParams, type ModelSpec } from '../lib/model.js';
+import { oursMatmulSource } from '../lib/ours-matmul.js';
 import { oursCpu, oursGpu, oursGpuBackend } from '../lib/ours.js';
 import { overheadBench } from '../lib/overhead.js';
 import { totalSteps, type Plan } from '../lib/plan.js';
@@ -66,6 +70,25 @@ async function engineFor(name: EngineName, data: BenchData, spec: ModelSpec, bat
   }
 }
 
+/**
+ * Our variants (the adapter's default first; only it in a quick run) and TF.js webgpu, each on
+ * its own device from this page's one adapter.
+ */
+async function matmulVsTfjsTask(ctx: GpuContext, plan: Plan) {
+  await oursGpuBackend(ctx); // compiles the default pipelines up front, as training does
+  const chosen = defaultMatmulVariant(ctx.adapter);
+  const variants = plan.allVariants ? [chosen, ...MATMUL_VARIANTS.filter((v) => v !== chosen)] : [chosen];
+  let tfjs: MatmulEngineSource | Error;
+  try {
+    const { tfjsMatmulSource } = await import('../peers/tfjs-matmul.js');
+    tfjs = await tfjsMatmulSource();
+  } catch (e) {
+    tfjs = e as Error;
+  }
+  const ours = variants.map((variant) => ({ variant, source: oursMatmulSource(ctx, variant, variant === chosen) }));
+  return matmulVsTfjs({ ours, tfjs }, plan, log);
+}
+
 async function run(task: PageTask): Promise<unknown> {
   let ctx: GpuContext | undefined;
   const gpu = async () => (ctx ??= await openBrowserGpu());
@@ -90,6 +113,8 @@ async function run(task: PageTask): Promise<unknown> {
       }
       case 'kernels':
         return await kernelBench(await oursGpuBackend(await gpu()), task.plan, log);
+      case 'matmul-vs-tfjs':
+        return await matmulVsTfjsTask(await gpu(), task.plan);
       case 'overhead':
         return await overheadBench(await oursGpuBackend(await gpu()), task.plan);
       case 'crossover': {
