@@ -15,6 +15,7 @@ import { ComparePanel } from './panels/compare-panel.js';
 import { CrossoverPanel } from './panels/crossover-panel.js';
 import { InitPanel } from './panels/init-panel.js';
 import { OptimizersPanel } from './panels/optimizers-panel.js';
+import { OverfittingPanel } from './panels/overfitting-panel.js';
 import { DeviceCard } from './panels/device-card.js';
 import { DrawPanel } from './panels/draw-panel.js';
 import { GradcheckPanel } from './panels/gradcheck-panel.js';
@@ -71,7 +72,8 @@ async function boot(): Promise<void> {
   new CrossoverPanel();
   const init = new InitPanel(app.devices.cpu);
   const optimizers = new OptimizersPanel(app);
-  installTestHook(app, { ...panels, init, optimizers });
+  const overfitting = new OverfittingPanel(app);
+  installTestHook(app, { ...panels, init, optimizers, overfitting });
   if (gpu) void gpu.ctx.lost.then((reason) => offerWaysOn(app, reason));
   app.announce();
   loading.finish();

@@ -18,6 +18,7 @@ import { CpuDataset } from '../src/data/cpu-dataset.js';
 import { sliceSplit } from '../src/data/mnist.js';
 import { loadMnist } from '../src/node/load-mnist.js';
 import { compareOptimizers, type OptimizerComparisonResult } from '../src/experiments/optimizer-comparison.js';
+import { finalGap, OVERFIT_RUNS, OVERFIT_SETUP, overfitting, type OverfitCurve, type OverfittingResult } from '../src/experiments/overfitting.js';
 import { MultiLayerNet } from '../src/nn/multi-layer-net.js';
 import { SGD } from '../src/train/optimizer.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -53,11 +54,11 @@ const LIVE_STEPS = 20;
 /** The labels of the comparison's curves, in the book's order. */
 const OPTIMIZER_LABELS = ['SGD (lr 0.01)', 'Momentum (lr 0.01)', 'AdaGrad (lr 0.01)', 'Adam (lr 0.001)'];
 
-/** The newest committed `npm run experiment -- optimizers` result: the one the page must show. */
-function committedComparison(): { name: string; result: OptimizerComparisonResult } {
+/** The newest committed `npm run experiment -- <experiment>` result: the one the page must show. */
+function newestCommitted<R>(experiment: 'optimizers' | 'overfitting'): { name: string; result: R } {
   const dir = join(REPO_ROOT, 'docs/experiments');
-  const name = readdirSync(dir).filter((f) => f.endsWith('-optimizers.json')).sort().at(-1)!.replace(/\.json$/, '');
-  return { name, result: JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as OptimizerComparisonResult };
+  const name = readdirSync(dir).filter((f) => f.endsWith(`-${experiment}.json`)).sort().at(-1)!.replace(/\.json$/, '');
+  return { name, result: JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as R };
 }
 
 /** Each optimizer's losses from compareOptimizers on the CPU backend: the page's live run must match. */
@@ -70,6 +71,25 @@ async function comparisonLosses(steps: number): Promise<Record<string, number[]>
 }
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Epochs per run of the page's live overfitting runs under test: about 10 s on each device. */
+const LIVE_EPOCHS = 5;
+/** The overfitting panel's curves: train, then test, of each of the book's three runs. */
+const OVERFIT_LABELS = OVERFIT_RUNS.flatMap((r) => [`${r.name}, train`, `${r.name}, test`]);
+
+/**
+ * `overfitting` in Node on the CPU backend, on the sets the page uses: the first 300 training
+ * images, the first 1,000 test images per epoch, all 10,000 at the end.
+ */
+async function overfittingInNode(epochs: number): Promise<OverfitCurve[]> {
+  const mnist = await loadMnist();
+  const be = new CpuBackend('f32');
+  const [train, test, full] = [sliceSplit(mnist.train, 0, OVERFIT_SETUP.trainImages), sliceSplit(mnist.test, 0, OVERFIT_SETUP.testImagesPerEpoch), mnist.test].map(
+    (split) => new CpuDataset(be, split),
+  );
+  return overfitting(be, train!, test!, full!, { epochs });
+}
+
 
 const snapshot = (page: Page): Promise<DemoSnapshot> => page.evaluate(() => window.__demo!.snapshot());
 
@@ -253,7 +273,7 @@ describe('demo page', () => {
     });
 
     it("shows the book's optimizer comparison as committed, and runs a short one live on each device", async () => {
-      const { name, result } = committedComparison();
+      const { name, result } = newestCommitted<OptimizerComparisonResult>('optimizers');
       const shown = (await snapshot(page)).optimizers;
       expect(shown.committedName).toBe(name);
       expect(shown.committed.map((c) => c.label)).toEqual(OPTIMIZER_LABELS);
@@ -332,6 +352,114 @@ describe('demo page', () => {
       expect(errors).toEqual([]);
     });
 
+    it("shows the book's overfitting experiment as committed, and runs a short one live on each device", async () => {
+      const { name, result } = newestCommitted<OverfittingResult>('overfitting');
+      const shown = (await snapshot(page)).overfitting;
+      expect(shown.committedName).toBe(name);
+      expect(shown.committed.map((c) => c.label)).toEqual(OVERFIT_LABELS);
+      expect(result.curves.map((c) => c.name)).toEqual(OVERFIT_RUNS.map((r) => r.name));
+      result.curves.forEach((curve, i) => {
+        expect(shown.committed[2 * i]!.values, `${curve.name}, train`).toEqual(curve.trainAcc);
+        expect(shown.committed[2 * i + 1]!.values, `${curve.name}, test`).toEqual(curve.testAcc);
+      });
+      for (const c of shown.committed) expect(c.values, c.label).toHaveLength(result.epochs);
+      // The book's finding, as drawn: both cures narrow the gap between train and test accuracy.
+      const drawnGap = (run: number) => finalGap({ ...result.curves[run]!, trainAcc: shown.committed[2 * run]!.values as number[], testAcc: shown.committed[2 * run + 1]!.values as number[] });
+      expect(drawnGap(1)).toBeLessThan(drawnGap(0));
+      expect(drawnGap(2)).toBeLessThan(drawnGap(0));
+      // One colour per run; test dashed, in the legend as on the chart.
+      const markers = await page.$$eval('#overfitting-committed .u-legend .u-series .u-marker', (els) => els.map((m) => ({ color: getComputedStyle(m).borderTopColor, style: getComputedStyle(m).borderTopStyle })));
+      expect(markers).toHaveLength(1 + OVERFIT_LABELS.length);
+      const curveMarkers = markers.slice(1);
+      expect(curveMarkers.map((m) => m.style)).toEqual(OVERFIT_LABELS.map((l) => (l.endsWith(', test') ? 'dashed' : 'solid')));
+      for (let i = 0; i < OVERFIT_RUNS.length; i++) expect(curveMarkers[2 * i]!.color).toBe(curveMarkers[2 * i + 1]!.color);
+      expect(new Set(curveMarkers.map((m) => m.color)).size).toBe(OVERFIT_RUNS.length);
+      const source = await page.textContent('#overfitting-source');
+      expect(source).toContain(result.date);
+      expect(source).toContain(result.adapter);
+      expect(source).toContain(`${result.epochs} epochs of 3 steps per run, on the ${result.device.toUpperCase()} device`);
+      expect(source).toContain(`docs/experiments/${name}.json`);
+      const committedSummary = (await page.textContent('#overfitting-committed-summary'))!;
+      expect(committedSummary).toMatch(/^Last 10 epochs \(test: the first 1,000 test images\) — no regularization: train \d+\.\d%, test \d+\.\d%, gap /);
+      for (const c of result.curves) expect(committedSummary).toContain(`${c.name}: train `);
+      for (const c of result.curves) expect(committedSummary).toContain(`gap ${(100 * finalGap(c)).toFixed(1)} points`);
+      expect(committedSummary).toContain(`Accuracy on all 10,000 test images after the last epoch: ${result.curves.map((c) => `${(100 * c.finalTestAcc).toFixed(1)}%`).join(' / ')}.`);
+
+      const live = async (device: 'cpu' | 'gpu', runsBefore: number) => {
+        await page.fill('#overfitting-epochs', String(LIVE_EPOCHS));
+        await page.selectOption('#overfitting-device', device);
+        // Two clicks in one task: the second must not start a second run.
+        await page.evaluate(() => {
+          const run = document.getElementById('overfitting-run')!;
+          run.click();
+          run.click();
+        });
+        let partial = false;
+        const deadline = Date.now() + 90_000;
+        for (;;) {
+          const s = (await snapshot(page)).overfitting;
+          const drawn = s.live.reduce((n, c) => n + c.values.filter((v) => v !== null).length, 0);
+          if (s.running && drawn > 0 && drawn < OVERFIT_LABELS.length * LIVE_EPOCHS) partial = true;
+          if (!s.running && s.runsStarted > runsBefore) break;
+          if (Date.now() > deadline) throw new Error(`timed out waiting for the live overfitting runs on the ${device}: ${JSON.stringify(s.live)}`);
+          await page.waitForTimeout(100);
+        }
+        await page.evaluate(() => window.__demo!.settled());
+        const s = (await snapshot(page)).overfitting;
+        expect(s.liveError).toBeNull();
+        expect(s.runsStarted).toBe(runsBefore + 1);
+        expect(partial, 'curves drawn while the runs were going').toBe(true);
+        expect(s.live.map((c) => c.label)).toEqual(OVERFIT_LABELS);
+        for (const c of s.live) {
+          expect(c.values, c.label).toHaveLength(LIVE_EPOCHS);
+          for (const v of c.values) expect(v !== null && v >= 0 && v <= 1, `${c.label}: ${v}`).toBe(true);
+        }
+        expect(s.liveFinalTestAcc).toHaveLength(OVERFIT_RUNS.length);
+        expect(await page.textContent('#overfitting-status')).toMatch(new RegExp(`^Done: ${LIVE_EPOCHS} epochs per run on the ${device.toUpperCase()} in `));
+        const finalSet = device === 'gpu' ? 'all 10,000 test images' : 'the same first 1,000 test images';
+        const summary = (await page.textContent('#overfitting-live-summary'))!;
+        expect(summary).toMatch(new RegExp(`^Last ${LIVE_EPOCHS} epochs \\(test: the first 1,000 test images\\) — no regularization: train \\d+\\.\\d%`));
+        expect(summary).toContain(`Accuracy on ${finalSet} after the last epoch: `);
+        return s;
+      };
+      // Same weights, minibatches and dropout masks as overfitting() in Node: on the f32 CPU
+      // backend the same accuracies, image for image.
+      const expected = await overfittingInNode(LIVE_EPOCHS);
+      const onCpu = await live('cpu', 0);
+      expect(onCpu.liveTestImages).toEqual({ perEpoch: 1000, final: 1000 });
+      expected.forEach((curve, i) => {
+        expect(onCpu.live[2 * i]!.values, `${curve.name}, train, CPU`).toEqual(curve.trainAcc);
+        expect(onCpu.live[2 * i + 1]!.values, `${curve.name}, test, CPU`).toEqual(curve.testAcc);
+        // The CPU device scores the per-epoch 1,000 again at the end.
+        expect(onCpu.liveFinalTestAcc[i], `${curve.name}, final, CPU`).toBe(curve.testAcc.at(-1));
+      });
+
+      // Stop ends the runs at the next step, keeping what they drew.
+      await page.fill('#overfitting-epochs', '301');
+      await page.selectOption('#overfitting-device', 'cpu');
+      await page.click('#overfitting-run');
+      await waitFor(page, 'the long run to draw', (x) => x.overfitting.live[0]!.values.some((v) => v !== null), 30_000);
+      await page.click('#overfitting-stop');
+      const stopped = await waitFor(page, 'the stop', (x) => !x.overfitting.running, 10_000);
+      expect(stopped.overfitting.liveError).toBeNull();
+      expect(stopped.overfitting.live[0]!.values.filter((v) => v !== null).length).toBeLessThan(301);
+      expect(stopped.overfitting.liveFinalTestAcc).toEqual([]);
+      expect(await page.textContent('#overfitting-status')).toMatch(/^Stopped after .*; 0 of 3 runs finished/);
+
+      const onGpu = await live('gpu', 2);
+      expect(onGpu.liveTestImages).toEqual({ perEpoch: 1000, final: 10_000 });
+      // float32 on the GPU sums in another order: a prediction near a tie may flip.
+      expected.forEach((curve, i) => {
+        for (let e = 0; e < LIVE_EPOCHS; e++) {
+          expect(Math.abs(onGpu.live[2 * i]!.values[e]! - curve.trainAcc[e]!), `${curve.name}, train, GPU, epoch ${e + 1}`).toBeLessThanOrEqual(0.01);
+          expect(Math.abs(onGpu.live[2 * i + 1]!.values[e]! - curve.testAcc[e]!), `${curve.name}, test, GPU, epoch ${e + 1}`).toBeLessThanOrEqual(0.01);
+        }
+        expect(Math.abs(onGpu.liveFinalTestAcc[i]! - curve.finalTestAcc), `${curve.name}, final, GPU`).toBeLessThanOrEqual(0.005);
+      });
+      expect(errors).toEqual([]);
+      // Node's run, two live runs and a stopped one, on two shared cores: about a minute.
+    }, 240_000);
+
     it('races the CPU and the GPU over the same steps, and saves a screenshot', async () => {
       await page.click('#compare-button');
       const s = await waitFor(page, 'the CPU-vs-GPU race', (x) => x.compareRatio !== null, 60_000);
@@ -369,6 +497,9 @@ describe('demo page', () => {
       expect(await page.isDisabled('#optimizers-device option[value="gpu"]')).toBe(true);
       expect(await page.inputValue('#optimizers-device')).toBe('cpu');
       expect((await snapshot(page)).optimizers.committed.map((c) => c.finite && c.points > 0)).toEqual([true, true, true, true]);
+      expect(await page.isDisabled('#overfitting-device option[value="gpu"]')).toBe(true);
+      expect(await page.inputValue('#overfitting-device')).toBe('cpu');
+      expect((await snapshot(page)).overfitting.committed.map((c) => c.values.length > 0 && c.values.every((v) => v !== null))).toEqual(OVERFIT_LABELS.map(() => true));
       expect(errors).toEqual([]);
     }
 

@@ -10,11 +10,13 @@ import type { TestStrip } from '../panels/test-strip.js';
 import type { TracePanel } from '../panels/trace-panel.js';
 import type { InitPanel } from '../panels/init-panel.js';
 import type { OptimizersPanel, OptimizersSnapshot } from '../panels/optimizers-panel.js';
+import type { OverfittingPanel, OverfittingSnapshot } from '../panels/overfitting-panel.js';
 import type { App } from './app.js';
 
 export interface Panels {
   init: InitPanel;
   optimizers: OptimizersPanel;
+  overfitting: OverfittingPanel;
   draw: DrawPanel;
   strip: TestStrip;
   gradcheck: GradcheckPanel;
@@ -50,6 +52,8 @@ export interface DemoSnapshot {
   initStds: Record<string, number[]>;
   /** The optimizer comparison: committed and live curves as drawn. */
   optimizers: OptimizersSnapshot;
+  /** The overfitting experiment: committed and live accuracy curves as drawn. */
+  overfitting: OverfittingSnapshot;
 }
 
 export interface DemoHook {
@@ -106,6 +110,7 @@ export function installTestHook(app: App, panels: Panels): void {
         compareRatio: panels.compare.last?.ratio ?? null,
         initStds: Object.fromEntries(panels.init.runs.map((r) => [`${r.activation}-${r.init}`, r.layers.map((l) => l.std)])),
         optimizers: panels.optimizers.snapshot(),
+        overfitting: panels.overfitting.snapshot(),
       };
     },
     async settled() {

@@ -46,6 +46,20 @@ export interface OverfitCurve extends OverfitRun {
   finalTestAcc: number;
 }
 
+/** What `npm run experiment -- overfitting` writes to <date>-overfitting.json. */
+export interface OverfittingResult {
+  experiment: 'overfitting';
+  /** YYYY-MM-DD */
+  date: string;
+  device: 'gpu' | 'cpu';
+  adapter: string;
+  epochs: number;
+  /** OVERFIT_SETUP as it was when the run was made. */
+  setup: { trainImages: number; hiddenSizes: number[]; batch: number; lr: number; epochs: number; testImagesPerEpoch: number; seed: number };
+  net: string;
+  curves: OverfitCurve[];
+}
+
 export interface OverfitOptions {
   epochs?: number;
   runs?: readonly OverfitRun[];
