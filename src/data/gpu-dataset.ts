@@ -11,6 +11,7 @@ import type { MnistSplit } from './mnist.js';
 export class GpuDataset implements Dataset<GpuTensor> {
   readonly count: number;
   readonly features: number;
+  private readonly image: [number, number];
   private readonly pixels: GpuTensor;
   private readonly labels: GpuTensor;
 
@@ -20,6 +21,7 @@ export class GpuDataset implements Dataset<GpuTensor> {
   ) {
     this.count = split.count;
     this.features = split.rows * split.cols;
+    this.image = [split.rows, split.cols];
     const ctx = backend.ctx;
     // Four pixels to a word; a split whose byte count is not a multiple of 4 gets zero padding.
     const words = new Uint32Array(Math.ceil(split.pixels.length / 4));
@@ -47,6 +49,8 @@ export class GpuDataset implements Dataset<GpuTensor> {
     const x = GpuTensor.empty(ctx, [rows, this.features]);
     const t = GpuTensor.empty(ctx, [rows], 'u32');
     gatherGpu(ctx, this.pixels, this.labels, source, x, t);
+    // Images are mostly black: products with x may skip the zeros (GpuBackend.sparseInputs).
+    this.backend.markDataInput(x, this.image);
     return { x, t };
   }
 
