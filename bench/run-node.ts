@@ -21,6 +21,7 @@ import { overheadBench } from './lib/overhead.js';
 import { totalSteps } from './lib/plan.js';
 import { engineEntry, SCHEMA, settingsOf, skipNote, withRatios, type BenchResult, type EngineEntry } from './lib/result.js';
 import { runTraining } from './lib/train-bench.js';
+import { longRun } from './lib/long-run.js';
 
 const USAGE = usage('npm run bench', NODE_ENGINES);
 
@@ -113,6 +114,17 @@ async function main(): Promise<void> {
     result.crossover = await withGpu(options.adapter, async (ctx) => {
       noteAdapter(ctx);
       return crossoverBench(await oursGpuBackend(ctx), new CpuBackend('f32'), data.mnist, plan, progress);
+    });
+  });
+  await attempt('long-run', async () => {
+    result.long_run = await withGpu(options.adapter, async (ctx) => {
+      noteAdapter(ctx);
+      // The target is a real GPU's; on a software adapter 10,000 steps take minutes and say
+      // nothing new (npm start -- --steps 10000 times them). A quick run still checks the path.
+      if (ctx.adapter.software && !plan.quick) return { skipped: `${plan.longRunSteps} steps are the real-GPU target; not run on a software adapter` };
+      const r = await longRun(await oursGpuBackend(ctx), data.mnist, spec, plan.longRunSteps, plan.batch, progress);
+      progress(`long run: ${r.steps} steps in ${(r.trainWallMs / 1000).toFixed(2)} s (${r.msPerStep.toFixed(3)} ms/step, losses read every ${r.readEvery}), evaluation ${(r.evalWallMs / 1000).toFixed(2)} s, test accuracy ${r.testAccuracy.toFixed(4)}`);
+      return r;
     });
   });
   result.environment.load_after = loadAverage();

@@ -62,6 +62,17 @@ describe('npm run bench -- --quick', () => {
     expect(result.kernels!.some((k) => k.gflops! > 0)).toBe(true);
   });
 
+  it('runs the long run through the Trainer: every step trained and read back, then one evaluation', () => {
+    const long = result.long_run!;
+    if ('skipped' in long) throw new Error(`long run skipped in a quick run: ${long.skipped}`);
+    expect(long).toMatchObject({ steps: 20, batch: 100, readEvery: 100 });
+    expect(long.trainWallMs).toBeGreaterThan(0);
+    expect(long.msPerStep).toBeCloseTo(long.trainWallMs / long.steps, 6);
+    expect(long.evalWallMs).toBeGreaterThan(0);
+    expect(Number.isFinite(long.lastLoss) && long.lastLoss > 0).toBe(true);
+    expect(long.testAccuracy).toBeGreaterThan(0);
+  });
+
   it('measures overhead and the CPU-vs-GPU crossover, and writes JSON and SVG files', () => {
     expect(result.overhead!.readScalarMs.median).toBeGreaterThan(0);
     expect(result.overhead!.dispatchUs.median).toBeGreaterThan(0);

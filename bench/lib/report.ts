@@ -94,6 +94,16 @@ export function report(r: BenchResult): string {
     ]);
     parts.push(`crossover, ms/step (${c.note}; ~: the two devices' min–max ranges overlap):`, table([head, ...body]));
   }
+  const long = r.long_run;
+  if (long) {
+    parts.push(
+      'skipped' in long
+        ? `long run: skipped (${long.skipped})`
+        : `long run (Trainer, as npm start): ${long.steps} steps of batch ${long.batch} in ${(long.trainWallMs / 1000).toFixed(2)} s, ` +
+            `${long.msPerStep.toFixed(3)} ms/step with losses read every ${long.readEvery}; evaluation after it ${(long.evalWallMs / 1000).toFixed(2)} s; ` +
+            `test accuracy ${long.testAccuracy.toFixed(4)} (target on a real GPU: 10,000 steps in at most 1 s)`,
+    );
+  }
   if (r.notes.length) parts.push(r.notes.map((x) => `note: ${x}`).join('\n'));
   parts.push(`total ${r.runtime_s.toFixed(0)} s`);
   return parts.join('\n\n');

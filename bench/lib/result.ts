@@ -1,3 +1,4 @@
+import type { LongRunResult } from './long-run.js';
 import type { AdapterDescription } from '../../src/device/adapter-info.js';
 import type { CrossoverResult } from './crossover.js';
 import type { KernelResult } from './kernels.js';
@@ -59,6 +60,8 @@ export interface BenchResult {
   matmul_vs_tfjs?: MatmulVsTfjs;
   overhead?: OverheadResult;
   crossover?: CrossoverResult;
+  /** Node: the real-GPU target's 10,000 steps through the Trainer; skipped (with the reason) on a software adapter. */
+  long_run?: LongRunResult | { skipped: string };
   notes: string[];
   runtime_s: number;
 }
