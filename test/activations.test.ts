@@ -1,10 +1,11 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ElementBlock } from '../src/kernels/element-block.js';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
 import { grid1d } from '../src/kernels/grid.js';
 import type { CpuTensor } from '../src/tensor/cpu-tensor.js';
 import type { Shape } from '../src/tensor/shape.js';
 import { EPS32, expectClose, randomArray } from './helpers/compare.js';
-import { useGpu } from './helpers/gpu.js';
+import { describeElementBlocks, useGpu } from './helpers/gpu.js';
 
 const { ctx, gpu } = useGpu();
 const cpu = new CpuBackend('f64');
@@ -41,7 +42,7 @@ function sigmoidTolerance(x: ArrayLike<number>, y: ArrayLike<number>): Float64Ar
   return Float64Array.from({ length: x.length }, (_, i) => ((3 + 2 * Math.abs(x[i]!)) * 2 + 8) * EPS32 * y[i]! + 1e-38);
 }
 
-describe('relu against the float64 CPU reference', () => {
+describeElementBlocks(ctx, 'relu against the float64 CPU reference', () => {
   it.each(SHAPES)('forward y and mask, backward applies the mask: $name', async ({ shape }) => {
     const n = size(shape);
     const x = inputs(n, 11 + n);
@@ -71,6 +72,20 @@ describe('relu against the float64 CPU reference', () => {
     const dx = gpu().reluBackward(gdy, gmask);
     expectClose(await gpu().read(dx), dy.map((v, i) => v * maskValues[i]!), 0, 'relu dx with a given mask');
     gpu().dispose(gdy, gmask, dx);
+  });
+
+});
+
+// One element per invocation: with eight, folding would take eight times the memory, and the
+// blocked entry points unfold the grid with the same expression.
+describe('relu over a folded grid (1 element per invocation)', () => {
+  let saved: ElementBlock;
+  beforeAll(() => {
+    saved = ctx().elementBlock;
+    ctx().elementBlock = 1;
+  });
+  afterAll(() => {
+    ctx().elementBlock = saved;
   });
 
   // 65535 workgroups of 256 cover 16,776,960 elements; one more workgroup's worth folds the
@@ -117,7 +132,7 @@ describe('grid1d', () => {
   });
 });
 
-describe('sigmoid against the float64 CPU reference', () => {
+describeElementBlocks(ctx, 'sigmoid against the float64 CPU reference', () => {
   it.each(SHAPES)('forward and backward (dy·y·(1-y) from the saved y): $name', async ({ shape }) => {
     const n = size(shape);
     // Scale 12 reaches the saturated tails, where 1 - y loses bits and the x < 0 branch matters.

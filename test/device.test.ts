@@ -1,3 +1,4 @@
+import { blockEntry } from '../src/kernels/element-block.js';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
@@ -79,8 +80,10 @@ describe('dispatch trace', () => {
     g.sgdUpdate(x, mask, 0.5);
     g.flush();
     const trace = ctx().lastTrace;
+    // Elementwise kernels run 8 elements per invocation on software adapters (element-block.ts).
+    const elementwise = (entry: string) => blockEntry(entry, ctx().elementBlock);
     expect(trace.map((d) => d.kernel)).toEqual([
-      'activations.relu_forward',
+      `activations.${elementwise('relu_forward')}`,
       'softmax.softmax_rows',
       'softmax.xent_index',
       'reduce.sum_chunks', // the batch-mean loss (7 rows: one pass)
@@ -88,7 +91,7 @@ describe('dispatch trace', () => {
       'reduce.sum_chunks', // 79 → 2
       'reduce.sum_chunks', // 2 → the sum
       'reduce.column_sum',
-      'optimizers.sgd',
+      `optimizers.${elementwise('sgd')}`,
     ]);
     expect(trace[0]!.shapes).toBe('x[7,10] → y[7,10], mask[7,10]');
     expect(trace[1]!.shapes).toBe('x[7,10] → y[7,10]');
@@ -103,7 +106,7 @@ describe('dispatch trace', () => {
     // The next submit has a trace of its own, and an empty step records nothing.
     const dx = g.reluBackward(mask, mask);
     g.flush();
-    expect(ctx().lastTrace.map((d) => `${d.kernel} ${d.shapes}`)).toEqual(['activations.relu_backward dy[7,10], mask[7,10] → dx[7,10]']);
+    expect(ctx().lastTrace.map((d) => `${d.kernel} ${d.shapes}`)).toEqual([`activations.${blockEntry('relu_backward', ctx().elementBlock)} dy[7,10], mask[7,10] → dx[7,10]`]);
     g.flush();
     expect(ctx().lastTrace).toEqual([]);
     g.dispose(x, labels, y, mask, p, probs, loss, big, s, db, dx);

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
+import { blockEntry } from '../src/kernels/element-block.js';
 import { OPTIMIZER_SPEC, type OptimizerKind } from '../src/kernels/optimizers.js';
 import type { Param } from '../src/nn/layers.js';
 import { MultiLayerNet } from '../src/nn/multi-layer-net.js';
@@ -18,7 +19,7 @@ import {
   type StatefulOptimizer,
 } from '../src/train/optimizer.js';
 import { EPS32, expectClose, randomArray, thrown } from './helpers/compare.js';
-import { useGpu } from './helpers/gpu.js';
+import { describeElementBlocks, useGpu } from './helpers/gpu.js';
 
 const { ctx, gpu } = useGpu();
 const cpu = new CpuBackend('f64');
@@ -154,7 +155,7 @@ const MAKERS: Record<OptimizerKind, <T extends Tensor>(be: Backend<T>) => Statef
 const KINDS = Object.keys(MAKERS) as OptimizerKind[];
 const CASES = KINDS.flatMap((kind) => [1, 7, 1000].map((n) => ({ kind, n })));
 
-describe('GPU kernels against the float64 CPU reference, 5 steps', () => {
+describeElementBlocks(ctx, 'GPU kernels against the float64 CPU reference, 5 steps', () => {
   it.each(CASES)('$kind, $n values', async ({ kind, n }) => {
     const p0 = randomArray(n, n * 7 + 1, 2);
     const grads = [0, 1, 2, 3, 4].map((s) => randomArray(n, n * 31 + s + 2, 1));
@@ -215,7 +216,8 @@ describe('GPU kernels against the float64 CPU reference, 5 steps', () => {
     gpu().flush();
     opt.update(params);
     gpu().flush();
-    expect(ctx().lastTrace.map((d) => d.kernel)).toEqual(['optimizers.adam', 'optimizers.adam']);
+    const name = `optimizers.${blockEntry('adam', ctx().elementBlock)}`;
+    expect(ctx().lastTrace.map((d) => d.kernel)).toEqual([name, name]);
     opt.dispose();
     for (const p of params) gpu().dispose(p.value, p.grad);
   });

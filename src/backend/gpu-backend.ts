@@ -3,9 +3,9 @@ import { GATHER_KERNELS } from '../kernels/gather.js';
 import { BATCHNORM_KERNELS, batchNormBackwardGpu, batchNormInferenceGpu, batchNormTrainGpu, type BatchNormHyper, type RunningStats } from '../kernels/batchnorm.js';
 import { DROPOUT_KERNELS, dropoutBackwardGpu, dropoutForwardGpu, dropoutInferenceGpu } from '../kernels/dropout.js';
 import { imageStripOrder, sparseCompressGpu, sparseListsTensor, sparseMatmulGpu, sparseTrainingKernels } from '../kernels/sparse.js';
-import { activationGpu, ACTIVATION_KERNELS } from '../kernels/activations.js';
+import { activationGpu, activationKernels } from '../kernels/activations.js';
 import { defaultMatmulVariant, matmulGpu, matmulKernel, type MatmulOptions, type MatmulVariant } from '../kernels/matmul.js';
-import { optimizerGpu, OPTIMIZER_KERNELS, sgdGpu, type OptimizerHyper, type OptimizerKind } from '../kernels/optimizers.js';
+import { optimizerGpu, optimizerKernels, sgdGpu, type OptimizerHyper, type OptimizerKind } from '../kernels/optimizers.js';
 import { argmaxGpu, columnSumGpu, correctGpu, REDUCE_KERNELS, storeScalarGpu, sumGpu, sumSquaresGpu, SUM_SQUARES_KERNEL } from '../kernels/reduce.js';
 import { softmaxGpu, SOFTMAX_KERNELS, xentBackwardGpu, xentGpu } from '../kernels/softmax.js';
 import { GpuTensor } from '../tensor/gpu-tensor.js';
@@ -107,12 +107,12 @@ export class GpuBackend implements Backend<GpuTensor> {
     const matmuls = [...TRAINING_MATMULS, ...extra].map((f) => matmulKernel(this.matmulVariant, f, !!f.bias));
     await this.ctx.pipelines.prepare([
       ...matmuls,
-      ...ACTIVATION_KERNELS,
+      ...activationKernels(this.ctx.elementBlock),
       ...SOFTMAX_KERNELS,
       ...REDUCE_KERNELS,
       SUM_SQUARES_KERNEL,
       ...GATHER_KERNELS,
-      ...OPTIMIZER_KERNELS,
+      ...optimizerKernels(this.ctx.elementBlock),
       ...(layers.dropout ? DROPOUT_KERNELS : []),
       ...(layers.batchNorm ? BATCHNORM_KERNELS : []),
       // The first layer's products with a data batch (MNIST's image order).

@@ -4,6 +4,7 @@ import { BindGroupCache } from './bind-groups.js';
 import { BufferPool } from './buffer-pool.js';
 import { kernelName, PipelineCache, type KernelSpec } from './pipeline-cache.js';
 import { UniformCache } from './uniforms.js';
+import { SOFTWARE_BLOCK, type ElementBlock } from '../kernels/element-block.js';
 
 /** One recorded dispatch, as the demo and the benchmarks show it. */
 export interface DispatchRecord {
@@ -41,6 +42,11 @@ export class GpuContext {
   lastTrace: readonly DispatchRecord[] = [];
   tracing = true;
   submits = 0;
+  /**
+   * Elements per invocation of the elementwise kernels (src/kernels/element-block.ts): 8 on
+   * software adapters, where that halves their time, 1 on hardware. Tests set it to run both.
+   */
+  elementBlock: ElementBlock;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -62,6 +68,7 @@ export class GpuContext {
     this.pipelines = new PipelineCache(device, (name, create) => this.scoped(`compiling ${name}`, create));
     this.uniforms = new UniformCache(device);
     this.bindGroups = new BindGroupCache(device, (name, create) => this.scoped(`binding buffers for ${name}`, create));
+    this.elementBlock = adapter.software ? SOFTWARE_BLOCK : 1;
     this.placeholder = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'placeholder' });
     device.addEventListener('uncapturederror', (event) => {
       const error = (event as GPUUncapturedErrorEvent).error;

@@ -1,19 +1,24 @@
-import code from '../../shaders/activations.wgsl?raw';
+import family from '../../shaders/activations.wgsl?raw';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import type { GpuTensor } from '../tensor/gpu-tensor.js';
+import { blockEntry, withBlockEntryPoints, type ElementBlock } from './element-block.js';
 import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
 export type ActivationEntry = 'relu_forward' | 'relu_backward' | 'sigmoid_forward' | 'sigmoid_backward';
 
-export function activationKernel(entryPoint: ActivationEntry): KernelSpec {
-  return { family: 'activations', code, entryPoint };
+const ENTRIES = ['relu_forward', 'relu_backward', 'sigmoid_forward', 'sigmoid_backward'] as const;
+const code = withBlockEntryPoints(family, ENTRIES);
+
+export function activationKernel(entry: ActivationEntry, block: ElementBlock = 1): KernelSpec {
+  return { family: 'activations', code, entryPoint: blockEntry(entry, block) };
 }
 
-export const ACTIVATION_KERNELS: KernelSpec[] = (
-  ['relu_forward', 'relu_backward', 'sigmoid_forward', 'sigmoid_backward'] as const
-).map(activationKernel);
+/** Every activation kernel, `block` elements per invocation. */
+export function activationKernels(block: ElementBlock): KernelSpec[] {
+  return ENTRIES.map((e) => activationKernel(e, block));
+}
 
 /**
  * Records one activation kernel. Bindings: src (x or dy), saved (mask or y), dst (y or dx),
@@ -29,11 +34,12 @@ export function activationGpu(
 ): void {
   const s = dims(src.shape);
   const shapes = entry === 'relu_forward' ? `x${s} → y${s}, mask${s}` : entry.endsWith('forward') ? `x${s} → y${s}` : `dy${s}, ${entry.startsWith('relu') ? 'mask' : 'y'}${s} → dx${s}`;
+  const block = ctx.elementBlock;
   ctx.dispatch({
-    kernel: activationKernel(entry),
+    kernel: activationKernel(entry, block),
     params: [src.size],
     buffers: [src.buffer, saved?.buffer, dst.buffer, maskOut?.buffer],
-    workgroups: grid1d(src.size, 256),
+    workgroups: grid1d(Math.ceil(src.size / block), 256),
     shapes,
   });
 }

@@ -1,8 +1,9 @@
-import code from '../../shaders/optimizers.wgsl?raw';
+import family from '../../shaders/optimizers.wgsl?raw';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { f32bits } from '../gpu/uniforms.js';
 import type { GpuTensor } from '../tensor/gpu-tensor.js';
+import { blockEntry, withBlockEntryPoints, type ElementBlock } from './element-block.js';
 import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
@@ -42,21 +43,29 @@ export function adamLrT(lr: number, beta1: number, beta2: number, t: number): nu
   return (lr * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
 }
 
-export const SGD_KERNEL: KernelSpec = { family: 'optimizers', code, entryPoint: 'sgd' };
+const code = withBlockEntryPoints(family, ['sgd', ...OPTIMIZER_KINDS]);
 
-export function optimizerKernel(kind: OptimizerKind): KernelSpec {
-  return { family: 'optimizers', code, entryPoint: kind };
+export function sgdKernel(block: ElementBlock = 1): KernelSpec {
+  return { family: 'optimizers', code, entryPoint: blockEntry('sgd', block) };
 }
 
-export const OPTIMIZER_KERNELS: KernelSpec[] = [SGD_KERNEL, ...OPTIMIZER_KINDS.map(optimizerKernel)];
+export function optimizerKernel(kind: OptimizerKind, block: ElementBlock = 1): KernelSpec {
+  return { family: 'optimizers', code, entryPoint: blockEntry(kind, block) };
+}
+
+/** SGD and every stateful optimizer, `block` elements per invocation. */
+export function optimizerKernels(block: ElementBlock): KernelSpec[] {
+  return [sgdKernel(block), ...OPTIMIZER_KINDS.map((k) => optimizerKernel(k, block))];
+}
 
 /** param -= lr * grad, in place. */
 export function sgdGpu(ctx: GpuContext, param: GpuTensor, grad: GpuTensor, lr: number): void {
+  const block = ctx.elementBlock;
   ctx.dispatch({
-    kernel: SGD_KERNEL,
+    kernel: sgdKernel(block),
     params: [param.size, f32bits(lr), 0, 0, 0, 0],
     buffers: [grad.buffer, param.buffer],
-    workgroups: grid1d(param.size, 256),
+    workgroups: grid1d(Math.ceil(param.size / block), 256),
     shapes: `p${dims(param.shape)} -= ${lr} · g${dims(grad.shape)}`,
   });
 }
@@ -91,11 +100,12 @@ function uniformValues(kind: OptimizerKind, h: OptimizerHyper): [number, number,
 export function optimizerGpu(ctx: GpuContext, kind: OptimizerKind, param: GpuTensor, grad: GpuTensor, state: readonly GpuTensor[], hyper: OptimizerHyper): void {
   const [lr, ...c] = uniformValues(kind, hyper);
   const names = OPTIMIZER_SPEC[kind].state;
+  const block = ctx.elementBlock;
   ctx.dispatch({
-    kernel: optimizerKernel(kind),
+    kernel: optimizerKernel(kind, block),
     params: [param.size, f32bits(lr), ...c.map(f32bits)],
     buffers: [grad.buffer, param.buffer, state[0]?.buffer, state[1]?.buffer],
-    workgroups: grid1d(param.size, 256),
+    workgroups: grid1d(Math.ceil(param.size / block), 256),
     shapes: `${kind}${kind === 'adam' ? ` t=${hyper.step}` : ''}: p${dims(param.shape)}, ${names.join(', ')} ← g${dims(grad.shape)}`,
   });
 }

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { SOFTWARE_BLOCK, type ElementBlock } from '../../src/kernels/element-block.js';
 import { openNodeGpu } from '../../src/device/discover-node.js';
 import { GpuBackend, type GpuBackendOptions } from '../../src/backend/gpu-backend.js';
 import type { GpuContext } from '../../src/gpu/gpu-context.js';
@@ -23,4 +24,22 @@ export function useGpu(options: GpuBackendOptions = {}): { ctx: () => GpuContext
 
 function fail(): never {
   throw new Error('GPU not opened (beforeAll failed)');
+}
+
+/**
+ * Runs `body` as a describe block once per elementwise block size (src/kernels/element-block.ts):
+ * 1 element per invocation, as hardware adapters run them, and 8, as software ones do.
+ */
+export function describeElementBlocks(ctx: () => GpuContext, title: string, body: () => void): void {
+  describe.each([1, SOFTWARE_BLOCK] as const)(`${title} (%i element(s) per invocation)`, (block) => {
+    let saved: ElementBlock;
+    beforeAll(() => {
+      saved = ctx().elementBlock;
+      ctx().elementBlock = block;
+    });
+    afterAll(() => {
+      ctx().elementBlock = saved;
+    });
+    body();
+  });
 }
