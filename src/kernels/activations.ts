@@ -2,14 +2,14 @@ import family from '../../shaders/activations.wgsl?raw';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import type { GpuTensor } from '../tensor/gpu-tensor.js';
-import { blockEntry, withBlockEntryPoints, type ElementBlock } from './element-block.js';
+import { blockEntry, withElementEntryPoints, type ElementBlock } from './element-block.js';
 import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
 export type ActivationEntry = 'relu_forward' | 'relu_backward' | 'sigmoid_forward' | 'sigmoid_backward';
 
 const ENTRIES = ['relu_forward', 'relu_backward', 'sigmoid_forward', 'sigmoid_backward'] as const;
-const code = withBlockEntryPoints(family, ENTRIES);
+const code = withElementEntryPoints(family, ENTRIES);
 
 export function activationKernel(entry: ActivationEntry, block: ElementBlock = 1): KernelSpec {
   return { family: 'activations', code, entryPoint: blockEntry(entry, block) };

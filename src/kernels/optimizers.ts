@@ -3,7 +3,7 @@ import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { f32bits } from '../gpu/uniforms.js';
 import type { GpuTensor } from '../tensor/gpu-tensor.js';
-import { blockEntry, withBlockEntryPoints, type ElementBlock } from './element-block.js';
+import { blockEntry, withElementEntryPoints, type ElementBlock } from './element-block.js';
 import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
@@ -43,7 +43,7 @@ export function adamLrT(lr: number, beta1: number, beta2: number, t: number): nu
   return (lr * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
 }
 
-const code = withBlockEntryPoints(family, ['sgd', ...OPTIMIZER_KINDS]);
+const code = withElementEntryPoints(family, ['sgd', ...OPTIMIZER_KINDS]);
 
 export function sgdKernel(block: ElementBlock = 1): KernelSpec {
   return { family: 'optimizers', code, entryPoint: blockEntry('sgd', block) };
