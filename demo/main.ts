@@ -29,7 +29,7 @@ import { showNotice } from './ui/notices.js';
 
 async function boot(): Promise<void> {
   const { settings, problems } = parseSettings(location.search);
-  if (problems.length) showNotice('warning', 'Some settings in the URL were ignored:', `${problems.join('; ')}.`);
+  if (problems.length) showNotice('warning', 'Some settings in the URL were ignored:', `${problems.join('; ')}.`, 'bad-settings');
 
   const loading = new LoadingPanel();
   const mnistReady = fetchMnist(new URL('mnist/', document.baseURI).href, (loaded, total) => loading.mnist(loaded, total)).then((mnist) => {

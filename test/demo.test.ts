@@ -19,8 +19,8 @@ import { sliceSplit } from '../src/data/mnist.js';
 import { loadMnist } from '../src/node/load-mnist.js';
 import { compareOptimizers, type OptimizerComparisonResult } from '../src/experiments/optimizer-comparison.js';
 import { finalGap, OVERFIT_RUNS, OVERFIT_SETUP, overfitting, type OverfitCurve, type OverfittingResult } from '../src/experiments/overfitting.js';
-import { MultiLayerNet } from '../src/nn/multi-layer-net.js';
-import { SGD } from '../src/train/optimizer.js';
+import { MultiLayerNet, type NetConfig } from '../src/nn/multi-layer-net.js';
+import { createOptimizer, type OptimizerName } from '../src/train/optimizer.js';
 import { Trainer } from '../src/train/trainer.js';
 import { launch, NO_WEBGPU_FLAGS, REPO_ROOT, startDemoServer, watchErrors, WEBGPU_FLAGS, type DemoServer } from './demo/harness.js';
 
@@ -36,18 +36,26 @@ const GRADIENTS_AGREE = 1e-6;
 
 /**
  * The losses `npm start -- --device cpu --init he --steps N` would print (Trainer on the CPU
- * backend): the page must draw the same weights and the same minibatches.
+ * backend): the page must draw the same weights and the same minibatches. ch6 adds ch. 6's
+ * options (`--optimizer`, `--batch-norm`, `--dropout`, `--weight-decay`).
  */
-async function cliLosses(steps: number): Promise<Float32Array> {
+async function cliLosses(steps: number, ch6: { net?: Partial<NetConfig>; optimizer?: OptimizerName; lr?: number } = {}): Promise<Float32Array> {
   const mnist = await loadMnist();
   const be = new CpuBackend('f32');
-  const net = new MultiLayerNet(be, { hiddenSizes: [50], activation: 'relu', weightInit: 'he', seed: 42 });
+  const net = new MultiLayerNet(be, { hiddenSizes: [50], activation: 'relu', weightInit: 'he', seed: 42, ...ch6.net });
+  const optimizer = createOptimizer(be, ch6.optimizer ?? 'sgd', ch6.lr ?? 0.1);
   // Accuracy is not compared, so the sets it is measured on are kept tiny.
-  const trainer = new Trainer(net, new CpuDataset(be, mnist.train), new CpuDataset(be, sliceSplit(mnist.test, 0, 10)), new SGD(be, 0.1));
+  const trainer = new Trainer(net, new CpuDataset(be, mnist.train), new CpuDataset(be, sliceSplit(mnist.test, 0, 10)), optimizer);
   trainer.evaluate = async () => 0;
   const result = await trainer.run({ steps, batchSize: 100, seed: 42, readEvery: 50 });
   return result.losses;
 }
+
+/** Ch. 6's options in a link, and the same run's flags for `npm start`. */
+const CH6_QUERY = 'optimizer=adam&lr=0.001&batchNorm=1&dropout=0.2&weightDecay=0.01';
+const CH6_RUN = { optimizer: 'adam', lr: 0.001, net: { batchNorm: true, dropoutRatio: 0.2, weightDecay: 0.01 } } as const;
+/** Steps of each ch. 6 run: a few seconds on each device. */
+const CH6_STEPS = 20;
 
 /** Steps per optimizer of the page's live comparison under test: a few seconds on the CPU device. */
 const LIVE_STEPS = 20;
@@ -241,7 +249,9 @@ describe('demo page', () => {
 
     it('after the GPU device is lost, offers to go on and continues the run on the CPU from its last evaluation', async () => {
       const lossPage = await browser.newPage();
-      await lossPage.goto(`${server.url}?steps=150&init=he&evalSubset=300&evalEvery=50`);
+      // With Adam, whose moments and step count must cross to the CPU with the weights: restarted at zero
+      // they would move the losses after step 50 off the uninterrupted run's.
+      await lossPage.goto(`${server.url}?steps=150&init=he&evalSubset=300&evalEvery=50&optimizer=adam&lr=0.001`);
       await ready(lossPage);
       await lossPage.click('#start-button');
       const before = await waitFor(lossPage, 'the first evaluation after training began', (x) => x.evals.length >= 2 && x.stepsRead >= 60, 60_000);
@@ -256,9 +266,89 @@ describe('demo page', () => {
       expect(s.evals.map((e) => e.step)).toEqual([0, 50, 100, 150]);
       // Steps up to the last evaluation before the loss are the GPU's; the rest the CPU redid.
       for (let i = 0; i < 50; i++) expect(s.losses[i]).toBe(before.losses[i]);
-      const expected = await cliLosses(150);
+      const expected = await cliLosses(150, { optimizer: 'adam', lr: 0.001 });
       for (let i = 0; i < 150; i++) expect(s.losses[i], `loss of step ${i + 1}`).toBeCloseTo(expected[i]!, 3);
       await lossPage.close();
+    });
+
+    it("takes ch. 6's optimizer, BatchNorm, dropout and weight decay from a link, trains with them on both devices, and refuses bad values", async () => {
+      const ch6 = await browser.newPage();
+      const ch6Errors = watchErrors(ch6);
+      const falls = (losses: number[]) => mean(losses.slice(-5)) < mean(losses.slice(0, 5));
+      try {
+        await ch6.goto(`${server.url}?device=cpu&steps=${CH6_STEPS}&init=he&evalSubset=300&${CH6_QUERY}`);
+        await ready(ch6);
+        expect(await ch6.inputValue('select[name="optimizer"]')).toBe('adam');
+        expect(await ch6.inputValue('input[name="lr"]')).toBe('0.001');
+        expect(await ch6.isChecked('input[name="batchNorm"]')).toBe(true);
+        expect(await ch6.inputValue('input[name="dropout"]')).toBe('0.2');
+        expect(await ch6.inputValue('input[name="weightDecay"]')).toBe('0.01');
+        expect(new URL(ch6.url()).search).toBe('?device=cpu&init=he&lr=0.001&optimizer=adam&batchNorm=1&dropout=0.2&weightDecay=0.01&steps=20&evalSubset=300');
+        expect(await ch6.textContent('#cli-command')).toBe(
+          'npm start -- --device cpu --steps 20 --batch 100 --lr 0.001 --optimizer adam --hidden 50 --activation relu --init he --batch-norm --dropout 0.2 --weight-decay 0.01 --seed 42',
+        );
+        expect(await ch6.textContent('#step-explainer')).toMatch(/Affine → BatchNorm → Relu → Dropout → Affine → SoftmaxWithLoss.*Adam/);
+        // The activations panel looks inside the BatchNorm layer too.
+        await expect.poll(() => ch6.textContent('#activity-body'), { timeout: 20_000 }).toMatch(/BatchNorm\(z\)/);
+        expect(await ch6.textContent('#gc-plain-net')).toMatch(/plain net, without the training panel's BatchNorm, Dropout, weight decay/);
+
+        // On the CPU device, step for step what `npm start` computes with the same flags: the
+        // options reach the net and the optimizer, and the dropout masks follow the step.
+        await ch6.click('#start-button');
+        const cpu = await waitFor(ch6, 'the ch. 6 run on the CPU', (x) => x.state === 'done', 60_000);
+        expect(cpu.device).toBe('cpu');
+        expect(cpu.losses).toHaveLength(CH6_STEPS);
+        const expected = await cliLosses(CH6_STEPS, CH6_RUN);
+        const plain = await cliLosses(CH6_STEPS, { lr: CH6_RUN.lr });
+        for (let i = 0; i < CH6_STEPS; i++) expect(cpu.losses[i], `loss of step ${i + 1}`).toBeCloseTo(expected[i]!, 4);
+        // Not the same as ignoring the options (plain SGD on the plain net).
+        expect(Math.max(...cpu.losses.map((l, i) => Math.abs(l - plain[i]!)))).toBeGreaterThan(0.01);
+        expect(falls(cpu.losses), `losses ${cpu.losses.join(', ')}`).toBe(true);
+
+        // The same run on the GPU: the trace shows the ch. 6 kernels, each under its layer.
+        await ch6.check('input[name="device"][value="gpu"]');
+        await waitFor(ch6, 'the GPU session', (x) => x.device === 'gpu' && x.state === 'ready', 20_000);
+        await ch6.evaluate(() => window.__demo!.settled());
+        await ch6.click('#start-button');
+        const gpu = await waitFor(ch6, 'the ch. 6 run on the GPU', (x) => x.state === 'done', 90_000);
+        expect(gpu.losses.every(Number.isFinite)).toBe(true);
+        expect(falls(gpu.losses), `losses ${gpu.losses.join(', ')}`).toBe(true);
+        // Same weights, batch and dropout mask as the CPU's first step; float32 sums in another order.
+        expect(Math.abs(gpu.losses[0]! - cpu.losses[0]!)).toBeLessThan(1e-3 * cpu.losses[0]!);
+        const traced = await waitFor(ch6, 'a training-step trace', (x) => x.traceKernels.some((k) => k.startsWith('bookkeeping:')), 10_000);
+        const kernels = traced.traceKernels;
+        for (const prefix of [
+          'forward:BatchNorm gamma1, beta1:batchnorm.',
+          'backward:BatchNorm gamma1, beta1:batchnorm.',
+          'forward:Dropout 1:dropout.',
+          'backward:Dropout 1:dropout.',
+          'forward:weight decay ½λ‖W‖²:',
+          'backward:weight decay λ·W:',
+          'update:Adam:optimizers.adam',
+        ]) {
+          expect(kernels.some((k) => k.startsWith(prefix)), `${prefix} in ${kernels.join(' | ')}`).toBe(true);
+        }
+        expect(kernels.filter((k) => k.split(':')[1] === ''), 'dispatches without a layer').toEqual([]);
+
+        // A bad value typed into the form is marked and starts nothing.
+        await ch6.fill('input[name="dropout"]', '1');
+        await ch6.dispatchEvent('input[name="dropout"]', 'change');
+        expect(await ch6.getAttribute('input[name="dropout"]', 'class')).toContain('invalid');
+        expect(await ch6.getAttribute('input[name="dropout"]', 'title')).toBe('must be a ratio from 0 up to, not including, 1');
+        expect((await snapshot(ch6)).state).toBe('done');
+
+        // Bad values in a link: the page names each one and keeps the book's value.
+        await ch6.goto(`${server.url}?dropout=1&weightDecay=-0.1&optimizer=adamw&batchNorm=yes`);
+        const notice = await ch6.waitForSelector('[data-notice="bad-settings"]', { timeout: 20_000 });
+        const text = (await notice.textContent())!;
+        expect(text).toContain('dropout=1 ignored: must be a ratio from 0 up to, not including, 1');
+        expect(text).toContain('weightDecay=-0.1 ignored: must be a finite number >= 0');
+        expect(text).toContain('optimizer=adamw ignored: must be one of sgd, momentum, nesterov, adagrad, rmsprop, adam');
+        expect(text).toContain('batchNorm=yes ignored: must be 1 (on) or 0 (off)');
+        expect(ch6Errors).toEqual([]);
+      } finally {
+        await ch6.close();
+      }
     });
 
     it("runs the book's initialization experiment as histograms", async () => {

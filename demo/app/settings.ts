@@ -1,10 +1,12 @@
 /**
  * Everything that defines a run, read from and written to the page's URL so that a link repeats
  * the run: same seed, same initial weights, same minibatches. Defaults are the book's
- * train_neuralnet.py (TwoLayerNet 784-50-10, batch 100, lr 0.1, 10,000 iterations, accuracy on
- * the full sets once per epoch); only values that differ from them go into the URL.
+ * train_neuralnet.py (TwoLayerNet 784-50-10, batch 100, lr 0.1, SGD, 10,000 iterations, accuracy
+ * on the full sets once per epoch); ch. 6's options (optimizer, BatchNorm, dropout, weight decay)
+ * default to off. Only values that differ from these defaults go into the URL.
  */
 import type { ActivationName, NetConfig } from '../../src/nn/multi-layer-net.js';
+import { OPTIMIZER_NAMES, type OptimizerName } from '../../src/train/optimizer.js';
 
 export type DeviceName = 'gpu' | 'cpu';
 export type InitName = 'std' | 'xavier' | 'he';
@@ -15,6 +17,14 @@ export interface DemoSettings {
   activation: ActivationName;
   init: InitName;
   lr: number;
+  /** The update rule (ch. 6.1): sgd as in ch. 5, or momentum, nesterov, adagrad, rmsprop, adam. */
+  optimizer: OptimizerName;
+  /** A BatchNorm layer between each hidden Affine and its activation (ch. 6.3). */
+  batchNorm: boolean;
+  /** Fraction of hidden units each Dropout layer drops per step (ch. 6.4.3); 0 for no Dropout layers. */
+  dropout: number;
+  /** λ of the L2 weight decay (ch. 6.4.2): the loss gains ½λ‖W‖² per weight matrix. */
+  weightDecay: number;
   batch: number;
   steps: number;
   seed: number;
@@ -34,6 +44,10 @@ export const BOOK_SETTINGS: Readonly<DemoSettings> = {
   activation: 'relu',
   init: 'std',
   lr: 0.1,
+  optimizer: 'sgd',
+  batchNorm: false,
+  dropout: 0,
+  weightDecay: 0,
   batch: 100,
   steps: 10_000,
   seed: 42,
@@ -66,6 +80,21 @@ function choice<C extends string>(choices: readonly C[]): (text: string) => C {
   };
 }
 
+function onOff(text: string): boolean {
+  if (text === '1' || text === 'true') return true;
+  if (text === '0' || text === 'false') return false;
+  throw new Error('1 (on) or 0 (off)');
+}
+
+/** A finite number in [min, max) (max may be Infinity); `words` is what the message asks for. */
+function real(min: number, max: number, words: string): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isFinite(n) || n < min || n >= max) throw new Error(words);
+    return n;
+  };
+}
+
 const PARSERS: { [K in Key]: Parser<K> } = {
   device: choice(['gpu', 'cpu'] as const),
   hidden: (text) => {
@@ -80,6 +109,10 @@ const PARSERS: { [K in Key]: Parser<K> } = {
     if (text.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 100) throw new Error('a number > 0');
     return n;
   },
+  optimizer: choice(OPTIMIZER_NAMES),
+  batchNorm: onOff,
+  dropout: real(0, 1, 'a ratio from 0 up to, not including, 1'),
+  weightDecay: real(0, Infinity, 'a finite number >= 0'),
   batch: int(1, TRAIN_IMAGES),
   steps: int(1, 1_000_000),
   seed: int(0, 2 ** 32 - 1),
@@ -146,10 +179,9 @@ export function netConfig(s: DemoSettings): NetConfig {
     activation: s.activation,
     weightInit: s.init,
     weightInitStd: INIT_STD,
-    // The training panel trains the book's ch. 5 net; ch. 6's regularizers live in its own panel and in npm start's flags.
-    weightDecay: 0,
-    batchNorm: false,
-    dropoutRatio: 0,
+    weightDecay: s.weightDecay,
+    batchNorm: s.batchNorm,
+    dropoutRatio: s.dropout,
     seed: s.seed,
   };
 }
@@ -170,9 +202,14 @@ export function cliCommand(s: DemoSettings): string {
     `--steps ${s.steps}`,
     `--batch ${s.batch}`,
     `--lr ${s.lr}`,
+    // ch. 6's flags only when used, so the book's run reads as the book's command.
+    ...(s.optimizer !== BOOK_SETTINGS.optimizer ? [`--optimizer ${s.optimizer}`] : []),
     `--hidden ${s.hidden.join(',')}`,
     `--activation ${s.activation}`,
     `--init ${s.init}`,
+    ...(s.batchNorm ? ['--batch-norm'] : []),
+    ...(s.dropout > 0 ? [`--dropout ${s.dropout}`] : []),
+    ...(s.weightDecay > 0 ? [`--weight-decay ${s.weightDecay}`] : []),
     `--seed ${s.seed}`,
   ];
   return `npm start -- ${flags.join(' ')}`;

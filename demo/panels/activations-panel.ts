@@ -1,11 +1,13 @@
 /**
- * One image through the net, layer by layer: its pixels, each hidden layer's pre-activation z,
- * the ReLU mask (which units let the gradient through in backward) and the activation, then the
- * class probabilities. Follows the selected test image or the drawing.
+ * One image through the net, layer by layer: its pixels, each hidden layer's pre-activation z
+ * (and BatchNorm's output, where the net has it), the ReLU mask (which units let the gradient
+ * through in backward) and the activation, then the class probabilities. Follows the selected
+ * test image or the drawing.
  */
 import type { App, Sample } from '../app/app.js';
 import { byId, el } from '../app/dom.js';
 import { LatestOnly } from '../app/latest-only.js';
+import type { NetConfig } from '../../src/nn/multi-layer-net.js';
 import { probe, type HiddenActivity, type Probe } from '../engine/probe.js';
 import { diverging, grayscale, maxAbs, paint, pixelCanvas, sequential } from '../ui/pixels.js';
 import { renderProbBars } from '../ui/prob-bars.js';
@@ -40,18 +42,18 @@ export class ActivationsPanel {
     const result = await this.app.netWork.run(() => probe(session.net, input));
     if (session !== this.app.session) return;
     this.last = result;
-    this.render(sample, input, result, session.net.config.activation);
+    this.render(sample, input, result, session.net.config);
     this.onProbe(result);
   }
 
-  private render(sample: Sample, input: Float32Array, result: Probe, activation: 'relu' | 'sigmoid'): void {
+  private render(sample: Sample, input: Float32Array, result: Probe, config: NetConfig): void {
     const label = sample.kind === 'test' ? this.app.devices.mnist.test.labels[sample.index] : undefined;
     byId('activity-source').textContent = sample.kind === 'test' ? `test image #${sample.index} (label ${label})` : 'your drawing';
     const image = pixelCanvas(28, 28, 3);
     paint(image, input, 28, 28, grayscale);
     const probs = el('div', { class: 'probs compact' });
     renderProbBars(probs, result.probs, label);
-    const layers = result.hidden.map((layer, i) => this.layerBlock(layer, i, activation));
+    const layers = result.hidden.map((layer, i) => this.layerBlock(layer, i, config));
     byId('activity-body').replaceChildren(
       el('div', { class: 'activity-flow' },
         el('div', { class: 'activity-step' }, el('div', { class: 'caption' }, 'input x (784 pixels)'), image),
@@ -61,7 +63,7 @@ export class ActivationsPanel {
     );
   }
 
-  private layerBlock(layer: HiddenActivity, i: number, activation: 'relu' | 'sigmoid'): HTMLElement {
+  private layerBlock(layer: HiddenActivity, i: number, config: NetConfig): HTMLElement {
     const n = layer.z.length;
     const cols = Math.min(n, UNITS_PER_ROW);
     const rows = Math.ceil(n / cols);
@@ -74,17 +76,26 @@ export class ActivationsPanel {
     const W = `W${i + 1}`;
     const b = `b${i + 1}`;
     const blocks = [row(`z = ${i === 0 ? 'x' : `h${i}`}·${W} + ${b}`, layer.z, diverging, maxAbs(layer.z), 'pre-activation: red positive, blue negative')];
+    // With BatchNorm the activation works on its output, here called a.
+    const a = layer.normalized ? 'a' : 'z';
+    if (layer.normalized) {
+      blocks.push(row(`a = BatchNorm(z), γ${i + 1}, β${i + 1}`, layer.normalized, diverging, maxAbs(layer.normalized), "z normalized with the running mean and variance, scaled by γ and shifted by β: red positive, blue negative"));
+    }
     let summary: string;
-    if (activation === 'relu' && layer.mask) {
+    if (config.activation === 'relu' && layer.mask) {
       const active = layer.mask.reduce((s, v) => s + v, 0);
-      blocks.push(row('ReLU mask (z > 0)', layer.mask, sequential, 1, 'dark: 1, the unit passes its gradient back; light: 0, it blocks it'));
-      blocks.push(row(`h${i + 1} = max(z, 0)`, layer.h, sequential, maxAbs(layer.h), 'activation'));
+      blocks.push(row(`ReLU mask (${a} > 0)`, layer.mask, sequential, 1, 'dark: 1, the unit passes its gradient back; light: 0, it blocks it'));
+      blocks.push(row(`h${i + 1} = max(${a}, 0)`, layer.h, sequential, maxAbs(layer.h), 'activation'));
       summary = `${active} of ${n} units fire for this image. In backward, Relu multiplies the gradient by this mask: the other ${n - active} pass nothing back, so this image does not change their incoming weights.`;
     } else {
       const slope = layer.h.map((y) => y * (1 - y));
-      blocks.push(row(`h${i + 1} = σ(z)`, layer.h, sequential, 1, 'activation'));
-      blocks.push(row("σ'(z) = h(1 − h)", slope, sequential, 0.25, 'what Sigmoid.backward multiplies the gradient by (at most 0.25)'));
+      blocks.push(row(`h${i + 1} = σ(${a})`, layer.h, sequential, 1, 'activation'));
+      blocks.push(row(`σ'(${a}) = h(1 − h)`, slope, sequential, 0.25, 'what Sigmoid.backward multiplies the gradient by (at most 0.25)'));
       summary = `Sigmoid has no mask: backward multiplies the gradient by h(1 − h), at most 0.25, which is why deep sigmoid nets learn slowly.`;
+    }
+    if (config.dropoutRatio > 0) {
+      const r = config.dropoutRatio;
+      summary += ` Dropout: in a training step a random ${+(100 * r).toFixed(2)}% of these units are switched off; here, as at test time, all pass, scaled by 1 − ${r}.`;
     }
     return el(
       'div',

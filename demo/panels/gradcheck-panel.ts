@@ -5,6 +5,7 @@
  */
 import type { App } from '../app/app.js';
 import { byId, durationText, el, sci } from '../app/dom.js';
+import type { DemoSettings } from '../app/settings.js';
 import type { GradientDiff } from '../../src/train/gradient-check.js';
 import { backpropOn, checkInput, compareAll, numericalInWorker, paramShapes, type BackpropResult, type CheckRow, type NumericalResult } from '../gradcheck/check.js';
 import type { NumericalRequest } from '../gradcheck/protocol.js';
@@ -26,9 +27,12 @@ export class GradcheckPanel {
     this.sabotage.addEventListener('change', () => {
       if (this.numerical && !this.running) void this.run();
     });
-    const showSeed = () => (byId('gc-seed').textContent = String(app.settings.seed));
-    showSeed();
-    app.events.on('settings', showSeed);
+    const showSettings = () => {
+      byId('gc-seed').textContent = String(app.settings.seed);
+      byId('gc-plain-net').textContent = plainNetNote(app.settings);
+    };
+    showSettings();
+    app.events.on('settings', showSettings);
   }
 
   async run(): Promise<void> {
@@ -113,4 +117,17 @@ export class GradcheckPanel {
       ),
     );
   }
+}
+
+/**
+ * The check runs gradient_check.py's plain net whatever the training panel says; where that
+ * panel uses ch. 6's layers, say that they are left out here and where they are checked.
+ */
+function plainNetNote(s: Readonly<DemoSettings>): string {
+  const layers = [s.batchNorm ? 'BatchNorm' : '', s.dropout > 0 ? 'Dropout' : '', s.weightDecay > 0 ? 'weight decay' : ''].filter(Boolean);
+  if (layers.length === 0) return '';
+  return (
+    `It checks the book's plain net, without the training panel's ${layers.join(', ')} (and an optimizer does not enter a gradient). ` +
+    'npm run gradcheck -- --batch-norm --dropout 0.5 checks BatchNorm and Dropout the same way; the test suite also checks weight decay, on both devices.'
+  );
 }

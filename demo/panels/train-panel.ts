@@ -5,9 +5,10 @@
 import type { App } from '../app/app.js';
 import { byId, durationText, percent } from '../app/dom.js';
 import { cliCommand, fieldText, iterPerEpoch, setField, toQuery, type DemoSettings } from '../app/settings.js';
+import { updateRule } from '../app/update-rules.js';
 import type { SessionState } from '../training/session.js';
 
-const FIELDS = ['hidden', 'activation', 'init', 'lr', 'batch', 'steps', 'seed'] as const;
+const FIELDS = ['hidden', 'activation', 'init', 'batchNorm', 'dropout', 'optimizer', 'lr', 'weightDecay', 'batch', 'steps', 'seed'] as const;
 
 export class TrainPanel {
   private readonly form = byId('settings-form', HTMLFormElement);
@@ -60,7 +61,8 @@ export class TrainPanel {
   private showSettings(s: Readonly<DemoSettings>): void {
     for (const name of FIELDS) {
       const input = this.form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
-      input.value = fieldText(s as DemoSettings, name);
+      if (isCheckbox(input)) input.checked = fieldText(s as DemoSettings, name) === '1';
+      else input.value = fieldText(s as DemoSettings, name);
       input.classList.remove('invalid');
       input.title = '';
     }
@@ -75,7 +77,7 @@ export class TrainPanel {
     if (!(target instanceof HTMLInputElement || target instanceof HTMLSelectElement)) return;
     const next: DemoSettings = { ...this.app.settings, hidden: [...this.app.settings.hidden] };
     try {
-      setField(next, target.name as keyof DemoSettings, target.value);
+      setField(next, target.name as keyof DemoSettings, isCheckbox(target) ? (target.checked ? '1' : '0') : target.value);
     } catch (e) {
       target.classList.add('invalid');
       target.title = `must be ${(e as Error).message}`;
@@ -129,13 +131,25 @@ export class TrainPanel {
   }
 }
 
+function isCheckbox(input: HTMLInputElement | HTMLSelectElement): input is HTMLInputElement {
+  return input instanceof HTMLInputElement && input.type === 'checkbox';
+}
+
 /** One training step in words, with this run's numbers. */
 function explainStep(s: Readonly<DemoSettings>): string {
   const act = s.activation === 'relu' ? 'Relu' : 'Sigmoid';
-  const layers = [...s.hidden.flatMap(() => ['Affine', act]), 'Affine', 'SoftmaxWithLoss'];
+  const hiddenLayer = ['Affine', ...(s.batchNorm ? ['BatchNorm'] : []), act, ...(s.dropout > 0 ? ['Dropout'] : [])];
+  const layers = [...s.hidden.flatMap(() => hiddenLayer), 'Affine', 'SoftmaxWithLoss'];
+  const decay = s.weightDecay > 0 ? ` (plus ½·${s.weightDecay}·‖W‖² for each weight matrix, which adds ${s.weightDecay}·W to each ∂loss/∂W)` : '';
+  const dropout = s.dropout > 0 ? ` Dropout switches off a random ${percentOf(s.dropout)} of the hidden units in each step (a new draw each step) and none when testing.` : '';
+  const batchNorm = s.batchNorm ? ' BatchNorm normalizes each unit over the minibatch while training, over its running mean and variance when testing.' : '';
   return (
-    `Each step takes ${s.batch} random training images, runs them forward through ${layers.join(' → ')} to a loss, ` +
+    `Each step takes ${s.batch} random training images, runs them forward through ${layers.join(' → ')} to a loss${decay}, ` +
     `then backward through the same layers to get ∂loss/∂W for every weight, and moves each weight against its gradient: ` +
-    `W ← W − ${s.lr} · ∂loss/∂W. One epoch is ${iterPerEpoch(s)} steps.`
+    `${updateRule(s.optimizer, s.lr)}.${batchNorm}${dropout} One epoch is ${iterPerEpoch(s)} steps.`
   );
+}
+
+function percentOf(ratio: number): string {
+  return `${+(100 * ratio).toFixed(2)}%`;
 }

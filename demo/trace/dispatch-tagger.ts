@@ -61,13 +61,27 @@ export class DispatchTagger implements StepTracer {
       this.wrap(affine, 'forward', 'forward', name);
       this.wrap(affine, 'backward', 'backward', name);
     }
+    for (const bn of net.batchNorms) {
+      const name = `BatchNorm ${bn.gamma.name}, ${bn.beta.name}`;
+      this.wrap(bn, 'forward', 'forward', name);
+      this.wrap(bn, 'backward', 'backward', name);
+    }
     net.activations.forEach((layer, i) => {
       const name = `${layer instanceof Relu ? 'Relu' : 'Sigmoid'} ${i + 1}`;
       this.wrap(layer, 'forward', 'forward', name);
       this.wrap(layer, 'backward', 'backward', name);
     });
+    net.dropouts.forEach((layer, i) => {
+      this.wrap(layer, 'forward', 'forward', `Dropout ${i + 1}`);
+      this.wrap(layer, 'backward', 'backward', `Dropout ${i + 1}`);
+    });
     this.wrap(net.lastLayer, 'forward', 'forward', 'SoftmaxWithLoss');
     this.wrap(net.lastLayer, 'backward', 'backward', 'SoftmaxWithLoss');
+    // The weight-decay terms belong to no layer: the net adds ½λ‖W‖² to the loss and λ·W to each
+    // dW itself. Labelling the whole loss and gradient leaves exactly those outside every
+    // layer's label (the layers' own labels nest inside).
+    this.wrap(net, 'loss', 'forward', 'weight decay ½λ‖W‖²');
+    this.wrap(net, 'gradient', 'backward', 'weight decay λ·W');
   }
 
   begin(step: number): void {

@@ -4,8 +4,8 @@
  * queries would be finer but are not offered everywhere (and are quantized in browsers); this
  * works on every adapter and is honest about being an average.
  *
- * It runs on a scratch copy of the net: re-running the SGD dispatch would otherwise move the
- * real weights. Call it only while training is stopped: the re-run dispatches write into
+ * It runs on a scratch copy of the net and optimizer: re-running the update dispatch would
+ * otherwise move the real weights (and the optimizer's state). Call it only while training is stopped: the re-run dispatches write into
  * buffers the scratch step released, which nothing may take from the pool meanwhile.
  */
 import type { GpuBackend } from '../../src/backend/gpu-backend.js';
@@ -13,7 +13,7 @@ import type { Dataset } from '../../src/data/dataset.js';
 import { Rng, sampleIndices } from '../../src/data/rng.js';
 import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
 import type { GpuTensor } from '../../src/tensor/gpu-tensor.js';
-import { SGD } from '../../src/train/optimizer.js';
+import { createOptimizer } from '../../src/train/optimizer.js';
 import { netConfig, type DemoSettings } from '../app/settings.js';
 import { yieldToBrowser } from '../app/yield.js';
 import { recordStep } from '../training/step.js';
@@ -35,16 +35,18 @@ export interface TimedStep {
 export async function traceOneStep(gpu: GpuBackend, tagger: DispatchTagger, train: Dataset<GpuTensor>, settings: DemoSettings): Promise<StepTrace> {
   const net = new MultiLayerNet(gpu, netConfig(settings));
   tagger.labelLayers(net);
+  const optimizer = createOptimizer(gpu, settings.optimizer, settings.lr);
   try {
     const indices = sampleIndices(new Rng(settings.seed), train.count, settings.batch);
     tagger.begin(-1);
-    const { x, t } = recordStep(net, new SGD(gpu, settings.lr), train, indices, tagger);
+    const { x, t } = recordStep(net, optimizer, train, indices, 0, tagger);
     gpu.dispose(x, t);
     gpu.flush();
     const trace = tagger.end();
     await gpu.ctx.finish();
     return trace;
   } finally {
+    optimizer.dispose();
     net.dispose();
   }
 }
@@ -60,10 +62,10 @@ export async function timeStepKernels(
   const ctx = gpu.ctx;
   const net = new MultiLayerNet(gpu, netConfig(settings));
   tagger.labelLayers(net);
-  const optimizer = new SGD(gpu, settings.lr);
+  const optimizer = createOptimizer(gpu, settings.optimizer, settings.lr);
   const indices = sampleIndices(new Rng(settings.seed), train.count, settings.batch);
   const step = () => {
-    const { x, t } = recordStep(net, optimizer, train, indices, tagger);
+    const { x, t } = recordStep(net, optimizer, train, indices, 0, tagger);
     gpu.dispose(x, t);
     gpu.flush();
   };
@@ -100,6 +102,7 @@ export async function timeStepKernels(
     onProgress(trace.dispatches.length, trace.dispatches.length);
     return { trace, kernelMs, stepMs, rounds };
   } finally {
+    optimizer.dispose();
     net.dispose();
   }
 }

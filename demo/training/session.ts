@@ -8,7 +8,7 @@ import type { Dataset } from '../../src/data/dataset.js';
 import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
 import { readTensors } from '../../src/nn/model-file.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
-import { SGD } from '../../src/train/optimizer.js';
+import { createOptimizer, type OptimizerState, type StatefulOptimizer } from '../../src/train/optimizer.js';
 import { DivergenceError } from '../../src/train/trainer.js';
 import { evalInterval, iterPerEpoch, netConfig, type DemoSettings } from '../app/settings.js';
 import { TimeSlicer } from '../app/yield.js';
@@ -58,7 +58,10 @@ export interface SessionListener {
 export interface SafePoint {
   step: number;
   rngState: number[];
+  /** The net's tensors: parameters, then BatchNorm's running statistics (readTensors). */
   weights: Float32Array[];
+  /** Velocities, moments and step count of a stateful optimizer (empty for SGD). */
+  optimizer: OptimizerState;
   losses: Float32Array;
   evals: EvalPoint[];
 }
@@ -70,7 +73,7 @@ export interface EvalSets<T extends Tensor> {
 
 export class TrainingSession<T extends Tensor = Tensor> {
   readonly net: MultiLayerNet<T>;
-  readonly optimizer: SGD<T>;
+  readonly optimizer: StatefulOptimizer<T>;
   readonly losses: Float32Array;
   readonly evals: EvalPoint[] = [];
   /** Steps recorded so far (their losses are known once `stepsRead` catches up). */
@@ -101,7 +104,7 @@ export class TrainingSession<T extends Tensor = Tensor> {
     readonly tracer: StepTracer = NO_TRACER,
   ) {
     this.net = new MultiLayerNet(data.backend, netConfig(settings));
-    this.optimizer = new SGD(data.backend, settings.lr);
+    this.optimizer = createOptimizer(data.backend, settings.optimizer, settings.lr);
     this.losses = new Float32Array(settings.steps);
     this.rng = new Rng(settings.seed);
   }
@@ -161,6 +164,7 @@ export class TrainingSession<T extends Tensor = Tensor> {
       step: this.step,
       rngState: this.rng.getState(),
       weights: await readTensors(this.net),
+      optimizer: await this.optimizer.state(),
       losses: this.losses.slice(0, this.step),
       evals: [...this.evals],
     };
@@ -168,9 +172,13 @@ export class TrainingSession<T extends Tensor = Tensor> {
     return point;
   }
 
-  /** Continues `from` here (another device): its weights, step, minibatch RNG, losses and chart. */
+  /**
+   * Continues `from` here (another device): its weights, optimizer state, step, minibatch RNG,
+   * losses and chart. The dropout masks follow from the step, so they repeat too.
+   */
   resumeFrom(from: SafePoint): void {
     this.net.tensors().forEach((p, i) => this.backend.write(p.value, from.weights[i]!));
+    this.optimizer.loadState(from.optimizer);
     this.rng = Rng.fromState(from.rngState);
     this.step = this.stepsRead = from.step;
     this.losses.set(from.losses);
@@ -182,6 +190,7 @@ export class TrainingSession<T extends Tensor = Tensor> {
   dispose(): void {
     this.disposed = true;
     this.pauseRequested = true;
+    this.optimizer.dispose();
     this.net.dispose();
   }
 
@@ -202,7 +211,7 @@ export class TrainingSession<T extends Tensor = Tensor> {
       const history = be.zeros([size]);
       for (let slot = 0; slot < size; slot++) {
         this.tracer.begin(this.step);
-        const { loss, x, t } = recordStep(this.net, this.optimizer, train, sampleIndices(this.rng, train.count, batch), this.tracer);
+        const { loss, x, t } = recordStep(this.net, this.optimizer, train, sampleIndices(this.rng, train.count, batch), this.step, this.tracer);
         this.tracer.label('bookkeeping', 'loss history', () => be.storeScalar(loss, history, slot));
         be.dispose(x, t);
         be.flush();

@@ -1,6 +1,6 @@
 /**
  * One step of the book's training loop, op for op what Trainer.run records: gather a minibatch,
- * forward and backward through the net, SGD update. The page runs its own loop around it (it
+ * forward and backward through the net, the optimizer's update. The page runs its own loop around it (it
  * pauses, and draws as it goes) but must draw the same batches and compute the same numbers as
  * `npm start`, so the step lives here once and the loop mirrors Trainer.run.
  */
@@ -37,10 +37,12 @@ export function recordStep<T extends Tensor>(
   optimizer: Optimizer<T>,
   train: Dataset<T>,
   indices: Uint32Array,
+  /** The step's number: it picks the dropout masks, as in Trainer.run, so `npm start` draws the same. */
+  step: number,
   tracer: StepTracer = NO_TRACER,
 ): RecordedStep<T> {
   const { x, t } = tracer.label('data', 'minibatch', () => train.batch(indices));
-  const loss = net.gradient(x, t);
+  const loss = net.gradient(x, t, step);
   tracer.label('update', optimizer.name, () => optimizer.update(net.params()));
   return { loss, x, t };
 }

@@ -8,7 +8,7 @@ import type { Dataset } from '../../src/data/dataset.js';
 import { Rng, sampleIndices } from '../../src/data/rng.js';
 import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
-import { SGD } from '../../src/train/optimizer.js';
+import { createOptimizer } from '../../src/train/optimizer.js';
 import { netConfig, type DemoSettings } from '../app/settings.js';
 import { TimeSlicer } from '../app/yield.js';
 import { recordStep } from './step.js';
@@ -26,7 +26,7 @@ export interface TimedRun {
 
 export async function timedRun<T extends Tensor>(backend: Backend<T>, train: Dataset<T>, settings: Readonly<DemoSettings>, steps: number): Promise<TimedRun> {
   const net = new MultiLayerNet(backend, netConfig(settings));
-  const optimizer = new SGD(backend, settings.lr);
+  const optimizer = createOptimizer(backend, settings.optimizer, settings.lr);
   const rng = new Rng(settings.seed);
   const history = backend.zeros([steps]);
   const slicer = new TimeSlicer();
@@ -39,7 +39,7 @@ export async function timedRun<T extends Tensor>(backend: Backend<T>, train: Dat
   try {
     for (let step = 0; step < steps; step++) {
       const s0 = performance.now();
-      const { loss, x, t } = recordStep(net, optimizer, train, sampleIndices(rng, train.count, settings.batch));
+      const { loss, x, t } = recordStep(net, optimizer, train, sampleIndices(rng, train.count, settings.batch), step);
       backend.storeScalar(loss, history, step);
       backend.dispose(x, t);
       backend.flush();
@@ -57,6 +57,7 @@ export async function timedRun<T extends Tensor>(backend: Backend<T>, train: Dat
     return { losses, msPerStep: ms / Math.max(steps - untimed, 1), untimed };
   } finally {
     backend.dispose(history);
+    optimizer.dispose();
     net.dispose();
   }
 }
