@@ -6,6 +6,8 @@
 // computes the same 32-bit integers with Math.imul, so both devices drop exactly the same units
 // and a resumed run draws the same masks. Keeping is decided on integers (hash >= threshold,
 // threshold = ratio · 2^32), so no float rounding can make the devices disagree.
+// Each is a per-element function `<entry>_at(i)`; src/kernels/element-block.ts appends the entry
+// points: `<entry>`, one element per invocation, and `<entry>_x8`, eight, for software adapters.
 // CPU references: src/kernels/dropout.ts.
 
 struct Params { n: u32, seed: u32, threshold: u32, keepScale: f32 }
@@ -21,10 +23,6 @@ struct Params { n: u32, seed: u32, threshold: u32, keepScale: f32 }
 
 const WG: u32 = 256u;
 
-fn flatIndex(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
-
 // PCG hash (Jarzynski and Olano, "Hash Functions for GPU Rendering", 2020).
 fn pcg(v: u32) -> u32 {
   let state = v * 747796405u + 2891336453u;
@@ -32,25 +30,16 @@ fn pcg(v: u32) -> u32 {
   return (word >> 22u) ^ word;
 }
 
-@compute @workgroup_size(WG)
-fn dropout_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.n) { return; }
+fn dropout_forward_at(i: u32) {
   let keep = pcg(pcg(i) ^ p.seed) >= p.threshold;
   maskOut[i] = select(0.0, 1.0, keep);
   dst[i] = select(0.0, src[i], keep);
 }
 
-@compute @workgroup_size(WG)
-fn dropout_inference(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.n) { return; }
+fn dropout_inference_at(i: u32) {
   dst[i] = src[i] * p.keepScale;
 }
 
-@compute @workgroup_size(WG)
-fn dropout_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.n) { return; }
+fn dropout_backward_at(i: u32) {
   dst[i] = src[i] * saved[i];
 }

@@ -3,7 +3,7 @@ import { CpuBackend } from '../src/backend/cpu-backend.js';
 import { dropoutSeed, dropoutThreshold, pcgHash } from '../src/kernels/dropout.js';
 import type { CpuTensor } from '../src/tensor/cpu-tensor.js';
 import { expectClose, randomArray } from './helpers/compare.js';
-import { useGpu } from './helpers/gpu.js';
+import { describeElementBlocks, useGpu } from './helpers/gpu.js';
 
 const { ctx, gpu } = useGpu();
 const cpu = new CpuBackend('f64');
@@ -43,7 +43,7 @@ describe('the dropout hash', () => {
   });
 });
 
-describe('dropout: GPU and CPU draw the same mask', () => {
+describeElementBlocks(ctx, 'dropout: GPU and CPU draw the same mask', () => {
   it.each([
     [1, 0.5],
     [7, 0.5],

@@ -1,7 +1,7 @@
 import type { GpuContext } from '../gpu/gpu-context.js';
 import { GATHER_KERNELS } from '../kernels/gather.js';
 import { BATCHNORM_KERNELS, batchNormBackwardGpu, batchNormInferenceGpu, batchNormTrainGpu, type BatchNormHyper, type RunningStats } from '../kernels/batchnorm.js';
-import { DROPOUT_KERNELS, dropoutBackwardGpu, dropoutForwardGpu, dropoutInferenceGpu } from '../kernels/dropout.js';
+import { dropoutBackwardGpu, dropoutForwardGpu, dropoutInferenceGpu, dropoutKernels } from '../kernels/dropout.js';
 import { imageStripOrder, sparseCompressGpu, sparseListsTensor, sparseMatmulGpu, sparseTrainingKernels } from '../kernels/sparse.js';
 import { activationGpu, activationKernels } from '../kernels/activations.js';
 import { defaultMatmulVariant, matmulGpu, matmulKernel, type MatmulOptions, type MatmulVariant } from '../kernels/matmul.js';
@@ -113,7 +113,7 @@ export class GpuBackend implements Backend<GpuTensor> {
       SUM_SQUARES_KERNEL,
       ...GATHER_KERNELS,
       ...optimizerKernels(this.ctx.elementBlock),
-      ...(layers.dropout ? DROPOUT_KERNELS : []),
+      ...(layers.dropout ? dropoutKernels(this.ctx.elementBlock) : []),
       ...(layers.batchNorm ? BATCHNORM_KERNELS : []),
       // The first layer's products with a data batch (MNIST's image order).
       ...(this.sparseInputs ? sparseTrainingKernels('none', true) : []),

@@ -1,18 +1,25 @@
-import code from '../../shaders/dropout.wgsl?raw';
+import family from '../../shaders/dropout.wgsl?raw';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { f32bits } from '../gpu/uniforms.js';
 import type { GpuTensor } from '../tensor/gpu-tensor.js';
+import { blockEntry, withElementEntryPoints, type ElementBlock } from './element-block.js';
 import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
 export type DropoutEntry = 'dropout_forward' | 'dropout_inference' | 'dropout_backward';
 
-export function dropoutKernel(entryPoint: DropoutEntry): KernelSpec {
-  return { family: 'dropout', code, entryPoint };
+const ENTRIES = ['dropout_forward', 'dropout_inference', 'dropout_backward'] as const;
+const code = withElementEntryPoints(family, ENTRIES);
+
+export function dropoutKernel(entry: DropoutEntry, block: ElementBlock = 1): KernelSpec {
+  return { family: 'dropout', code, entryPoint: blockEntry(entry, block) };
 }
 
-export const DROPOUT_KERNELS: KernelSpec[] = (['dropout_forward', 'dropout_inference', 'dropout_backward'] as const).map(dropoutKernel);
+/** The three dropout kernels, `block` elements per invocation. */
+export function dropoutKernels(block: ElementBlock): KernelSpec[] {
+  return ENTRIES.map((e) => dropoutKernel(e, block));
+}
 
 /** The PCG hash of shaders/dropout.wgsl, in exact 32-bit integer arithmetic. */
 export function pcgHash(v: number): number {
@@ -43,33 +50,36 @@ export function dropoutKeeps(i: number, seed: number, threshold: number): boolea
 
 export function dropoutForwardGpu(ctx: GpuContext, x: GpuTensor, y: GpuTensor, mask: GpuTensor, seed: number, ratio: number): void {
   const s = dims(x.shape);
+  const block = ctx.elementBlock;
   ctx.dispatch({
-    kernel: dropoutKernel('dropout_forward'),
+    kernel: dropoutKernel('dropout_forward', block),
     params: [x.size, seed >>> 0, dropoutThreshold(ratio), 0],
     buffers: [x.buffer, undefined, y.buffer, mask.buffer],
-    workgroups: grid1d(x.size, 256),
+    workgroups: grid1d(Math.ceil(x.size / block), 256),
     shapes: `x${s} → y${s}, mask${s} (drop ${ratio})`,
   });
 }
 
 export function dropoutInferenceGpu(ctx: GpuContext, x: GpuTensor, y: GpuTensor, ratio: number): void {
   const s = dims(x.shape);
+  const block = ctx.elementBlock;
   ctx.dispatch({
-    kernel: dropoutKernel('dropout_inference'),
+    kernel: dropoutKernel('dropout_inference', block),
     params: [x.size, 0, 0, f32bits(1 - ratio)],
     buffers: [x.buffer, undefined, y.buffer, undefined],
-    workgroups: grid1d(x.size, 256),
+    workgroups: grid1d(Math.ceil(x.size / block), 256),
     shapes: `x${s} → y${s} × ${1 - ratio}`,
   });
 }
 
 export function dropoutBackwardGpu(ctx: GpuContext, dy: GpuTensor, mask: GpuTensor, dx: GpuTensor): void {
   const s = dims(dy.shape);
+  const block = ctx.elementBlock;
   ctx.dispatch({
-    kernel: dropoutKernel('dropout_backward'),
+    kernel: dropoutKernel('dropout_backward', block),
     params: [dy.size, 0, 0, 0],
     buffers: [dy.buffer, mask.buffer, dx.buffer, undefined],
-    workgroups: grid1d(dy.size, 256),
+    workgroups: grid1d(Math.ceil(dy.size / block), 256),
     shapes: `dy${s}, mask${s} → dx${s}`,
   });
 }
