@@ -74,7 +74,7 @@ async function comparisonLosses(steps: number): Promise<Record<string, number[]>
   const mnist = await loadMnist();
   const be = new CpuBackend('f32');
   // Only the losses are compared, so test accuracy is measured on a token set.
-  const curves = await compareOptimizers(be, new CpuDataset(be, mnist.train), new CpuDataset(be, sliceSplit(mnist.test, 0, 10)), steps, undefined, { skipTrainAccuracy: true });
+  const curves = await compareOptimizers(be, new CpuDataset(be, mnist.train), new CpuDataset(be, sliceSplit(mnist.test, 0, 10)), steps);
   return Object.fromEntries(curves.map((c) => [c.optimizer, c.losses]));
 }
 

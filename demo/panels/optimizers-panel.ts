@@ -142,7 +142,7 @@ export class OptimizersPanel {
     // trainer gives the page a turn after each one.
     const curves = await this.controls.onDevice(device, () => {
       t0 = performance.now();
-      return compareOptimizers(data.backend, data.train, test, steps, onProgress, { readEvery: 1, skipTrainAccuracy: true, shouldStop: () => this.controls.stopRequested });
+      return compareOptimizers(data.backend, data.train, test, steps, onProgress, { readEvery: 1, shouldStop: () => this.controls.stopRequested });
     });
     const took = durationText(performance.now() - t0);
     if (curves.length < COMPARED.length) {

@@ -12,7 +12,10 @@ export interface TrainConfig {
   seed: number;
   /** Steps between loss readbacks: the GPU files each step's loss and is read only this often. */
   readEvery: number;
-  /** Steps between accuracy evaluations on the full sets; the book's iter_per_epoch by default. */
+  /**
+   * Steps between accuracy evaluations on the full sets; the book's iter_per_epoch by default.
+   * 0 evaluates nothing (for a caller that scores the net itself).
+   */
   evalEvery?: number;
   /**
    * Steps between `onCheckpoint` calls (at the end of a readback window, once the windows before
@@ -189,7 +192,7 @@ export class Trainer<T extends Tensor> {
       } else {
         be.flush();
       }
-      if ((step + 1) % evalEvery === 0 || step + 1 === steps) {
+      if (evalEvery > 0 && ((step + 1) % evalEvery === 0 || step + 1 === steps)) {
         await settle();
         const result = { epoch: Math.ceil((step + 1) / evalEvery), step: step + 1, ...(await this.accuracies()) };
         epochs.push(result);
