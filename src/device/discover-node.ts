@@ -84,8 +84,16 @@ async function requestAdapter(dawn: DawnModule, powerPreference: GPUPowerPrefere
 async function open(found: Found, source: string): Promise<GpuContext> {
   // Dawn's instance must outlive the device; keep it reachable until the device is destroyed.
   let keepAlive: GPU | null = found.gpu;
-  return openDevice(found.adapter, source, () => {
-    keepAlive = null;
-    void keepAlive;
-  });
+  // dawn.node polls for a pending map on the main thread; on a software adapter that thread
+  // shares the cores with the shaders, so waits sleep first (WaitPacer).
+  const paceWaits = describeAdapter(found.adapter, source).software;
+  return openDevice(
+    found.adapter,
+    source,
+    () => {
+      keepAlive = null;
+      void keepAlive;
+    },
+    { paceWaits },
+  );
 }

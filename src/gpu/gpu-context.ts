@@ -4,7 +4,16 @@ import { BindGroupCache } from './bind-groups.js';
 import { BufferPool } from './buffer-pool.js';
 import { kernelName, PipelineCache, type KernelSpec } from './pipeline-cache.js';
 import { UniformCache } from './uniforms.js';
+import { WaitPacer } from './wait-pacer.js';
 import { SOFTWARE_BLOCK, type ElementBlock } from '../kernels/element-block.js';
+
+export interface GpuContextOptions {
+  /**
+   * Sleep through most of each wait for the GPU before polling for it (WaitPacer). For Node on
+   * a software adapter, where Dawn's polling spins on the cores the shaders run on.
+   */
+  paceWaits?: boolean;
+}
 
 /** One recorded dispatch, as the demo and the benchmarks show it. */
 export interface DispatchRecord {
@@ -48,6 +57,13 @@ export class GpuContext {
    */
   elementBlock: ElementBlock;
 
+  /** Sleeps through most of a wait instead of polling, where polling steals the shaders' cores. */
+  readonly pacer: WaitPacer;
+  /** Dispatches recorded since the last submit and a hash of their pipelines and grids, for the pacer. */
+  private recorded = 0;
+  private signature = 0;
+  private readonly pipelineIds = new Map<string, number>();
+
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly staging = new Map<number, GPUBuffer[]>();
@@ -63,7 +79,9 @@ export class GpuContext {
     readonly adapter: AdapterDescription,
     /** Called after the device is destroyed (Node: lets Dawn's event loop go). */
     private readonly onDestroy: () => void = () => {},
+    options: GpuContextOptions = {},
   ) {
+    this.pacer = new WaitPacer(options.paceWaits ?? false);
     this.pool = new BufferPool(device, undefined, (bytes, create) => this.scoped(`allocating a ${bytes}-byte GPU buffer`, create));
     this.pipelines = new PipelineCache(device, (name, create) => this.scoped(`compiling ${name}`, create));
     this.uniforms = new UniformCache(device);
@@ -104,6 +122,8 @@ export class GpuContext {
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    this.recorded += 1;
+    this.signature = mix(mix(mix(mix(this.signature, this.pipelineId(name)), x), y), z);
     if (this.tracing) this.trace.push({ kernel: name, shapes: d.shapes, workgroups: [x, y, z] });
   }
 
@@ -121,6 +141,9 @@ export class GpuContext {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
       this.submits += 1;
+      this.pacer.submitted(this.signature, this.recorded);
+      this.recorded = 0;
+      this.signature = 0;
     }
     this.uniforms.retire();
     this.lastTrace = this.trace;
@@ -136,7 +159,7 @@ export class GpuContext {
     this.commandEncoder().copyBufferToBuffer(buffer, 0, staging, 0, size);
     this.submit();
     try {
-      await staging.mapAsync(GPUMapMode.READ, 0, size);
+      await this.pacer.wait(this.pacer.latest, () => staging.mapAsync(GPUMapMode.READ, 0, size));
     } catch (cause) {
       this.checkHealthy();
       throw new GpuError(`reading back ${bytes} bytes failed: ${String(cause)}`);
@@ -151,7 +174,7 @@ export class GpuContext {
   /** Waits until the GPU has finished everything submitted so far. */
   async finish(): Promise<void> {
     this.submit();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.pacer.wait(this.pacer.latest, () => this.device.queue.onSubmittedWorkDone());
     this.checkHealthy();
   }
 
@@ -199,9 +222,20 @@ export class GpuContext {
       this.pass = null;
       this.encoder = null;
       this.trace = [];
+      this.recorded = 0;
+      this.signature = 0;
       this.pool.recycle();
       throw new GpuError(fault);
     }
+  }
+
+  private pipelineId(name: string): number {
+    let id = this.pipelineIds.get(name);
+    if (id === undefined) {
+      id = this.pipelineIds.size + 1;
+      this.pipelineIds.set(name, id);
+    }
+    return id;
   }
 
   private commandEncoder(): GPUCommandEncoder {
@@ -231,6 +265,11 @@ export class GpuContext {
     if (list) list.push(buffer);
     else this.staging.set(buffer.size, [buffer]);
   }
+}
+
+/** One step of FNV-1a over 32-bit words: the pacer's submit signature. */
+function mix(hash: number, word: number): number {
+  return Math.imul(hash ^ word, 0x01000193) >>> 0;
 }
 
 /**

@@ -1,0 +1,157 @@
+/**
+ * Decides how long a wait for the GPU sleeps before it starts asking Dawn whether the work is
+ * done. In Node, a pending map or `onSubmittedWorkDone` makes dawn.node process events from a
+ * setImmediate loop: the main thread spins for as long as the wait lasts. On a software adapter
+ * (SwiftShader) the "GPU" is a pool of threads on the same CPU cores, so the spinning thread
+ * takes a core from the shaders it waits for (bench/matmul-explore/RESULTS.md has the numbers).
+ *
+ * The expected time comes from the work itself. Each submit carries a signature of what it
+ * holds (its pipelines and grid sizes, hashed): a training loop submits the same step over and
+ * over, a kernel benchmark the same product, and a signature's duration is learned from the
+ * waits. The GPU runs submits in order, so the work up to submit n finishes at
+ *   done(n) = max(done(n - 1), submitted(n)) + duration(signature(n)).
+ * A wait sleeps for `WAKE_AT` of the predicted remaining time, then polls. Waiting on work with
+ * a signature not yet learned does not sleep. When a wait wakes before the work is done, the
+ * completion it sees is exact and the durations follow it; when the work was already done, the
+ * true time is shorter than it can see, so the durations shrink. A wrong estimate costs at most
+ * a few waits' oversleep and corrects itself from there.
+ */
+export interface PacerClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: PacerClock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+interface Submit {
+  seq: number;
+  at: number;
+  signature: number;
+  dispatches: number;
+}
+
+/** Fraction of the predicted remaining time slept before polling. */
+export const WAKE_AT = 0.85;
+/** Shorter sleeps are not worth a timer (Node's timers are ~1 ms coarse). */
+export const MIN_SLEEP_MS = 2;
+/** A wait that polled less than this found the work already done: it slept too long. */
+export const OVERSLEPT_MS = 0.5;
+/** How far one oversleep at least shrinks the durations involved. */
+const SHRINK = 0.8;
+/** Signatures remembered; past this the table starts over (shapes that come and go). */
+const SIGNATURES = 1024;
+
+export class WaitPacer {
+  /** Total time slept by waits, for reports and tests. */
+  sleptMs = 0;
+  /** Learned GPU time of a submit, in ms, by signature. */
+  private readonly durations = new Map<number, number>();
+  private seq = 0;
+  private pending: Submit[] = [];
+  /** When the last finished wait saw its work done. */
+  private doneAt = -Infinity;
+
+  constructor(
+    /** Off: waits never sleep (hardware adapters, browsers) and nothing is tracked. */
+    readonly enabled: boolean,
+    private readonly clock: PacerClock = realClock,
+  ) {}
+
+  /**
+   * Records a submit holding `dispatches` dispatches with a signature of their pipelines and
+   * grids; returns its sequence number. Submits without dispatches (copies) take no time here.
+   */
+  submitted(signature: number, dispatches: number): number {
+    this.seq += 1;
+    if (this.enabled && dispatches > 0) this.pending.push({ seq: this.seq, at: this.clock.now(), signature, dispatches });
+    return this.seq;
+  }
+
+  /** The sequence number of the latest submit: what a wait issued now waits for. */
+  get latest(): number {
+    return this.seq;
+  }
+
+  /** The learned duration of a submit with this signature, in ms (undefined: not yet seen). */
+  duration(signature: number): number | undefined {
+    return this.durations.get(signature);
+  }
+
+  /** When the work up to submit `seq` should be done, or undefined if some of it is new. */
+  predictDone(seq: number): number | undefined {
+    let t = this.doneAt;
+    for (const s of this.covered(seq)) {
+      const d = this.durations.get(s.signature);
+      if (d === undefined) return undefined;
+      t = Math.max(t, s.at) + d;
+    }
+    return t;
+  }
+
+  /**
+   * Runs `wait` (a map or onSubmittedWorkDone covering everything up to submit `seq`), sleeping
+   * first when the work is expected to take a while, and learns from when it returns.
+   */
+  async wait<R>(seq: number, wait: () => Promise<R>): Promise<R> {
+    if (!this.enabled) return wait();
+    const done = this.predictDone(seq);
+    if (done !== undefined) {
+      const sleep = WAKE_AT * (done - this.clock.now());
+      if (sleep >= MIN_SLEEP_MS) {
+        await this.clock.sleep(sleep);
+        this.sleptMs += sleep;
+      }
+    }
+    const pollStart = this.clock.now();
+    const result = await wait();
+    this.completed(seq, this.clock.now() - pollStart >= OVERSLEPT_MS);
+    return result;
+  }
+
+  private covered(seq: number): Submit[] {
+    const out: Submit[] = [];
+    for (const s of this.pending) {
+      if (s.seq > seq) break;
+      out.push(s);
+    }
+    return out;
+  }
+
+  /**
+   * Learns from a wait for submits up to `seq` that returned now; `exact` when it was still
+   * polling as the work finished, so now is when the GPU finished.
+   */
+  private completed(seq: number, exact: boolean): void {
+    const now = this.clock.now();
+    const work = this.covered(seq);
+    if (work.length > 0) {
+      const busy = now - Math.max(this.doneAt, work[0]!.at);
+      let known = 0;
+      let unknownDispatches = 0;
+      for (const s of work) {
+        const d = this.durations.get(s.signature);
+        if (d === undefined) unknownDispatches += s.dispatches;
+        else known += d;
+      }
+      if (unknownDispatches > 0) {
+        // New work: what the known submits do not explain, shared out by dispatch count.
+        if (exact) {
+          if (this.durations.size + work.length > SIGNATURES) this.durations.clear();
+          const perDispatch = Math.max(busy - known, 0) / unknownDispatches;
+          for (const s of work) if (!this.durations.has(s.signature)) this.durations.set(s.signature, perDispatch * s.dispatches);
+        }
+      } else if (known > 0) {
+        // Known work: scale the durations towards what this wait saw (halfway, against noise);
+        // past an oversleep, `busy` is only an upper bound, so shrink at least by SHRINK.
+        const ratio = busy / known;
+        const factor = exact ? (1 + ratio) / 2 : Math.min(SHRINK, ratio);
+        for (const sig of new Set(work.map((s) => s.signature))) this.durations.set(sig, this.durations.get(sig)! * factor);
+      }
+    }
+    this.pending = this.pending.filter((s) => s.seq > seq);
+    this.doneAt = now;
+  }
+}
