@@ -10,11 +10,14 @@
  * over, a kernel benchmark the same product, and a signature's duration is learned from the
  * waits. The GPU runs submits in order, so the work up to submit n finishes at
  *   done(n) = max(done(n - 1), submitted(n)) + duration(signature(n)).
- * A wait sleeps for `WAKE_AT` of the predicted remaining time, then polls. Waiting on work with
- * a signature not yet learned does not sleep. When a wait wakes before the work is done, the
- * completion it sees is exact and the durations follow it; when the work was already done, the
- * true time is shorter than it can see, so the durations shrink. A wrong estimate costs at most
- * a few waits' oversleep and corrects itself from there.
+ * A wait sleeps for `WAKE_AT` of the predicted remaining time, then polls. It sleeps only for
+ * work whose durations are confirmed: measured twice, the second time not slower than the
+ * first by more than `AGREE`. A signature's first run can be far slower than the rest
+ * (SwiftShader compiles a pipeline on its first dispatch), and a single sample of it must not
+ * put later waits to sleep for that long. When a wait wakes before the work is done, the completion it sees is exact and the
+ * durations follow it; when the work was already done, the true time is shorter than it can
+ * see: the durations shrink and lose their confirmation, so the next wait polls and measures
+ * again. A wrong estimate therefore costs one wait's oversleep at most.
  */
 export interface PacerClock {
   now(): number;
@@ -25,6 +28,12 @@ const realClock: PacerClock = {
   now: () => performance.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
+
+interface Estimate {
+  ms: number;
+  /** Two exact measurements in a row agreed: waits may sleep on it. */
+  confirmed: boolean;
+}
 
 interface Submit {
   seq: number;
@@ -41,6 +50,8 @@ export const MIN_SLEEP_MS = 2;
 export const OVERSLEPT_MS = 0.5;
 /** How far one oversleep at least shrinks the durations involved. */
 const SHRINK = 0.8;
+/** Measurements within this fraction of the estimate confirm it. */
+export const AGREE = 0.3;
 /** Signatures remembered; past this the table starts over (shapes that come and go). */
 const SIGNATURES = 1024;
 
@@ -48,7 +59,7 @@ export class WaitPacer {
   /** Total time slept by waits, for reports and tests. */
   sleptMs = 0;
   /** Learned GPU time of a submit, in ms, by signature. */
-  private readonly durations = new Map<number, number>();
+  private readonly durations = new Map<number, Estimate>();
   private seq = 0;
   private pending: Submit[] = [];
   /** When the last finished wait saw its work done. */
@@ -77,16 +88,21 @@ export class WaitPacer {
 
   /** The learned duration of a submit with this signature, in ms (undefined: not yet seen). */
   duration(signature: number): number | undefined {
-    return this.durations.get(signature);
+    return this.durations.get(signature)?.ms;
   }
 
-  /** When the work up to submit `seq` should be done, or undefined if some of it is new. */
+  /** Whether waits may sleep on this signature's duration. */
+  confirmed(signature: number): boolean {
+    return this.durations.get(signature)?.confirmed ?? false;
+  }
+
+  /** When the work up to submit `seq` should be done, or undefined if some of it is not confirmed. */
   predictDone(seq: number): number | undefined {
     let t = this.doneAt;
     for (const s of this.covered(seq)) {
       const d = this.durations.get(s.signature);
-      if (d === undefined) return undefined;
-      t = Math.max(t, s.at) + d;
+      if (!d?.confirmed) return undefined;
+      t = Math.max(t, s.at) + d.ms;
     }
     return t;
   }
@@ -127,31 +143,38 @@ export class WaitPacer {
   private completed(seq: number, exact: boolean): void {
     const now = this.clock.now();
     const work = this.covered(seq);
-    if (work.length > 0) {
-      const busy = now - Math.max(this.doneAt, work[0]!.at);
-      let known = 0;
-      let unknownDispatches = 0;
-      for (const s of work) {
-        const d = this.durations.get(s.signature);
-        if (d === undefined) unknownDispatches += s.dispatches;
-        else known += d;
-      }
-      if (unknownDispatches > 0) {
-        // New work: what the known submits do not explain, shared out by dispatch count.
-        if (exact) {
-          if (this.durations.size + work.length > SIGNATURES) this.durations.clear();
-          const perDispatch = Math.max(busy - known, 0) / unknownDispatches;
-          for (const s of work) if (!this.durations.has(s.signature)) this.durations.set(s.signature, perDispatch * s.dispatches);
-        }
-      } else if (known > 0) {
-        // Known work: scale the durations towards what this wait saw (halfway, against noise);
-        // past an oversleep, `busy` is only an upper bound, so shrink at least by SHRINK.
-        const ratio = busy / known;
-        const factor = exact ? (1 + ratio) / 2 : Math.min(SHRINK, ratio);
-        for (const sig of new Set(work.map((s) => s.signature))) this.durations.set(sig, this.durations.get(sig)! * factor);
-      }
-    }
+    if (work.length > 0) this.learn(work, now - Math.max(this.doneAt, work[0]!.at), exact);
     this.pending = this.pending.filter((s) => s.seq > seq);
     this.doneAt = now;
+  }
+
+  /** Updates the durations of `work` from `busy`, the time the GPU took for it (an upper bound unless `exact`). */
+  private learn(work: Submit[], busy: number, exact: boolean): void {
+    let known = 0;
+    let newDispatches = 0;
+    for (const s of work) {
+      const d = this.durations.get(s.signature);
+      if (d === undefined) newDispatches += s.dispatches;
+      else known += d.ms;
+    }
+    const knownSignatures = new Set(work.filter((s) => this.durations.has(s.signature)).map((s) => s.signature));
+    if (!exact) {
+      // Overslept: the work took at most `busy`. Shrink, and measure again on the next wait.
+      const factor = known > 0 ? Math.min(SHRINK, busy / known) : SHRINK;
+      for (const sig of knownSignatures) this.durations.set(sig, { ms: this.durations.get(sig)!.ms * factor, confirmed: false });
+    } else if (newDispatches > 0) {
+      // New work: what the known submits do not explain, shared out by dispatch count.
+      if (this.durations.size + work.length > SIGNATURES) this.durations.clear();
+      const perDispatch = Math.max(busy - known, 0) / newDispatches;
+      for (const s of work) if (!this.durations.has(s.signature)) this.durations.set(s.signature, { ms: perDispatch * s.dispatches, confirmed: false });
+    } else if (known > 0) {
+      // Known work measured again. Agreeing confirms (averaged, against noise). Far faster than
+      // thought (the first run compiled the pipeline) also confirms, at the new time: sleeping
+      // on an estimate that is too short costs nothing but some polling. Far slower replaces
+      // the estimate unconfirmed, until a second measurement agrees.
+      const ratio = busy / known;
+      const factor = Math.abs(ratio - 1) <= AGREE ? (1 + ratio) / 2 : ratio;
+      for (const sig of knownSignatures) this.durations.set(sig, { ms: this.durations.get(sig)!.ms * factor, confirmed: ratio <= 1 + AGREE });
+    }
   }
 }
