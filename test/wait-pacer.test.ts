@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_SLEEP_MS, WAKE_AT, WaitPacer, type PacerClock } from '../src/gpu/wait-pacer.js';
+import { MAX_PENDING, MIN_SLEEP_MS, WAKE_AT, WaitPacer, type PacerClock } from '../src/gpu/wait-pacer.js';
 import { matmulGpu } from '../src/kernels/matmul.js';
 import { GpuTensor } from '../src/tensor/gpu-tensor.js';
 import { useGpu } from './helpers/gpu.js';
@@ -155,6 +155,15 @@ describe('WaitPacer', () => {
     gpu.submit(5, 20, 4);
     await gpu.wait();
     expect(gpu.pacer.duration(5)).toBeCloseTo(24.05 - 12.05 * (4 / 12), 6);
+  });
+
+  it('keeps a bounded list of submits when nothing waits, and does not oversleep for having forgotten some', async () => {
+    const gpu = new SimulatedGpu();
+    for (let i = 0; i < 2; i++) gpu.submit(8, 1), await gpu.wait();
+    for (let i = 0; i < 3 * MAX_PENDING; i++) gpu.submit(8, 1);
+    expect((gpu.pacer as unknown as { pending: unknown[] }).pending.length).toBeLessThanOrEqual(MAX_PENDING);
+    await gpu.wait();
+    expect(gpu.t - gpu.busyUntil).toBeLessThan(0.1);
   });
 
   it('does not sleep for less than MIN_SLEEP_MS', async () => {

@@ -80,6 +80,12 @@ try {
     await ctx.finish();
     steps.push((performance.now() - t0) / reps);
   }
+  // The step without its first layer (gather, compress, the two sparse products): what the
+  // other, small dispatches cost together.
+  const small = captured.filter((d) => !/^(gather|sparse)\./.test(kernelName(d.kernel)));
+  const rest: number[] = [];
+  for (let round = 0; round < rounds; round++) rest.push(await time(small, reps));
+  console.log(`the ${small.length} dispatches outside the first layer, replayed together: ${median(rest).toFixed(2)} ms`);
   // The same replay with the wait for the GPU started only after sleeping through most of the
   // expected time: Dawn's event polling while a map is pending runs on the main thread, and on a
   // software adapter it competes with the shader threads for the same cores.

@@ -54,6 +54,8 @@ const SHRINK = 0.8;
 export const AGREE = 0.3;
 /** Signatures remembered; past this the table starts over (shapes that come and go). */
 const SIGNATURES = 1024;
+/** Submits tracked between waits; a caller that never waits keeps only the latest ones. */
+export const MAX_PENDING = 4096;
 
 export class WaitPacer {
   /** Total time slept by waits, for reports and tests. */
@@ -77,7 +79,12 @@ export class WaitPacer {
    */
   submitted(signature: number, dispatches: number): number {
     this.seq += 1;
-    if (this.enabled && dispatches > 0) this.pending.push({ seq: this.seq, at: this.clock.now(), signature, dispatches });
+    if (this.enabled && dispatches > 0) {
+      // A caller submitting thousands of times between waits: forgetting the oldest submits
+      // only shortens the next prediction, which costs some polling, never an oversleep.
+      if (this.pending.length >= MAX_PENDING) this.pending.splice(0, MAX_PENDING / 2);
+      this.pending.push({ seq: this.seq, at: this.clock.now(), signature, dispatches });
+    }
     return this.seq;
   }
 
