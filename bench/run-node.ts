@@ -15,6 +15,7 @@ import { printResult, progress, writeResult } from './cli/output.js';
 import { crossoverBench } from './lib/crossover.js';
 import { batchSchedule } from './lib/data.js';
 import { NODE_ENGINES } from './lib/engine.js';
+import { gpuVsCpu, gpuVsCpuBatches } from './lib/gpu-vs-cpu.js';
 import { kernelBench } from './lib/kernels.js';
 import { oursCpu, oursGpu, oursGpuBackend } from './lib/ours.js';
 import { overheadBench } from './lib/overhead.js';
@@ -97,6 +98,20 @@ async function main(): Promise<void> {
       progress(`${section} failed: ${(e as Error).message}`);
     }
   };
+  await attempt('gpu-vs-cpu', async () => {
+    result.gpu_vs_cpu = await withGpu(options.adapter, async (ctx) => {
+      noteAdapter(ctx);
+      const batches = batchSchedule(plan.seed, data.mnist.train.count, plan.batch, gpuVsCpuBatches(plan.gpuVsCpu));
+      const gpuEngine = await oursGpu(ctx, data.mnist, spec);
+      const cpuEngine = oursCpu(data.mnist, spec);
+      try {
+        return await gpuVsCpu(gpuEngine, cpuEngine, batches, plan.gpuVsCpu, progress);
+      } finally {
+        gpuEngine.dispose();
+        cpuEngine.dispose();
+      }
+    });
+  });
   await attempt('kernels', async () => {
     result.kernels = await withGpu(options.adapter, async (ctx) => {
       noteAdapter(ctx);

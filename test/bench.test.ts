@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { chromiumFlags, launchOrder } from '../bench/browser/launch.js';
 import { BROWSER_SECTIONS, parseOptions } from '../bench/cli/options.js';
 import { crossoverSvg } from '../bench/lib/crossover-svg.js';
-import { ENGINE_NAMES } from '../bench/lib/engine.js';
+import { ENGINE_NAMES, type TrainingEngine } from '../bench/lib/engine.js';
+import { gpuVsCpu, gpuVsCpuBatches, pairedTiming } from '../bench/lib/gpu-vs-cpu.js';
 import { withTfjsRatios, type MatmulEngineResult } from '../bench/lib/matmul-vs-tfjs.js';
 import { matmulVsTfjsReport } from '../bench/lib/report.js';
 import type { BenchResult } from '../bench/lib/result.js';
@@ -52,6 +53,22 @@ describe('npm run bench -- --quick', () => {
     expect(result.engines['ours-gpu']!.test_accuracy).toBeCloseTo(result.engines['ours-cpu']!.test_accuracy, 2);
   });
 
+  it('times the GPU device against the CPU device interleaved, one paired ratio per round', () => {
+    const p = result.gpu_vs_cpu!;
+    expect(p, result.notes.join('; ')).toBeDefined();
+    expect(p.window).toBe(4);
+    expect(p.everyWindow.ratio.n).toBe(2);
+    expect(p.everyStep.ratio.n).toBe(2);
+    for (const t of [p.everyWindow, p.everyStep]) {
+      expect(t.gpu.median).toBeGreaterThan(0);
+      expect(t.cpu.median).toBeGreaterThan(0);
+      expect(t.ratio.min).toBeLessThanOrEqual(t.ratio.median);
+      expect(t.ratio.max).toBeGreaterThanOrEqual(t.ratio.median);
+    }
+    // Same weights, same batches: the same training on both devices.
+    expect(Math.abs(p.lastLoss.gpu - p.lastLoss.cpu)).toBeLessThan(1e-3);
+  });
+
   it('checks every kernel against the CPU before timing it', () => {
     const families = new Set(result.kernels!.map((k) => k.family));
     expect([...families].sort()).toEqual(['matmul', 'reduce', 'softmax-xent']);
@@ -90,7 +107,49 @@ describe('npm run bench -- --quick', () => {
   it('names a bad flag and exits 2', () => {
     const r = bench(['--only', 'everything']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('--only must be one of steps, kernels, overhead, crossover');
+    expect(r.stderr).toContain('--only must be one of steps, gpu-vs-cpu, kernels, overhead, crossover');
+  });
+});
+
+describe('gpu vs cpu: paired rounds', () => {
+  it('takes each round\'s own ratio, CPU ms over GPU ms, not the ratio of the medians', () => {
+    const t = pairedTiming([5, 10, 4], [4, 5, 8]);
+    expect(t.ratio.n).toBe(3);
+    expect([t.ratio.min, t.ratio.median, t.ratio.max]).toEqual([0.5, 0.8, 2]);
+    expect(t.gpu.median).toBe(5);
+    expect(t.cpu.median).toBe(5);
+    expect(() => pairedTiming([1, 2], [1])).toThrow('2 GPU samples against 1 CPU samples');
+  });
+
+  /** An engine whose steps take `ms` each (busy-waiting) and whose loss is fixed. */
+  const fake = (name: string, ms: number, loss: number, log: string[]): TrainingEngine => ({
+    name,
+    label: name,
+    how: '',
+    step() {
+      log.push(name);
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    },
+    readLoss: async () => loss,
+    testAccuracy: async () => 0,
+    dispose() {},
+  });
+  const plan = { warmup: 1, rounds: 4, window: 2, stepRounds: 2 };
+  const batches = Array.from({ length: gpuVsCpuBatches(plan) }, (_, i) => Uint32Array.of(i));
+
+  it('alternates which device goes first, gives each the same batches, and finds the faster one', async () => {
+    const log: string[] = [];
+    const r = await gpuVsCpu(fake('gpu', 1, 0.5, log), fake('cpu', 3, 0.5, log), batches, plan);
+    // Warm-up, then rounds of a window each: gpu first, then cpu first, and so on.
+    expect(log.slice(2, 2 + 4 * 4).join(' ')).toBe('gpu gpu cpu cpu cpu cpu gpu gpu gpu gpu cpu cpu cpu cpu gpu gpu');
+    expect(log.filter((n) => n === 'gpu')).toHaveLength(gpuVsCpuBatches(plan));
+    expect(r.everyWindow.ratio.median).toBeGreaterThan(1.5);
+    expect(r.everyStep.ratio.n).toBe(2);
+  });
+
+  it('refuses to time two devices that trained apart', async () => {
+    await expect(gpuVsCpu(fake('gpu', 0, 0.5, []), fake('cpu', 0, 0.9, []), batches, plan)).rejects.toThrow('the devices trained apart');
   });
 });
 
@@ -147,6 +206,20 @@ describe('matmul vs TF.js: ratios and report', () => {
     const options = parseOptions([], ENGINE_NAMES, BROWSER_SECTIONS);
     expect(options !== 'help' && options.sections).toContain('matmul-vs-tfjs');
   });
+});
+
+describe('npm run bench:browser -- --quick --only gpu-vs-cpu', () => {
+  it('trains our two devices side by side in one page and reports their paired ratio', () => {
+    const dir = join(out, 'browser-paired');
+    const r = bench(['--quick', '--json', '--no-mnist', '--adapter', 'software', '--only', 'gpu-vs-cpu', '--out', dir], 'bench/run-browser.ts', 140_000);
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as BenchResult;
+    const p = result.gpu_vs_cpu!;
+    expect(p, result.notes.join('; ')).toBeDefined();
+    expect(p.everyWindow.ratio.n).toBe(2);
+    expect(Math.abs(p.lastLoss.gpu - p.lastLoss.cpu)).toBeLessThan(1e-3);
+    expect(r.stdout).toContain('GPU device vs CPU device, interleaved');
+  }, 150_000);
 });
 
 describe('npm run bench:browser -- --quick --only matmul-vs-tfjs', () => {

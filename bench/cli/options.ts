@@ -3,10 +3,14 @@ import { choiceFlag, intFlag, parseFlags, UsageError } from '../../src/cli/args.
 import { ENGINE_NAMES, type EngineName } from '../lib/engine.js';
 import { FULL_PLAN, QUICK_PLAN, type Plan } from '../lib/plan.js';
 
-/** `long-run` is the real-GPU target (10,000 steps through the Trainer): Node only, hardware adapters only in a full run. */
-export const SECTIONS = ['steps', 'kernels', 'overhead', 'crossover', 'long-run'] as const;
+/**
+ * `gpu-vs-cpu` times our two devices interleaved (the GPU-not-slower target); `long-run` is the
+ * real-GPU target (10,000 steps through the Trainer): Node only, hardware adapters only in a
+ * full run.
+ */
+export const SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'overhead', 'crossover', 'long-run'] as const;
 /** TF.js runs only in the browser, so the matmul comparison with it is a browser section. */
-export const BROWSER_SECTIONS = ['steps', 'kernels', 'matmul-vs-tfjs', 'overhead', 'crossover'] as const;
+export const BROWSER_SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'matmul-vs-tfjs', 'overhead', 'crossover'] as const;
 export type Section = (typeof SECTIONS)[number] | (typeof BROWSER_SECTIONS)[number];
 
 export interface BenchOptions {

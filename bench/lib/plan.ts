@@ -1,3 +1,5 @@
+import type { GpuVsCpuPlan } from './gpu-vs-cpu.js';
+
 /**
  * How much each measurement runs. Every training engine gets the same counts, so all of them
  * take the same optimizer steps on the same batches and their test accuracies compare.
@@ -37,6 +39,8 @@ export interface Plan {
   matmulVsTfjs: MatmulVsTfjsPlan;
   /** Steps of the long run (Node): the real-GPU target is 10,000 in at most 1 s. */
   longRunSteps: number;
+  /** Our GPU device against our CPU device, interleaved (the GPU-not-slower target). */
+  gpuVsCpu: GpuVsCpuPlan;
 }
 
 export interface MatmulVsTfjsPlan {
@@ -67,6 +71,7 @@ export const FULL_PLAN: Plan = {
   crossover: { batches: [1, 10, 100, 1000], hiddens: [50, 256, 1024], cellBudgetMs: 2_000, maxStepMs: 8_000 },
   matmulVsTfjs: { sizes: [256, 512, 1024], reps: 5, sampleMs: 500, budgetMs: 60_000, variantBudgetMs: 10_000 },
   longRunSteps: 10_000,
+  gpuVsCpu: { warmup: 5, rounds: 9, window: 100, stepRounds: 31 },
 };
 
 /** A few steps of everything: checks that the bench runs and its result is well formed, not speed. */
@@ -82,6 +87,7 @@ export const QUICK_PLAN: Plan = {
   crossover: { batches: [1, 100], hiddens: [50], cellBudgetMs: 200, maxStepMs: 5_000 },
   matmulVsTfjs: { sizes: [256], reps: 2, sampleMs: 50, budgetMs: 10_000, variantBudgetMs: 2_000 },
   longRunSteps: 20,
+  gpuVsCpu: { warmup: 1, rounds: 2, window: 4, stepRounds: 2 },
 };
 
 export function totalSteps(p: StepPlan): number {

@@ -52,6 +52,22 @@ export function report(r: BenchResult): string {
   if (rows.length > 1) parts.push(table(rows), `ratios: our steps/s ÷ the engine's, syncing every step / every ${n} steps (above 1: ours is faster)`);
   for (const [name, why] of Object.entries(r.engine_errors)) parts.push(`${name}: not run: ${why}`);
 
+  const p = r.gpu_vs_cpu;
+  if (p) {
+    const row = (mode: string, t: typeof p.everyStep) => [
+      mode, f(t.gpu.median), `${f(t.gpu.min, 1)}–${f(t.gpu.max, 1)}`, f(t.cpu.median), `${f(t.cpu.min, 1)}–${f(t.cpu.max, 1)}`,
+      `${t.ratio.median}×`, `${t.ratio.min}–${t.ratio.max}`, t.ratio.n,
+    ];
+    parts.push(
+      'GPU device vs CPU device, interleaved (ms/step; ratio = CPU ms ÷ GPU ms per round, above 1: the GPU device is faster):',
+      table([
+        ['sync', 'gpu', 'min–max', 'cpu', 'min–max', 'ratio', 'min–max', 'rounds'],
+        row('every step', p.everyStep),
+        row(`every ${p.window}`, p.everyWindow),
+      ]),
+    );
+  }
+
   if (r.kernels?.length) {
     const k: (string | number)[][] = [['kernel', 'variant', 'shape', 'check (max err)', 'ms (median)', 'min–max', 'GFLOP/s', 'GB/s']];
     for (const x of r.kernels) {

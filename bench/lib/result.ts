@@ -1,3 +1,4 @@
+import type { GpuVsCpuResult } from './gpu-vs-cpu.js';
 import type { LongRunResult } from './long-run.js';
 import type { AdapterDescription } from '../../src/device/adapter-info.js';
 import type { CrossoverResult } from './crossover.js';
@@ -55,6 +56,8 @@ export interface BenchResult {
   engines: Record<string, EngineEntry>;
   /** Engines that could not run here, and why. */
   engine_errors: Record<string, string>;
+  /** Our GPU device against our CPU device, timed interleaved. */
+  gpu_vs_cpu?: GpuVsCpuResult;
   kernels?: KernelResult[];
   /** Browser only: our matmul against TF.js webgpu's tf.matMul on the same adapter, n×n·n×n. */
   matmul_vs_tfjs?: MatmulVsTfjs;
@@ -121,6 +124,7 @@ export function settingsOf(plan: Plan, data: { source: string; trainCount: numbe
     timed_steps_sync_every_step: plan.train.steps,
     sync_window: plan.train.window,
     timed_windows: plan.train.windows,
+    gpu_vs_cpu: plan.gpuVsCpu,
     kernel_reps: plan.reps,
     kernel_budget_ms: plan.kernelBudgetMs,
   };

@@ -2,6 +2,7 @@ import type { AdapterDescription } from '../../src/device/adapter-info.js';
 import type { CrossoverResult } from './crossover.js';
 import type { DataSource } from './data.js';
 import type { EngineName } from './engine.js';
+import type { GpuVsCpuResult } from './gpu-vs-cpu.js';
 import type { KernelResult } from './kernels.js';
 import type { MatmulVsTfjs } from './matmul-vs-tfjs.js';
 import type { OverheadResult } from './overhead.js';
@@ -15,7 +16,8 @@ export type PageTask =
   | { kind: 'kernels'; plan: Plan }
   | { kind: 'matmul-vs-tfjs'; plan: Plan }
   | { kind: 'overhead'; plan: Plan }
-  | { kind: 'crossover'; plan: Plan; data: DataSource };
+  | { kind: 'crossover'; plan: Plan; data: DataSource }
+  | { kind: 'gpu-vs-cpu'; plan: Plan; data: DataSource };
 
 export interface PageInfo {
   /** The adapter navigator.gpu offers (what ours and the WebGPU peers get), or null. */
@@ -32,6 +34,7 @@ export interface PageResults {
   'matmul-vs-tfjs': MatmulVsTfjs;
   overhead: OverheadResult;
   crossover: CrossoverResult;
+  'gpu-vs-cpu': GpuVsCpuResult;
 }
 
 export interface BenchPageApi {
