@@ -10,7 +10,7 @@
  * over, a kernel benchmark the same product, and a signature's duration is learned from the
  * waits. The GPU runs submits in order, so the work up to submit n finishes at
  *   done(n) = max(done(n - 1), submitted(n)) + duration(signature(n)).
- * A wait sleeps for `WAKE_AT` of the predicted remaining time, then polls. It sleeps only for
+ * A wait sleeps for `WAKE_AT` of the predicted remaining time (less a timer's slack), then polls. It sleeps only for
  * work whose durations are confirmed: measured twice, the second time not slower than the
  * first by more than `AGREE`. A signature's first run can be far slower than the rest
  * (SwiftShader compiles a pipeline on its first dispatch), and a single sample of it must not
@@ -46,6 +46,8 @@ interface Submit {
 export const WAKE_AT = 0.85;
 /** Shorter sleeps are not worth a timer (Node's timers are ~1 ms coarse). */
 export const MIN_SLEEP_MS = 2;
+/** What a timer may fire late by: taken off every sleep, so that a short wait is not overslept. */
+export const TIMER_SLACK_MS = 1;
 /** A wait that polled less than this found the work already done: it slept too long. */
 export const OVERSLEPT_MS = 0.5;
 /** How far one oversleep at least shrinks the durations involved. */
@@ -122,7 +124,7 @@ export class WaitPacer {
     if (!this.enabled) return wait();
     const done = this.predictDone(seq);
     if (done !== undefined) {
-      const sleep = WAKE_AT * (done - this.clock.now());
+      const sleep = WAKE_AT * (done - this.clock.now()) - TIMER_SLACK_MS;
       if (sleep >= MIN_SLEEP_MS) {
         await this.clock.sleep(sleep);
         this.sleptMs += sleep;
