@@ -10,14 +10,15 @@
  * over, a kernel benchmark the same product, and a signature's duration is learned from the
  * waits. The GPU runs submits in order, so the work up to submit n finishes at
  *   done(n) = max(done(n - 1), submitted(n)) + duration(signature(n)).
- * A wait sleeps for `WAKE_AT` of the predicted remaining time (less a timer's slack), then polls. It sleeps only for
- * work whose durations are confirmed: measured twice, the second time not slower than the
- * first by more than `AGREE`. A signature's first run can be far slower than the rest
- * (SwiftShader compiles a pipeline on its first dispatch), and a single sample of it must not
- * put later waits to sleep for that long. When a wait wakes before the work is done, the completion it sees is exact and the
- * durations follow it; when the work was already done, the true time is shorter than it can
- * see: the durations shrink and lose their confirmation, so the next wait polls and measures
- * again. A wrong estimate therefore costs one wait's oversleep at most.
+ *
+ * A wait sleeps for `WAKE_AT` of the predicted remaining time, less a timer's slack, then
+ * polls. It sleeps only on confirmed durations: measured twice, the second time not slower than
+ * the first by more than `AGREE`. A signature's first run can be far slower than the rest
+ * (SwiftShader compiles a pipeline on its first dispatch), and that one sample must not put
+ * later waits to sleep for as long. When a wait wakes before the work is done, the completion
+ * it sees is exact and the durations follow it; when the work was already done, the true time
+ * is shorter than it can see: the durations shrink and lose their confirmation, so the next
+ * wait polls and measures again. A wrong estimate therefore costs one wait's oversleep at most.
  */
 export interface PacerClock {
   now(): number;
@@ -31,7 +32,7 @@ const realClock: PacerClock = {
 
 interface Estimate {
   ms: number;
-  /** Two exact measurements in a row agreed: waits may sleep on it. */
+  /** Measured again and not found much slower: waits may sleep on it. */
   confirmed: boolean;
 }
 
