@@ -86,7 +86,6 @@ async function open(found: Found, source: string): Promise<GpuContext> {
   let keepAlive: GPU | null = found.gpu;
   // dawn.node polls for a pending map on the main thread; on a software adapter that thread
   // shares the cores with the shaders, so waits sleep first (WaitPacer).
-  const paceWaits = describeAdapter(found.adapter, source).software;
   return openDevice(
     found.adapter,
     source,
@@ -94,6 +93,6 @@ async function open(found: Found, source: string): Promise<GpuContext> {
       keepAlive = null;
       void keepAlive;
     },
-    { paceWaits },
+    { paceWaits: true },
   );
 }

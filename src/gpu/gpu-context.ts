@@ -9,8 +9,8 @@ import { SOFTWARE_BLOCK, type ElementBlock } from '../kernels/element-block.js';
 
 export interface GpuContextOptions {
   /**
-   * Sleep through most of each wait for the GPU before polling for it (WaitPacer). For Node on
-   * a software adapter, where Dawn's polling spins on the cores the shaders run on.
+   * Sleep through most of each wait for the GPU before polling for it (WaitPacer), on a
+   * software adapter: for Node, where Dawn's polling spins on the cores the shaders run on.
    */
   paceWaits?: boolean;
 }
@@ -81,7 +81,7 @@ export class GpuContext {
     private readonly onDestroy: () => void = () => {},
     options: GpuContextOptions = {},
   ) {
-    this.pacer = new WaitPacer(options.paceWaits ?? false);
+    this.pacer = new WaitPacer(!!options.paceWaits && adapter.software);
     this.pool = new BufferPool(device, undefined, (bytes, create) => this.scoped(`allocating a ${bytes}-byte GPU buffer`, create));
     this.pipelines = new PipelineCache(device, (name, create) => this.scoped(`compiling ${name}`, create));
     this.uniforms = new UniformCache(device);
