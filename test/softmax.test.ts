@@ -77,7 +77,7 @@ function probTolerance(x: ArrayLike<number>, p: Float64Array, rows: number, cols
 /**
  * Bound on the batch-mean loss: per row, -log(p_t + 1e-7) moves by at most Δp/(p+1e-7), plus the
  * rounding of the add, plus WGSL's log (2^-21 absolute near 1, 3 ULP elsewhere); the mean is
- * sum_chunks' tree of serial 64-value sums (64·EPS32 relative per level) and the scale.
+ * sum_chunks' tree of serial 128-value sums (128·EPS32 relative per level) and the scale.
  */
 function lossTolerance(p: Float64Array, pTol: Float64Array, labels: number[], cols: number, rowLoss: number[]): number {
   const rows = labels.length;
@@ -89,8 +89,8 @@ function lossTolerance(p: Float64Array, pTol: Float64Array, labels: number[], co
     total += pTol[i]! / (p[i]! + 1e-7) + 2 ** -21 + 8 * EPS32 * Math.abs(rowLoss[r]!);
     absTotal += Math.abs(rowLoss[r]!);
   }
-  const levels = Math.max(1, Math.ceil(Math.log(rows) / Math.log(64)));
-  return (total + (64 * levels + 3) * EPS32 * absTotal) / rows;
+  const levels = Math.max(1, Math.ceil(Math.log(rows) / Math.log(128)));
+  return (total + (128 * levels + 3) * EPS32 * absTotal) / rows;
 }
 
 /** Runs the fused forward and backward on both backends with the given label kind, and compares. */

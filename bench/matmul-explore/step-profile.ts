@@ -86,6 +86,14 @@ try {
   const rest: number[] = [];
   for (let round = 0; round < rounds; round++) rest.push(await time(small, reps));
   console.log(`the ${small.length} dispatches outside the first layer, replayed together: ${median(rest).toFixed(2)} ms`);
+  // What two fewer small dispatches would save (the loss's second sum pass and the softmax
+  // backward), interleaved with the whole step.
+  const fewer = captured.filter((d, i) => !(kernelName(d.kernel) === 'softmax.xent_backward_index' || (kernelName(d.kernel) === 'reduce.sum_chunks' && captured[i - 1] && kernelName(captured[i - 1]!.kernel) === 'reduce.sum_chunks')));
+  const ab: Record<string, number[]> = { all: [], fewer: [] };
+  for (let round = 0; round < 2 * rounds; round++) {
+    for (const k of round % 2 ? ['all', 'fewer'] : ['fewer', 'all']) ab[k]!.push(await time(k === 'all' ? captured : fewer, reps));
+  }
+  console.log(`${captured.length} vs ${fewer.length} dispatches replayed, interleaved: ${median(ab.all!).toFixed(2)} vs ${median(ab.fewer!).toFixed(2)} ms`);
   // The same replay with the wait for the GPU started only after sleeping through most of the
   // expected time: Dawn's event polling while a map is pending runs on the main thread, and on a
   // software adapter it competes with the shader threads for the same cores.

@@ -7,7 +7,8 @@ import { dims, grid1d } from './grid.js';
 import type { Labels } from './softmax.js';
 
 type Floats = Float32Array | Float64Array;
-const CHUNK = 64;
+/** Must match CHUNK in shaders/reduce.wgsl. */
+const CHUNK = 128;
 
 export type ReduceEntry = 'sum_chunks' | 'column_sum' | 'argmax_rows' | 'correct_index' | 'correct_onehot' | 'store_scalar';
 
