@@ -15,9 +15,8 @@ import { printResult, progress, writeResult } from './cli/output.js';
 import { crossoverBench } from './lib/crossover.js';
 import { batchSchedule } from './lib/data.js';
 import { NODE_ENGINES } from './lib/engine.js';
-import { gpuVsCpu, gpuVsCpuBatches } from './lib/gpu-vs-cpu.js';
 import { kernelBench } from './lib/kernels.js';
-import { oursCpu, oursGpu, oursGpuBackend } from './lib/ours.js';
+import { oursCpu, oursGpu, oursGpuBackend, oursGpuVsCpu } from './lib/ours.js';
 import { overheadBench } from './lib/overhead.js';
 import { totalSteps } from './lib/plan.js';
 import { engineEntry, SCHEMA, settingsOf, skipNote, withRatios, type BenchResult, type EngineEntry } from './lib/result.js';
@@ -101,15 +100,7 @@ async function main(): Promise<void> {
   await attempt('gpu-vs-cpu', async () => {
     result.gpu_vs_cpu = await withGpu(options.adapter, async (ctx) => {
       noteAdapter(ctx);
-      const batches = batchSchedule(plan.seed, data.mnist.train.count, plan.batch, gpuVsCpuBatches(plan.gpuVsCpu));
-      const gpuEngine = await oursGpu(ctx, data.mnist, spec);
-      const cpuEngine = oursCpu(data.mnist, spec);
-      try {
-        return await gpuVsCpu(gpuEngine, cpuEngine, batches, plan.gpuVsCpu, progress);
-      } finally {
-        gpuEngine.dispose();
-        cpuEngine.dispose();
-      }
+      return oursGpuVsCpu(ctx, data.mnist, plan, progress);
     });
   });
   await attempt('kernels', async () => {

@@ -12,8 +12,11 @@ import type { Tensor } from '../../src/tensor/tensor.js';
 import type { CpuTensor } from '../../src/tensor/cpu-tensor.js';
 import { SGD } from '../../src/train/optimizer.js';
 import { Trainer } from '../../src/train/trainer.js';
+import { batchSchedule } from './data.js';
 import type { TrainingEngine } from './engine.js';
+import { gpuVsCpu, gpuVsCpuBatches, type GpuVsCpuResult } from './gpu-vs-cpu.js';
 import type { ModelSpec } from './model.js';
+import type { Plan } from './plan.js';
 
 export interface OursDatasets<T extends Tensor> {
   train: Dataset<T>;
@@ -83,4 +86,18 @@ export async function oursGpu(ctx: GpuContext, mnist: Mnist, spec: ModelSpec): P
 export function oursCpu(mnist: Mnist, spec: ModelSpec): TrainingEngine {
   const cpu = new CpuBackend('f32');
   return oursEngine('ours-cpu', cpu, cpuDatasets(cpu, mnist), spec, CPU_HOW);
+}
+
+/** The gpu-vs-cpu section: our two devices on `ctx` and the CPU, the plan's batches, interleaved. */
+export async function oursGpuVsCpu(ctx: GpuContext, mnist: Mnist, plan: Plan, progress: (line: string) => void): Promise<GpuVsCpuResult> {
+  const spec = { hidden: plan.hidden, lr: plan.lr, seed: plan.seed };
+  const batches = batchSchedule(plan.seed, mnist.train.count, plan.batch, gpuVsCpuBatches(plan.gpuVsCpu));
+  const gpu = await oursGpu(ctx, mnist, spec);
+  const cpu = oursCpu(mnist, spec);
+  try {
+    return await gpuVsCpu(gpu, cpu, batches, plan.gpuVsCpu, progress);
+  } finally {
+    gpu.dispose();
+    cpu.dispose();
+  }
 }

@@ -7,6 +7,10 @@
  *
  *   node --import ./tools/register.mjs bench/matmul-explore/step-profile.ts [--reps 20] [--rounds 5]
  *
+ * Also: the dispatches outside the first layer replayed together, the step with two small
+ * dispatches left out against the whole step (interleaved), and the whole replay with its wait
+ * started only after sleeping (what WaitPacer does).
+ *
  * Per-dispatch times include SwiftShader's fixed cost per dispatch, which is the point: the
  * sum shows what fewer, larger dispatches could save.
  */

@@ -12,13 +12,12 @@ import { crossoverBench } from '../lib/crossover.js';
 import { crossoverSvg } from '../lib/crossover-svg.js';
 import { batchSchedule, syntheticData, type BenchData, type DataSource } from '../lib/data.js';
 import type { EngineName, TrainingEngine } from '../lib/engine.js';
-import { gpuVsCpu, gpuVsCpuBatches } from '../lib/gpu-vs-cpu.js';
 import { kernelBench } from '../lib/kernels.js';
 import type { MatmulEngineSource } from '../lib/matmul-engine.js';
 import { matmulVsTfjs } from '../lib/matmul-vs-tfjs.js';
 import { initialParams, type ModelSpec } from '../lib/model.js';
 import { oursMatmulSource } from '../lib/ours-matmul.js';
-import { oursCpu, oursGpu, oursGpuBackend } from '../lib/ours.js';
+import { oursCpu, oursGpu, oursGpuBackend, oursGpuVsCpu } from '../lib/ours.js';
 import { overheadBench } from '../lib/overhead.js';
 import { totalSteps, type Plan } from '../lib/plan.js';
 import type { BenchPageApi, PageInfo, PageTask } from '../lib/tasks.js';
@@ -118,19 +117,8 @@ async function run(task: PageTask): Promise<unknown> {
         return await matmulVsTfjsTask(await gpu(), task.plan);
       case 'overhead':
         return await overheadBench(await oursGpuBackend(await gpu()), task.plan);
-      case 'gpu-vs-cpu': {
-        const data = await loadData(task.data, task.plan);
-        const spec = { hidden: task.plan.hidden, lr: task.plan.lr, seed: task.plan.seed };
-        const batches = batchSchedule(task.plan.seed, data.mnist.train.count, task.plan.batch, gpuVsCpuBatches(task.plan.gpuVsCpu));
-        const gpuEngine = await oursGpu(await gpu(), data.mnist, spec);
-        const cpuEngine = oursCpu(data.mnist, spec);
-        try {
-          return await gpuVsCpu(gpuEngine, cpuEngine, batches, task.plan.gpuVsCpu, log);
-        } finally {
-          gpuEngine.dispose();
-          cpuEngine.dispose();
-        }
-      }
+      case 'gpu-vs-cpu':
+        return await oursGpuVsCpu(await gpu(), (await loadData(task.data, task.plan)).mnist, task.plan, log);
       case 'crossover': {
         const data = await loadData(task.data, task.plan);
         const result = await crossoverBench(await oursGpuBackend(await gpu()), new CpuBackend('f32'), data.mnist, task.plan, log);

@@ -162,12 +162,16 @@ export class WaitPacer {
   private learn(work: Submit[], busy: number, exact: boolean): void {
     let known = 0;
     let newDispatches = 0;
+    const knownSignatures = new Set<number>();
     for (const s of work) {
       const d = this.durations.get(s.signature);
-      if (d === undefined) newDispatches += s.dispatches;
-      else known += d.ms;
+      if (d === undefined) {
+        newDispatches += s.dispatches;
+      } else {
+        known += d.ms;
+        knownSignatures.add(s.signature);
+      }
     }
-    const knownSignatures = new Set(work.filter((s) => this.durations.has(s.signature)).map((s) => s.signature));
     if (!exact) {
       // Overslept: the work took at most `busy`. Shrink, and measure again on the next wait.
       const factor = known > 0 ? Math.min(SHRINK, busy / known) : SHRINK;

@@ -14,6 +14,29 @@
  */
 export const UNROLLED_WORKGROUP = 8;
 
+/**
+ * The parts of a written-out register block that the dense and the sparse generators share,
+ * as WGSL lines. Rows i and columns j name the variables: accumulators c{i}_{j}, A's row
+ * offsets a{i}, B's column offsets b{j}; each step of the loop defines ka and kb.
+ */
+export const registerBlock = {
+  accumulators: (rows: number[], cols: number[]) => rows.flatMap((i) => cols.map((j) => `  var c${i}_${j} = 0.0;`)),
+  /** Loads row i of op(A) and column j of op(B) at this k, then every multiply-add. */
+  step: (rows: number[], cols: number[]) => [
+    ...rows.map((i) => `    let x${i} = A[a${i} + ka];`),
+    ...cols.map((j) => `    let y${j} = B[b${j} + kb];`),
+    ...rows.flatMap((i) => cols.map((j) => `    c${i}_${j} = x${i} * y${j} + c${i}_${j};`)),
+  ],
+  /** Stores the block through the epilogue, skipping rows past M and columns past N; `row(i)` is C's row of block row i. */
+  store: (rows: number[], cols: number[], row: (i: number) => string) =>
+    rows.flatMap((i) => [
+      `  if (row0 + ${i}u < M) {`,
+      `    let o${i} = ${row(i)} * N + col0;`,
+      ...cols.map((j) => `    if (col0 + ${j}u < N) { C[o${i} + ${j}u] = epilogue(c${i}_${j}, col0 + ${j}u); }`),
+      '  }',
+    ]),
+};
+
 export function unrolledMatmulSource(tm: number, tn: number): string {
   const rows = [...Array(tm).keys()];
   const cols = [...Array(tn).keys()];
@@ -35,20 +58,13 @@ export function unrolledMatmulSource(tm: number, tn: number): string {
     '  let bStep = select(N, 1u, TRANS_B);',
     ...rows.map((i) => `  let a${i} = min(row0 + ${i}u, M - 1u) * aRow;`),
     ...cols.map((j) => `  let b${j} = min(col0 + ${j}u, N - 1u) * bCol;`),
-    ...rows.flatMap((i) => cols.map((j) => `  var c${i}_${j} = 0.0;`)),
+    ...registerBlock.accumulators(rows, cols),
     '  for (var k = 0u; k < K; k++) {',
     '    let ka = k * aStep;',
     '    let kb = k * bStep;',
-    ...rows.map((i) => `    let x${i} = A[a${i} + ka];`),
-    ...cols.map((j) => `    let y${j} = B[b${j} + kb];`),
-    ...rows.flatMap((i) => cols.map((j) => `    c${i}_${j} = x${i} * y${j} + c${i}_${j};`)),
+    ...registerBlock.step(rows, cols),
     '  }',
-    ...rows.flatMap((i) => [
-      `  if (row0 + ${i}u < M) {`,
-      `    let o${i} = (row0 + ${i}u) * N + col0;`,
-      ...cols.map((j) => `    if (col0 + ${j}u < N) { C[o${i} + ${j}u] = epilogue(c${i}_${j}, col0 + ${j}u); }`),
-      '  }',
-    ]),
+    ...registerBlock.store(rows, cols, (i) => `(row0 + ${i}u)`),
     '}',
   ];
   return lines.join('\n') + '\n';

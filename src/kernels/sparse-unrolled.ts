@@ -1,4 +1,5 @@
 import { grid1d } from './grid.js';
+import { registerBlock } from './matmul-unrolled.js';
 
 /**
  * Generates the unrolled entry points of shaders/sparse.wgsl, whose bindings, overrides and
@@ -41,21 +42,14 @@ export function sparseMatmulSource(panel: number, tn: number, workgroup = SPARSE
     `  let base = select(0u, ((K + ${panel - 1}u) / ${panel}u) * (M + 1u), TRANS_A) + panel * (K + 1u);`,
     // min: a list that was never written (a pool buffer's leftovers) cannot make the loop run past K.
     '  let count = min(list[base], K);',
-    ...rows.flatMap((i) => cols.map((j) => `  var c${i}_${j} = 0.0;`)),
+    ...registerBlock.accumulators(rows, cols),
     '  for (var j = 0u; j < count; j++) {',
     '    let k = list[base + 1u + j];',
     '    let ka = k * aStep;',
     '    let kb = k * N;',
-    ...rows.map((i) => `    let x${i} = A[a${i} + ka];`),
-    ...cols.map((j) => `    let y${j} = B[b${j} + kb];`),
-    ...rows.flatMap((i) => cols.map((j) => `    c${i}_${j} = x${i} * y${j} + c${i}_${j};`)),
+    ...registerBlock.step(rows, cols),
     '  }',
-    ...rows.flatMap((i) => [
-      `  if (row0 + ${i}u < M) {`,
-      `    let o${i} = m${i} * N + col0;`,
-      ...cols.map((j) => `    if (col0 + ${j}u < N) { C[o${i} + ${j}u] = epilogue(c${i}_${j}, col0 + ${j}u); }`),
-      '  }',
-    ]),
+    ...registerBlock.store(rows, cols, (i) => `m${i}`),
     '}',
   ];
   return lines.join('\n') + '\n';
