@@ -75,24 +75,42 @@ interface Found {
   gpu: GPU;
 }
 
+/**
+ * Dawn instances, one per Vulkan driver (the VK_ICD_FILENAMES it was created under), kept for
+ * the life of the process and reused by every device opened from it.
+ *
+ * Why never released: dawn.node's AsyncRunner, which every adapter and device shares, holds a raw
+ * pointer to its instance and polls it from setImmediate while any promise of theirs is pending
+ * (`lost`, a map, an error scope, work still in flight when a device is destroyed). The instance
+ * itself is freed when its JS `GPU` object is garbage-collected, and nothing ties that to the
+ * devices' promises. A device destroyed with work in flight, then a collection, crashed the
+ * process ('terminate called after throwing std::system_error: Invalid argument', or a
+ * segfault) or hung it on a freed mutex: test/device-lifetime.test.ts makes that happen on
+ * purpose. The same lifetime bug shows in the `webgpu` package's own tracker when `navigator.gpu`
+ * is deleted: https://github.com/dawn-gpu/node-webgpu/issues/18 . A browser keeps
+ * `navigator.gpu` for the page's life; so do we, for the process's.
+ */
+const instances = new Map<string, GPU>();
+
+function dawnInstance(dawn: DawnModule): GPU {
+  // The Vulkan loader reads VK_ICD_FILENAMES when an instance is created, so it names the driver.
+  const driver = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES ?? '';
+  let gpu = instances.get(driver);
+  if (!gpu) {
+    gpu = dawn.create([]) as GPU;
+    instances.set(driver, gpu);
+  }
+  return gpu;
+}
+
 async function requestAdapter(dawn: DawnModule, powerPreference: GPUPowerPreference): Promise<Found | null> {
-  const gpu = dawn.create([]) as GPU;
+  const gpu = dawnInstance(dawn);
   const adapter = await gpu.requestAdapter({ powerPreference });
   return adapter ? { adapter, gpu } : null;
 }
 
-async function open(found: Found, source: string): Promise<GpuContext> {
-  // Dawn's instance must outlive the device; keep it reachable until the device is destroyed.
-  let keepAlive: GPU | null = found.gpu;
+function open(found: Found, source: string): Promise<GpuContext> {
   // dawn.node polls for a pending map on the main thread; on a software adapter that thread
   // shares the cores with the shaders, so waits sleep first (WaitPacer).
-  return openDevice(
-    found.adapter,
-    source,
-    () => {
-      keepAlive = null;
-      void keepAlive;
-    },
-    { paceWaits: true },
-  );
+  return openDevice(found.adapter, source, { paceWaits: true });
 }

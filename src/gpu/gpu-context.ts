@@ -77,8 +77,6 @@ export class GpuContext {
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterDescription,
-    /** Called after the device is destroyed (Node: lets Dawn's event loop go). */
-    private readonly onDestroy: () => void = () => {},
     options: GpuContextOptions = {},
   ) {
     this.pacer = new WaitPacer(!!options.paceWaits && adapter.software);
@@ -190,7 +188,6 @@ export class GpuContext {
     for (const list of this.staging.values()) for (const b of list) b.destroy();
     this.staging.clear();
     this.device.destroy();
-    this.onDestroy();
   }
 
   /**
