@@ -117,3 +117,42 @@ describe('npm start --optimizer', () => {
     expect(execFileSync('node', ['--import', './tools/register.mjs', 'src/cli/train.ts', '--help'], { encoding: 'utf8' })).toContain('--optimizer sgd|momentum|nesterov|adagrad|rmsprop|adam');
   });
 });
+
+describe('what npm start prints', () => {
+  const run = (...args: string[]) => spawnSync('node', ['--import', './tools/register.mjs', 'src/cli/train.ts', ...args], { encoding: 'utf8', timeout: 300_000 });
+
+  it('a healthy GPU run prints no error: lines, no driver warnings and no paths of other machines', () => {
+    const r = run('--steps', '100', '--json');
+    const all = `${r.stdout}\n${r.stderr}`;
+    expect(r.status, all).toBe(0);
+    expect(all).not.toMatch(/^error:/m);
+    expect(all).not.toMatch(/XDG_RUNTIME_DIR|Warning:|Loader Message|\/home\/runner/);
+    expect(all).not.toMatch(/^skipped:/m);
+    const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(report.device).toBe('gpu');
+    expect(report.learning_problem).toBeNull();
+  });
+
+  it('--verbose says which drivers discovery passed over, one plain line each', () => {
+    const r = run('--steps', '20', '--verbose');
+    expect(r.status, r.stderr).toBe(0);
+    const skipped = r.stdout.split('\n').filter((l) => l.startsWith('skipped: '));
+    // This machine has no GPU: the system Vulkan loader is left alone and SwiftShader is used.
+    if (!existsSync('/dev/dri') && !existsSync('/dev/nvidia0')) {
+      expect(skipped).toContain('skipped: system Vulkan: no GPU device on this machine (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg)');
+    }
+    for (const line of skipped) expect(line).not.toMatch(/\/home\/runner|Warning/);
+  });
+
+  it('--lr 1000 ends with one error: line naming the rise and the learning rate, exit code 1, and the problem in --json', () => {
+    const r = run('--device', 'cpu', '--lr', '1000', '--steps', '300', '--json');
+    expect(r.status).toBe(1);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^error: the run did not learn: the loss rose from 2\.3 to \d+(\.\d+)?: the learning rate 1000 is probably too large; try 0\.1$/);
+    const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(report.learning_problem.kind).toBe('loss-rose');
+    expect(report.learning_problem.first_loss).toBeCloseTo(Math.log(10), 1);
+    expect(report.learning_problem.last_loss).toBeGreaterThan(5);
+  });
+});

@@ -351,6 +351,23 @@ describe('demo page', () => {
       }
     });
 
+    it('a run that does not learn (lr 100) ends saying so, with the learning rate as the likely cause', async () => {
+      const page = await browser.newPage();
+      const errors = watchErrors(page);
+      try {
+        await page.goto(`${server.url}?device=cpu&steps=300&lr=100&evalSubset=300`);
+        await ready(page);
+        await page.click('#start-button');
+        await waitFor(page, 'the lr 100 run', (x) => x.state === 'done', 60_000);
+        const status = (await page.textContent('#train-status'))!;
+        expect(status).toMatch(/^Done, but the net did not learn: the loss rose from 2\.3 to \d+(\.\d+)?: the learning rate 100 is probably too large; try 0\.1 · /);
+        expect(await page.getAttribute('#train-status', 'data-learning')).toBe('loss-rose');
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    });
+
     it("runs the book's initialization experiment as histograms", async () => {
       await page.click('#init-button');
       const s = await waitFor(page, 'the initialization runs', (x) => Object.keys(x.initStds).length === 6, 60_000);

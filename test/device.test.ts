@@ -8,6 +8,7 @@ import { ShapeError } from '../src/tensor/shape.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { thrown } from './helpers/compare.js';
 import { useGpu } from './helpers/gpu.js';
+import { openNodeGpu } from '../src/device/discover-node.js';
 
 const { ctx, gpu } = useGpu();
 const cpu = new CpuBackend('f64');
@@ -38,6 +39,19 @@ describe('openNodeGpu', () => {
     else expect(adapterLabel(a)).toContain('hardware');
     expect(adapterLabel(a)).toContain(a.source);
     expect(gpu().label).toBe(adapterLabel(a));
+  });
+
+  it('a second device comes from the same driver, and discovery leaves the environment as it found it', async () => {
+    const before = { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR };
+    const second = await openNodeGpu();
+    try {
+      expect(second.adapter.source).toBe(ctx().adapter.source);
+      expect(second.adapter.description).toBe(ctx().adapter.description);
+      expect(second.adapter.skipped).toEqual(ctx().adapter.skipped);
+      expect({ VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR }).toEqual(before);
+    } finally {
+      second.destroy();
+    }
   });
 
   it('opens the device with the adapter’s own storage buffer limit', () => {

@@ -106,7 +106,7 @@ const PARSERS: { [K in Key]: Parser<K> } = {
   init: choice(['std', 'xavier', 'he'] as const),
   lr: (text) => {
     const n = Number(text);
-    if (text.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 100) throw new Error('a number > 0');
+    if (text.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 100) throw new Error('a number > 0 and at most 100');
     return n;
   },
   optimizer: choice(OPTIMIZER_NAMES),

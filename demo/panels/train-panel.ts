@@ -113,11 +113,12 @@ export class TrainPanel {
       running: 'Training',
       pausing: 'Pausing',
       paused: 'Paused',
-      done: 'Done',
+      done: s.learning ? `Done, but the net did not learn: ${s.learning.message}` : 'Done',
       failed: `Stopped: ${s.error?.message ?? 'failed'}`,
     };
     this.status.textContent = state === 'ready' ? words.ready : `${words[state]} · ${parts.join(' · ')}`;
     this.status.dataset.state = state;
+    this.status.dataset.learning = s.learning?.kind ?? '';
   }
 
   private async copyLink(): Promise<void> {

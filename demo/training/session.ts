@@ -8,7 +8,8 @@ import type { Dataset } from '../../src/data/dataset.js';
 import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
 import { readTensors } from '../../src/nn/model-file.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
-import { createOptimizer, type OptimizerState, type StatefulOptimizer } from '../../src/train/optimizer.js';
+import { checkLearning, type LearningProblem } from '../../src/train/learning-check.js';
+import { createOptimizer, USUAL_LR, type OptimizerState, type StatefulOptimizer } from '../../src/train/optimizer.js';
 import { DivergenceError } from '../../src/train/trainer.js';
 import { evalInterval, iterPerEpoch, netConfig, type DemoSettings } from '../app/settings.js';
 import { TimeSlicer } from '../app/yield.js';
@@ -81,6 +82,8 @@ export class TrainingSession<T extends Tensor = Tensor> {
   stepsRead = 0;
   state: SessionState = 'ready';
   error: Error | undefined;
+  /** Set when a finished run did not learn (its loss rose, or its accuracy stayed at chance). */
+  learning: LearningProblem | null = null;
   private rng: Rng;
   /** The latest SafePoint (see there). */
   safePoint: SafePoint | undefined;
@@ -136,7 +139,18 @@ export class TrainingSession<T extends Tensor = Tensor> {
     try {
       if (this.evals.length === 0) await this.evaluate();
       await this.loop();
-      this.setState(this.step >= this.settings.steps ? 'done' : 'paused');
+      const done = this.step >= this.settings.steps;
+      if (done) {
+        this.learning = checkLearning({
+          losses: this.losses,
+          batchSize: this.settings.batch,
+          classes: this.net.layerSizes().at(-1)!,
+          accuracy: this.evals.at(-1)?.testAcc,
+          lr: this.settings.lr,
+          usualLr: USUAL_LR[this.settings.optimizer],
+        });
+      }
+      this.setState(done ? 'done' : 'paused');
     } catch (e) {
       if (this.disposed) return;
       this.error = e instanceof Error ? e : new Error(String(e));

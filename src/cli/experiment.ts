@@ -20,8 +20,9 @@ import { lineChartSvg } from '../experiments/line-chart-svg.js';
 import { finalGap, OVERFIT_SETUP, overfitting } from '../experiments/overfitting.js';
 import { sliceSplit, type Mnist } from '../data/mnist.js';
 import { loadMnist } from '../node/load-mnist.js';
+import type { LearningProblem } from '../train/learning-check.js';
 import { choiceFlag, intFlag, parseFlags, runCli, UsageError } from './args.js';
-import { table } from './format.js';
+import { skippedLines, table } from './format.js';
 
 const USAGE = `usage: npm run experiment -- init|optimizers|overfitting [options]
   init                    activations of 5 layers x 100 units for sigmoid/ReLU x std 0.01 / 1 / Xavier / He
@@ -35,6 +36,7 @@ const USAGE = `usage: npm run experiment -- init|optimizers|overfitting [options
   --epochs N              overfitting: epochs of 3 steps per run (default 201, the book's)
   --out DIR               optimizers, overfitting: where the JSON and SVG go (default docs/experiments)
   --json                  print one JSON object as the last line
+  --verbose               also say which GPU drivers device discovery passed over, and why
   --help                  this text
 `;
 
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
     epochs: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean' },
+    verbose: { type: 'boolean' },
     help: { type: 'boolean' },
   });
   if (f.help) return void process.stdout.write(USAGE);
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
       backend = new CpuBackend('f32');
     }
     process.stdout.write(`device: ${backend.device} — ${backend.label}\n`);
+    if (f.verbose) for (const line of skippedLines(ctx)) process.stdout.write(`${line}\n`);
     if (name === 'optimizers') return await optimizers(backend, steps, f.out ?? 'docs/experiments', !!f.json);
     if (name === 'overfitting') return await overfit(backend, epochs, f.out ?? 'docs/experiments', !!f.json);
     process.stdout.write(`${INIT_SETUP.inputs} inputs ~ N(0, 1) through ${INIT_SETUP.layers} layers of ${INIT_SETUP.units} units\n\n`);
@@ -112,6 +116,7 @@ async function optimizers(backend: Backend<Tensor>, steps: number, outDir: strin
   await writeFile(`${base}.json`, JSON.stringify(result));
   await writeFile(`${base}.svg`, lineChartSvg(curves.map((c) => ({ name: `${c.optimizer} (lr ${c.lr})`, values: c.losses })), `MNIST, 5 layers x 100 ReLU units: loss per step (${backend.device})`, 'loss'));
   process.stdout.write(`wrote ${base}.json and ${base}.svg\n`);
+  reportLearning(curves.map((c) => [c.optimizer, c.learning]));
   train.dispose();
   test.dispose();
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -149,8 +154,18 @@ async function overfit(backend: Backend<Tensor>, epochs: number, outDir: string,
   ]);
   await writeFile(`${base}.svg`, lineChartSvg(series, `${trainImages} MNIST images, 7-layer net: accuracy per epoch (${backend.device})`, 'accuracy', 1, 'epoch'));
   process.stdout.write(`wrote ${base}.json and ${base}.svg\n`);
+  reportLearning(curves.map((c) => [c.name, c.learning]));
   for (const d of [train, testPerEpoch, fullTest]) d!.dispose();
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** A run that did not learn fails the experiment, with the reason (learning-check.ts). */
+function reportLearning(runs: [string, LearningProblem | null][]): void {
+  for (const [name, problem] of runs) {
+    if (!problem) continue;
+    process.stderr.write(`error: the ${name} run did not learn: ${problem.message}\n`);
+    process.exitCode = 1;
+  }
 }
 
 function tailMean(values: number[], n = 10): number {

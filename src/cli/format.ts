@@ -16,3 +16,8 @@ export function median(values: readonly number[]): number {
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
+
+/** What device discovery passed over, one `skipped:` line each (the CLIs print them with --verbose). */
+export function skippedLines(ctx: { adapter: { skipped: readonly string[] } } | undefined): string[] {
+  return (ctx?.adapter.skipped ?? []).map((why) => `skipped: ${why}`);
+}

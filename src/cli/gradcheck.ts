@@ -16,7 +16,7 @@ import { backpropGradients, compareGradients } from '../train/gradient-check.js'
 import { numericalGradient } from '../train/numerical-gradient.js';
 import type { CpuTensor } from '../tensor/cpu-tensor.js';
 import { intFlag, nonNegativeFlag, parseFlags, runCli, UsageError } from './args.js';
-import { median, sci, table } from './format.js';
+import { median, sci, skippedLines, table } from './format.js';
 
 const USAGE = `usage: npm run gradcheck -- [options]
   --images N    training images in the check (default 3, as in the book)
@@ -27,6 +27,7 @@ const USAGE = `usage: npm run gradcheck -- [options]
   --timing      also time numerical vs backprop gradients on a 100-image batch
   --full        with --timing, compute the whole numerical gradient instead of extrapolating
   --json        print one JSON object as the last line
+  --verbose     also say which GPU drivers device discovery passed over, and why
   --help        this text
 `;
 
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
     timing: { type: 'boolean' },
     full: { type: 'boolean' },
     json: { type: 'boolean' },
+    verbose: { type: 'boolean' },
     help: { type: 'boolean' },
   });
   if (flags.help) return void process.stdout.write(USAGE);
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
     const gpuBe = new GpuBackend(ctx);
     await gpuBe.prepare([], { dropout: dropoutRatio > 0, batchNorm: config.batchNorm });
     log(`adapter: ${gpuBe.label}`);
+    if (flags.verbose) skippedLines(ctx).forEach(log);
     const cpuBe = new CpuBackend('f64');
     const split = sliceSplit(mnist.train, 0, images);
 

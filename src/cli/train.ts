@@ -23,7 +23,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { createOptimizer, OPTIMIZER_NAMES, type OptimizerName } from '../train/optimizer.js';
 import { DivergenceError, Trainer, type TrainResult } from '../train/trainer.js';
 import { choiceFlag, intFlag, nonNegativeFlag, parseFlags, positiveFloatFlag, runCli, UsageError } from './args.js';
-import { median } from './format.js';
+import { median, skippedLines } from './format.js';
 
 const USAGE = `usage: npm start -- [options]
   --device gpu|cpu        where to train (default gpu)
@@ -51,6 +51,7 @@ const USAGE = `usage: npm start -- [options]
   --resume FILE           continue an interrupted run from its checkpoint (same settings;
                           --steps may extend it, --device may move it)
   --json                  print one JSON object as the last line
+  --verbose               also say which GPU drivers device discovery passed over, and why
   --help                  this text
 `;
 
@@ -73,6 +74,7 @@ interface Settings {
   checkpointEvery: number;
   resume?: string;
   json: boolean;
+  verbose: boolean;
 }
 
 /** The settings a checkpoint keeps: everything that shapes the run. */
@@ -99,6 +101,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     'checkpoint-every': { type: 'string' },
     resume: { type: 'string' },
     json: { type: 'boolean' },
+    verbose: { type: 'boolean' },
     help: { type: 'boolean' },
   });
   if (f.help) return 'help';
@@ -129,6 +132,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     checkpointEvery: intFlag(f['checkpoint-every'], 'checkpoint-every', 0, 0),
     resume: f.resume,
     json: !!f.json,
+    verbose: !!f.verbose,
   };
 }
 
@@ -214,6 +218,7 @@ async function train<T extends Tensor>(
   }
   const trainer = new Trainer(net, trainSet, testSet, optimizer);
   out(`device: ${backend.device} — ${backend.label}`);
+  if (s.verbose && backend instanceof GpuBackend) skippedLines(backend.ctx).forEach(out);
   const extras = [s.batchNorm && 'batch norm', s.dropout > 0 && `dropout ${s.dropout}`, s.weightDecay > 0 && `weight decay ${s.weightDecay}`].filter(Boolean);
   out(`net ${net.layerSizes().join('-')} (${[s.activation, `init ${s.init}`, ...extras].join(', ')}), ${s.steps} steps of batch ${s.batch}, ${s.optimizer} lr ${s.lr}, seed ${s.seed}`);
   out(`data: MNIST ${mnist.train.count} train / ${mnist.test.count} test images`);
@@ -280,6 +285,11 @@ async function train<T extends Tensor>(
     out(`final test accuracy ${last.testAcc.toFixed(4)} (train ${last.trainAcc.toFixed(4)}) after ${s.steps} steps`);
   }
   out(`wall time ${(result.wallMs / 1000).toFixed(1)} s, median ${msStep.toFixed(2)} ms/step (${(1000 / msStep).toFixed(1)} steps/s)`);
+  // A run whose loss stayed finite can still have failed: say so, and why (learning-check.ts).
+  if (result.learning) {
+    process.stderr.write(`error: the run did not learn: ${result.learning.message}\n`);
+    process.exitCode = 1;
+  }
   if (s.save && result.stoppedAt === undefined) {
     await writeAtomically(s.save, await saveModel(net));
     out(`saved weights to ${s.save}`);
@@ -301,6 +311,12 @@ async function train<T extends Tensor>(
       median_ms_per_step: msStep,
       ms_per_step: result.msPerStep,
       losses: Array.from(result.losses.subarray(result.firstStep, result.stoppedAt ?? s.steps)),
+      learning_problem: result.learning && {
+        kind: result.learning.kind,
+        message: result.learning.message,
+        first_loss: result.learning.firstLoss,
+        last_loss: result.learning.lastLoss,
+      },
     }));
   }
 }

@@ -8,11 +8,13 @@ export interface AdapterDescription {
   software: boolean;
   /** Where it came from: 'navigator.gpu', 'dawn (system Vulkan)', 'dawn (SwiftShader ICD)', ... */
   source: string;
+  /** Drivers that discovery looked at and passed over, with why; shown by the CLIs' --verbose. */
+  skipped: readonly string[];
 }
 
 const SOFTWARE_NAMES = /swiftshader|llvmpipe|lavapipe|softpipe|warp|microsoft basic render/i;
 
-export function describeAdapter(adapter: GPUAdapter, source: string): AdapterDescription {
+export function describeAdapter(adapter: GPUAdapter, source: string, skipped: readonly string[] = []): AdapterDescription {
   const info = adapter.info;
   const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
   // `isFallbackAdapter` is not reported by every implementation (Dawn in Node leaves it out),
@@ -25,6 +27,7 @@ export function describeAdapter(adapter: GPUAdapter, source: string): AdapterDes
     description: info.description,
     software: fallback || SOFTWARE_NAMES.test(text),
     source,
+    skipped,
   };
 }
 

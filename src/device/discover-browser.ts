@@ -1,4 +1,5 @@
 import type { GpuContext } from '../gpu/gpu-context.js';
+import { describeAdapter } from './adapter-info.js';
 import { NoAdapterError } from './errors.js';
 import { openDevice } from './open-device.js';
 
@@ -15,5 +16,5 @@ export async function openBrowserGpu(): Promise<GpuContext> {
   if (!adapter) {
     throw new NoAdapterError('WebGPU is present but offers no adapter (GPU blocklisted or disabled). Train on the CPU device.');
   }
-  return openDevice(adapter, 'navigator.gpu');
+  return openDevice(adapter, describeAdapter(adapter, 'navigator.gpu'));
 }

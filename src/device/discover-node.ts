@@ -1,12 +1,23 @@
 /**
  * Finds a WebGPU adapter for Node through Dawn (the `webgpu` package), in this order:
- *   1. whatever the system Vulkan loader offers: a hardware GPU, or Mesa's lavapipe where
- *      Dawn accepts it (Mesa >= 24; older lavapipe lacks features Dawn requires);
- *   2. SwiftShader, the software Vulkan driver Debian's chromium package ships.
+ *   1. a hardware GPU through the system Vulkan loader, on a machine that has one (a GPU device
+ *      node: /dev/dri/renderD*, /dev/nvidia*, /dev/dxg);
+ *   2. SwiftShader, the software Vulkan driver Debian's chromium package ships;
+ *   3. whatever else the system Vulkan loader offers: Mesa's lavapipe where Dawn accepts it
+ *      (Mesa >= 24; older lavapipe lacks features Dawn requires).
  * A user who sets VK_ICD_FILENAMES / VK_DRIVER_FILES chooses the driver themselves.
+ *
+ * Discovery stays quiet when all is well. Probing Mesa's drivers on a machine without a GPU
+ * makes them print (the loader's "Failed to detect any valid GPUs", Dawn's rejection of Mesa
+ * 22's lavapipe with a path into its build machine), so the system loader is asked first only
+ * where a GPU device exists; and Vulkan's window-system code complains about an unset
+ * XDG_RUNTIME_DIR while adapters are enumerated, so a headless process gets an empty one for
+ * that moment. What discovery passed over is in the returned adapter's `skipped`.
  * This is the only module that knows about Node and Dawn.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import { describeAdapter } from './adapter-info.js';
 import { NoAdapterError } from './errors.js';
@@ -34,40 +45,74 @@ export async function openNodeGpu(choice: AdapterChoice = 'auto'): Promise<GpuCo
   }
   Object.assign(globalThis, dawn.globals);
 
-  const userChoseDriver = Boolean(process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES);
-  const tried: string[] = [];
-
-  const system = await requestAdapter(dawn, 'high-performance');
-  if (system) {
-    const software = describeAdapter(system.adapter, '').software;
-    const wanted = choice === 'auto' || (choice === 'hardware') !== software;
-    if (userChoseDriver || wanted) {
-      return open(system, userChoseDriver ? 'Dawn, Vulkan ICD from VK_ICD_FILENAMES' : 'Dawn, system Vulkan');
-    }
-    tried.push(`system Vulkan offered ${system.adapter.info.description || system.adapter.info.device}`);
-  } else {
-    tried.push('system Vulkan offered no adapter Dawn accepts');
+  const chosen = process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES;
+  if (chosen) {
+    const found = await requestAdapter(dawn, null);
+    if (found) return open(found, 'Dawn, Vulkan ICD from VK_ICD_FILENAMES', []);
+    throw new NoAdapterError(`the Vulkan driver chosen by VK_ICD_FILENAMES / VK_DRIVER_FILES (${chosen}) offers no adapter Dawn accepts; unset it to let discovery choose.`);
   }
 
-  if (!userChoseDriver && choice !== 'hardware' && existsSync(SWIFTSHADER_ICD)) {
-    // The Vulkan loader reads this when Dawn creates its instance, so setting it now is enough.
-    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-    const swiftshader = await requestAdapter(dawn, 'high-performance');
-    if (swiftshader) return open(swiftshader, 'Dawn, SwiftShader Vulkan ICD');
-    tried.push(`SwiftShader at ${SWIFTSHADER_ICD} offered no adapter`);
-    delete process.env.VK_ICD_FILENAMES;
-  } else if (!existsSync(SWIFTSHADER_ICD)) {
-    tried.push(`no SwiftShader at ${SWIFTSHADER_ICD}`);
+  const skipped: string[] = [];
+  let systemProbed = false;
+  const system = async (): Promise<Found | null> => {
+    systemProbed = true;
+    const found = await requestAdapter(dawn, null);
+    if (!found) {
+      skipped.push('system Vulkan: no adapter Dawn accepts');
+      return null;
+    }
+    const software = describeAdapter(found.adapter, '').software;
+    if (choice === 'auto' || (choice === 'hardware') !== software) return found;
+    skipped.push(`system Vulkan: ${found.adapter.info.description || found.adapter.info.device} (${software ? 'software' : 'hardware'}, not the ${choice} adapter asked for)`);
+    return null;
+  };
+
+  // 1. A hardware GPU, where the machine has one (or the caller insists).
+  const devices = gpuDeviceNodes();
+  if (choice !== 'software' && (devices.length > 0 || choice === 'hardware')) {
+    const found = await system();
+    if (found) return open(found, 'Dawn, system Vulkan', skipped);
+  } else if (choice !== 'software') {
+    skipped.push('system Vulkan: no GPU device on this machine (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg)');
+  }
+
+  // 2. SwiftShader.
+  if (choice !== 'hardware') {
+    if (existsSync(SWIFTSHADER_ICD)) {
+      const found = await requestAdapter(dawn, SWIFTSHADER_ICD);
+      if (found) return open(found, 'Dawn, SwiftShader Vulkan ICD', skipped);
+      skipped.push(`SwiftShader at ${SWIFTSHADER_ICD}: no adapter`);
+    } else {
+      skipped.push(`SwiftShader: not installed (${SWIFTSHADER_ICD})`);
+    }
+  }
+
+  // 3. Whatever else the system loader offers (lavapipe), if not asked already.
+  if (!systemProbed) {
+    const found = await system();
+    if (found) return open(found, 'Dawn, system Vulkan', skipped);
   }
 
   const loader = VULKAN_LOADER_PATHS.some((p) => existsSync(p))
     ? ''
     : ' The Vulkan loader (libvulkan.so.1) is missing: `apt-get install -y libvulkan1`.';
   throw new NoAdapterError(
-    `no WebGPU adapter found (${tried.join('; ')}).${loader} ` +
+    `no ${choice === 'auto' ? '' : `${choice} `}WebGPU adapter found (${skipped.join('; ')}).${loader} ` +
       'For a software adapter install Debian chromium, which ships SwiftShader: `apt-get install -y libvulkan1 chromium`; ' +
       'for a GPU, install its Vulkan driver. Or use the CPU device (--device cpu).',
   );
+}
+
+/** The device nodes through which Linux offers a GPU to Vulkan drivers. */
+function gpuDeviceNodes(): string[] {
+  const list = (dir: string, pattern: RegExp) => {
+    try {
+      return readdirSync(dir).filter((name) => pattern.test(name)).map((name) => join(dir, name));
+    } catch {
+      return [];
+    }
+  };
+  return [...list('/dev/dri', /^renderD\d+$/), ...list('/dev', /^(nvidia\d+|dxg)$/)];
 }
 
 interface Found {
@@ -92,25 +137,48 @@ interface Found {
  */
 const instances = new Map<string, GPU>();
 
-function dawnInstance(dawn: DawnModule): GPU {
-  // The Vulkan loader reads VK_ICD_FILENAMES when an instance is created, so it names the driver.
-  const driver = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES ?? '';
-  let gpu = instances.get(driver);
-  if (!gpu) {
-    gpu = dawn.create([]) as GPU;
-    instances.set(driver, gpu);
+/**
+ * Asks the Dawn instance for `icd` (a driver manifest; null: the system loader's choice) for its
+ * high-performance adapter.
+ */
+function requestAdapter(dawn: DawnModule, icd: string | null): Promise<Found | null> {
+  const driver = icd ?? process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES ?? '';
+  return withDriverEnvironment(icd, async () => {
+    let gpu = instances.get(driver);
+    if (!gpu) {
+      gpu = dawn.create([]) as GPU;
+      instances.set(driver, gpu);
+    }
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    return adapter ? { adapter, gpu } : null;
+  });
+}
+
+/**
+ * Runs `body` with VK_ICD_FILENAMES naming `icd` (the Vulkan loader reads it as Dawn starts a
+ * driver) and, where unset, XDG_RUNTIME_DIR naming an empty directory: drivers look for a Wayland
+ * display while their adapters are enumerated, and libwayland prints "error: XDG_RUNTIME_DIR is
+ * invalid or not set" for each look. A headless process has no display to find either way.
+ * Both are restored afterwards.
+ */
+async function withDriverEnvironment<T>(icd: string | null, body: () => Promise<T>): Promise<T> {
+  const saved = { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR };
+  const quiet = process.platform === 'linux' && !saved.XDG_RUNTIME_DIR?.startsWith('/') ? mkdtempSync(join(tmpdir(), 'webgpu-backprop-')) : null;
+  if (icd !== null) process.env.VK_ICD_FILENAMES = icd;
+  if (quiet) process.env.XDG_RUNTIME_DIR = quiet;
+  try {
+    return await body();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    if (quiet) rmdirSync(quiet);
   }
-  return gpu;
 }
 
-async function requestAdapter(dawn: DawnModule, powerPreference: GPUPowerPreference): Promise<Found | null> {
-  const gpu = dawnInstance(dawn);
-  const adapter = await gpu.requestAdapter({ powerPreference });
-  return adapter ? { adapter, gpu } : null;
-}
-
-function open(found: Found, source: string): Promise<GpuContext> {
+function open(found: Found, source: string, skipped: readonly string[]): Promise<GpuContext> {
   // dawn.node polls for a pending map on the main thread; on a software adapter that thread
   // shares the cores with the shaders, so waits sleep first (WaitPacer).
-  return openDevice(found.adapter, source, { paceWaits: true });
+  return openDevice(found.adapter, describeAdapter(found.adapter, source, skipped), { paceWaits: true });
 }

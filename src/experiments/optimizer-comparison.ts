@@ -8,6 +8,7 @@ import type { Dataset } from '../data/dataset.js';
 import { MultiLayerNet } from '../nn/multi-layer-net.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { createOptimizer, type OptimizerName } from '../train/optimizer.js';
+import type { LearningProblem } from '../train/learning-check.js';
 import { Trainer } from '../train/trainer.js';
 
 /** The book's optimizers and learning rates for this experiment (optimizer_compare_mnist.py). */
@@ -23,6 +24,8 @@ export interface OptimizerCurve {
   lr: number;
   losses: number[];
   testAcc: number;
+  /** Why the run did not learn, if it did not (Trainer's check); null when it did. */
+  learning: LearningProblem | null;
 }
 
 /** What `npm run experiment -- optimizers` writes to <date>-optimizers.json. */
@@ -68,7 +71,7 @@ export async function compareOptimizers<T extends Tensor>(
         { onProgress: (done, loss) => onProgress(name, done, loss), shouldStop: options.shouldStop },
       );
       if (result.stoppedAt !== undefined) break;
-      curves.push({ optimizer: name, lr, losses: Array.from(result.losses), testAcc: await trainer.evaluate(test) });
+      curves.push({ optimizer: name, lr, losses: Array.from(result.losses), testAcc: await trainer.evaluate(test), learning: result.learning });
     } finally {
       optimizer.dispose();
       net.dispose();

@@ -9,6 +9,7 @@ import type { Dataset } from '../data/dataset.js';
 import { MultiLayerNet } from '../nn/multi-layer-net.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { SGD } from '../train/optimizer.js';
+import type { LearningProblem } from '../train/learning-check.js';
 import { Trainer } from '../train/trainer.js';
 
 /** overfit_weight_decay.py and overfit_dropout.py: what they share. */
@@ -44,6 +45,8 @@ export interface OverfitCurve extends OverfitRun {
   testAcc: number[];
   /** Accuracy on the whole test set after the last epoch. */
   finalTestAcc: number;
+  /** Why the run did not learn, if it did not (Trainer's check); null when it did. */
+  learning: LearningProblem | null;
 }
 
 /** What `npm run experiment -- overfitting` writes to <date>-overfitting.json. */
@@ -93,7 +96,7 @@ export async function overfitting<T extends Tensor>(
     // The same initial weights and minibatches for every run: only the cure differs.
     const net = new MultiLayerNet(backend, { hiddenSizes: [...hiddenSizes], activation: 'relu', weightInit: 'he', weightDecay: run.weightDecay, dropoutRatio: run.dropoutRatio, seed });
     const trainer = new Trainer(net, train, testPerEpoch, new SGD(backend, lr));
-    const curve: OverfitCurve = { ...run, trainAcc: [], testAcc: [], finalTestAcc: NaN };
+    const curve: OverfitCurve = { ...run, trainAcc: [], testAcc: [], finalTestAcc: NaN, learning: null };
     try {
       const result = await trainer.run(
         { steps: epochs * trainer.iterPerEpoch(batch), batchSize: batch, seed, readEvery: trainer.iterPerEpoch(batch) },
@@ -107,6 +110,7 @@ export async function overfitting<T extends Tensor>(
         },
       );
       if (result.stoppedAt !== undefined) break;
+      curve.learning = result.learning;
       curve.finalTestAcc = await trainer.evaluate(fullTest);
       curves.push(curve);
     } finally {

@@ -7,6 +7,8 @@ import type { Tensor } from '../tensor/tensor.js';
 /** Updates parameters in place from their gradients; stateful optimizers keep their state on the backend. */
 export interface Optimizer<T extends Tensor> {
   readonly name: string;
+  /** The learning rate. */
+  readonly lr: number;
   update(params: readonly Param<T>[]): void;
 }
 
@@ -265,6 +267,25 @@ export class Adam<T extends Tensor> extends BackendOptimizer<T> {
 
 export const OPTIMIZER_NAMES = ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'] as const;
 export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+
+/**
+ * A learning rate each optimizer usually trains the book's nets well with: ch. 5's 0.1 for SGD,
+ * ch. 6's optimizer comparison for the rest. The advice of a run that did not learn quotes it.
+ */
+export const USUAL_LR: Readonly<Record<OptimizerName, number>> = {
+  sgd: 0.1,
+  momentum: 0.01,
+  nesterov: 0.01,
+  adagrad: 0.01,
+  rmsprop: 0.001,
+  adam: 0.001,
+};
+
+/** The usual learning rate of an optimizer by its `name` ('SGD', 'Adam', ...); undefined for others. */
+export function usualLr(optimizerName: string): number | undefined {
+  const key = optimizerName.toLowerCase();
+  return (OPTIMIZER_NAMES as readonly string[]).includes(key) ? USUAL_LR[key as OptimizerName] : undefined;
+}
 
 /** An optimizer by its CLI name, with the book's default hyperparameters besides lr. */
 export function createOptimizer<T extends Tensor>(backend: Backend<T>, name: OptimizerName, lr: number): StatefulOptimizer<T> {

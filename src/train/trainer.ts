@@ -3,7 +3,8 @@ import { Rng, sampleIndices } from '../data/rng.js';
 import type { MultiLayerNet, NamedTensor } from '../nn/multi-layer-net.js';
 import { readTensors } from '../nn/model-file.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Optimizer, OptimizerState, StatefulOptimizer } from './optimizer.js';
+import { checkLearning, type LearningProblem } from './learning-check.js';
+import { usualLr, type Optimizer, type OptimizerState, type StatefulOptimizer } from './optimizer.js';
 
 export interface TrainConfig {
   /** The step to stop before (a resumed run counts from its first step, not from 0). */
@@ -45,6 +46,12 @@ export interface TrainResult {
   /** Per-readback-window wall time divided by its steps (work really finished). */
   msPerStep: number[];
   wallMs: number;
+  /**
+   * Why the run did not learn although its loss stayed finite (the loss ended well above its
+   * start, or the accuracy at chance), with the likely cause; null when it learned or was too
+   * short to tell (src/train/learning-check.ts).
+   */
+  learning: LearningProblem | null;
 }
 
 export interface TrainEvents {
@@ -208,7 +215,16 @@ export class Trainer<T extends Tensor> {
     }
     await settle();
     this.release(good);
+    const last = step < steps ? step : steps;
     return {
+      learning: checkLearning({
+        losses: losses.subarray(first, last),
+        batchSize,
+        classes: this.net.layerSizes().at(-1)!,
+        accuracy: epochs.at(-1)?.testAcc,
+        lr: this.optimizer.lr,
+        usualLr: usualLr(this.optimizer.name),
+      }),
       losses,
       epochs,
       msPerStep,
