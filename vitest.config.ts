@@ -1,13 +1,26 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three tiers, each runnable alone (`npx vitest run --project unit`); `npm test` runs them all.
+ * unit: plain TypeScript on the CPU, seconds. e2e: whole programs in child processes and
+ * Chromium (the CLI, the demo page, the benchmarks, the packed package). gpu: everything else,
+ * kernels and training on the WebGPU adapter (SwiftShader here).
+ */
+const UNIT = ['idx', 'mnist', 'rng', 'safetensors', 'learning-check', 'regularization', 'overfitting'].map((name) => `test/${name}.test.ts`);
+const E2E = ['cli', 'demo', 'bench', 'package', 'device-lifetime'].map((name) => `test/${name}.test.ts`);
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Dawn is a native addon that owns threads of its own: a process per test file keeps one
     // file's device from outliving it in a shared worker.
     pool: 'forks',
     // Kernels run on a software Vulkan adapter here: seconds, not milliseconds.
     testTimeout: 120_000,
     hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      { extends: true, test: { name: 'gpu', include: ['test/**/*.test.ts'], exclude: [...UNIT, ...E2E] } },
+      { extends: true, test: { name: 'e2e', include: E2E } },
+    ],
   },
 });

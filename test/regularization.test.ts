@@ -5,6 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
 import { SafetensorsError } from '../src/io/safetensors.js';
+import type { BatchNorm } from '../src/nn/batch-norm.js';
+import type { Dropout } from '../src/nn/dropout.js';
+import type { Affine, Relu } from '../src/nn/layers.js';
 import { loadModel, saveModel } from '../src/nn/model-file.js';
 import { MultiLayerNet } from '../src/nn/multi-layer-net.js';
 import type { CpuTensor } from '../src/tensor/cpu-tensor.js';
@@ -24,8 +27,9 @@ describe('a net with BatchNorm and Dropout', () => {
     const net = new MultiLayerNet(cpu, { ...small, batchNorm: true, dropoutRatio: 0.5 });
     expect(net.params().map((p) => p.name)).toEqual(['W1', 'b1', 'gamma1', 'beta1', 'W2', 'b2', 'gamma2', 'beta2', 'W3', 'b3']);
     expect(net.tensors().map((p) => p.name).slice(10)).toEqual(['running_mean1', 'running_var1', 'running_mean2', 'running_var2']);
-    expect(values(net.batchNorms[0]!.gamma.value)).toEqual(new Array(8).fill(1));
-    expect(values(net.batchNorms[0]!.running.variance)).toEqual(new Array(8).fill(0));
+    const batchNorm = net.layers[1] as BatchNorm<CpuTensor>;
+    expect(values(batchNorm.gamma.value)).toEqual(new Array(8).fill(1));
+    expect(values(batchNorm.running.variance)).toEqual(new Array(8).fill(0));
   });
 
   it('drops units only in training, with one mask per step, and scales them at inference', () => {
@@ -34,16 +38,18 @@ describe('a net with BatchNorm and Dropout', () => {
     const atStep = (step: number) => values(net.predict(input, { train: true, step }));
     expect(atStep(3)).toEqual(atStep(3));
     expect(atStep(3)).not.toEqual(atStep(4));
-    const mask = values(net.dropouts[0]!.lastMask!);
+    const [affine, relu, dropout] = net.layers as [Affine<CpuTensor>, Relu<CpuTensor>, Dropout<CpuTensor>];
+    const mask = values(dropout.lastMask!);
     expect(mask.some((m) => m === 0) && mask.some((m) => m === 1)).toBe(true);
     const inference = values(net.predict(input));
     expect(values(net.predict(input))).toEqual(inference);
-    expect(net.dropouts[0]!.lastMask).toBeUndefined();
+    expect(dropout.lastMask).toBeUndefined();
     // At inference the first dropout layer passes the plain net's activations (same seed, same
     // weights) times 1 - 0.5.
     const plain = new MultiLayerNet(cpu, small);
-    const h1 = values(plain.activations[0]!.forward(plain.affines[0]!.forward(input)));
-    expect(values(net.dropouts[0]!.forward(net.activations[0]!.forward(net.affines[0]!.forward(input)), false, 0))).toEqual(h1.map((v) => v * 0.5));
+    const [plainAffine, plainRelu] = plain.layers as [Affine<CpuTensor>, Relu<CpuTensor>];
+    const h1 = values(plainRelu.forward(plainAffine.forward(input)));
+    expect(values(dropout.forward(relu.forward(affine.forward(input)), { train: false }))).toEqual(h1.map((v) => v * 0.5));
   });
 
   it('BatchNorm uses the batch in training and the running statistics at inference', () => {
@@ -79,7 +85,8 @@ describe('a net with BatchNorm and Dropout', () => {
   it('backward before a training forward is an error, not a stale mask', () => {
     const net = new MultiLayerNet(cpu, { ...small, batchNorm: true, dropoutRatio: 0.5 });
     net.predict(x());
-    expect(() => net.dropouts[0]!.backward(x(10))).toThrow(/Dropout: backward needs a training forward first/);
-    expect(() => net.batchNorms[0]!.backward(x(10))).toThrow(/BatchNorm gamma1: backward needs a training forward first/);
+    const [, batchNorm, , dropout] = net.layers;
+    expect(() => dropout!.backward(x(10))).toThrow(/Dropout: backward needs a training forward first/);
+    expect(() => batchNorm!.backward(x(10))).toThrow(/BatchNorm gamma1: backward needs a training forward first/);
   });
 });

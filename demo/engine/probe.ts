@@ -6,6 +6,9 @@
  * ops the layers use at inference, on the net's own weights and running statistics; calling the
  * layers instead would hand out tensors the next training step disposes.
  */
+import { BatchNorm } from '../../src/nn/batch-norm.js';
+import { Dropout } from '../../src/nn/dropout.js';
+import { Affine, Relu, Sigmoid } from '../../src/nn/layers.js';
 import type { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 
@@ -32,30 +35,31 @@ export async function probe<T extends Tensor>(net: MultiLayerNet<T>, input: Floa
   try {
     let h = keep(be.fromArray(input, [1, net.config.inputSize]));
     const reads: { z: T; normalized?: T; mask?: T; h: T }[] = [];
-    const last = net.affines.length - 1;
-    let logits: T | undefined;
-    net.affines.forEach((affine, i) => {
-      const z = keep(be.matmul(h, affine.W.value, { bias: affine.b.value }));
-      if (i === last) {
-        logits = z;
-        return;
-      }
-      const bn = net.batchNorms[i];
-      const normalized = bn ? keep(be.batchNormInference(z, bn.gamma.value, bn.beta.value, bn.running, bn.hyper)) : undefined;
-      const actIn = normalized ?? z;
-      if (net.config.activation === 'relu') {
-        const { y, mask } = be.reluForward(actIn);
-        reads.push({ z, normalized, mask: keep(mask), h: keep(y) });
+    // The hidden layer being walked: its pre-activation, and its BatchNorm output if it has one.
+    let z: T | undefined;
+    let normalized: T | undefined;
+    for (const layer of net.layers) {
+      if (layer instanceof Affine) {
+        h = z = keep(be.matmul(h, layer.W.value, { bias: layer.b.value }));
+        normalized = undefined;
+      } else if (layer instanceof BatchNorm) {
+        h = normalized = keep(be.batchNormInference(h, layer.gamma.value, layer.beta.value, layer.running, layer.hyper));
+      } else if (layer instanceof Relu) {
+        const { y, mask } = be.reluForward(h);
+        reads.push({ z: z!, normalized, mask: keep(mask), h: keep(y) });
         h = y;
+      } else if (layer instanceof Sigmoid) {
+        h = keep(be.sigmoidForward(h));
+        reads.push({ z: z!, normalized, h });
+      } else if (layer instanceof Dropout) {
+        // Dropout at inference scales every unit by (1 − ratio); the next layer sees that.
+        h = keep(be.dropoutInference(h, layer.ratio));
       } else {
-        h = keep(be.sigmoidForward(actIn));
-        reads.push({ z, normalized, h });
+        throw new Error(`probe: no probe for a layer like ${layer.name}`);
       }
-      // Dropout at inference scales every unit by (1 − ratio); the next layer sees that.
-      const dropout = net.dropouts[i];
-      if (dropout) h = keep(be.dropoutInference(h, dropout.ratio));
-    });
-    const probs = keep(be.softmax(logits!));
+    }
+    // After the last Affine, h holds the logits.
+    const probs = keep(be.softmax(h));
     const f32 = async (t: T) => Float32Array.from(await be.read(t));
     const hidden = await Promise.all(
       reads.map(async (r) => ({

@@ -63,7 +63,10 @@ class MasklessRelu<T extends Tensor> extends Relu<T> {
 export async function backpropOn<T extends Tensor>(backend: Backend<T>, request: NumericalRequest, sabotage: boolean): Promise<BackpropResult> {
   const { input, hidden, output, weightInitStd } = GRADCHECK_NET;
   const net = new TwoLayerNet(backend, input, hidden, output, weightInitStd, request.seed);
-  if (sabotage) net.activations[0] = new MasklessRelu(backend);
+  if (sabotage) {
+    const i = net.layers.findIndex((l) => l instanceof Relu);
+    net.layers[i] = new MasklessRelu(backend, net.layers[i]!.name);
+  }
   const x = backend.fromArray(request.pixels, [request.count, input]);
   const t = backend.labels(request.labels, output);
   try {

@@ -1,12 +1,14 @@
 /**
  * The numerical half of the book's gradient check, off the page's thread: central differences
  * over all 39,760 parameters of a 784-50-10 TwoLayerNet are ~80,000 forward passes (seconds),
- * which would freeze the page. It is the engine's own TwoLayerNet.numericalGradient on the CPU
- * backend in float64; counting its loss evaluations gives the progress bar.
+ * which would freeze the page. It is the engine's own numericalGradients on the CPU backend in
+ * float64; counting the net's loss evaluations gives the progress bar.
  */
 import { CpuBackend } from '../../src/backend/cpu-backend.js';
-import { TwoLayerNet, type ForwardMode } from '../../src/nn/multi-layer-net.js';
+import type { ForwardMode } from '../../src/nn/layer.js';
+import { TwoLayerNet } from '../../src/nn/multi-layer-net.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
+import { numericalGradients } from '../../src/train/numerical-gradient.js';
 import { GRADCHECK_NET, type NumericalReply, type NumericalRequest } from './protocol.js';
 
 /** TwoLayerNet that tells how many loss evaluations it has made. */
@@ -39,7 +41,7 @@ scope.onmessage = ({ data: request }) => {
       if (calls % 1000 === 0) scope.postMessage({ kind: 'progress', done: calls, total });
     };
     const t0 = performance.now();
-    const grads = net.numericalGradient(x, t);
+    const grads = numericalGradients(net, x, t);
     const ms = performance.now() - t0;
     const entries = [...grads.entries()];
     scope.postMessage({ kind: 'done', grads: entries, ms, forwardPasses: calls }, entries.map(([, g]) => g.buffer));

@@ -6,8 +6,8 @@
  * wraps `ctx.dispatch` and the layer methods of the nets it is given (demo code only).
  */
 import type { Dispatch, DispatchRecord, GpuContext } from '../../src/gpu/gpu-context.js';
-import { Relu } from '../../src/nn/layers.js';
-import type { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
+import type { Layer } from '../../src/nn/layer.js';
+import type { Sequential } from '../../src/nn/sequential.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import type { StepPhase, StepTracer } from '../training/step.js';
 
@@ -23,6 +23,16 @@ export interface StepTrace {
   /** The training step this was (0-based); -1 for a step recorded only to be shown or timed. */
   step: number;
   dispatches: TracedDispatch[];
+}
+
+/**
+ * A layer as the trace shows it: by its parameters where it has some ('Affine W1, b1',
+ * 'BatchNorm gamma1, beta1'), else by its kind and number ('Relu 1', 'Dropout 1').
+ */
+function layerLabel<T extends Tensor>(layer: Layer<T>): string {
+  const kind = layer.name.replace(/\d+$/, '');
+  const params = layer.params().map((p) => p.name);
+  return params.length > 0 ? `${kind} ${params.join(', ')}` : `${kind} ${layer.name.slice(kind.length)}`.trimEnd();
 }
 
 interface Tag {
@@ -55,26 +65,12 @@ export class DispatchTagger implements StepTracer {
   }
 
   /** Labels the forward and backward of every layer of `net` (call once per net). */
-  labelLayers<T extends Tensor>(net: MultiLayerNet<T>): void {
-    for (const affine of net.affines) {
-      const name = `Affine ${affine.W.name}, ${affine.b.name}`;
-      this.wrap(affine, 'forward', 'forward', name);
-      this.wrap(affine, 'backward', 'backward', name);
-    }
-    for (const bn of net.batchNorms) {
-      const name = `BatchNorm ${bn.gamma.name}, ${bn.beta.name}`;
-      this.wrap(bn, 'forward', 'forward', name);
-      this.wrap(bn, 'backward', 'backward', name);
-    }
-    net.activations.forEach((layer, i) => {
-      const name = `${layer instanceof Relu ? 'Relu' : 'Sigmoid'} ${i + 1}`;
+  labelLayers<T extends Tensor>(net: Sequential<T>): void {
+    for (const layer of net.layers) {
+      const name = layerLabel(layer);
       this.wrap(layer, 'forward', 'forward', name);
       this.wrap(layer, 'backward', 'backward', name);
-    });
-    net.dropouts.forEach((layer, i) => {
-      this.wrap(layer, 'forward', 'forward', `Dropout ${i + 1}`);
-      this.wrap(layer, 'backward', 'backward', `Dropout ${i + 1}`);
-    });
+    }
     this.wrap(net.lastLayer, 'forward', 'forward', 'SoftmaxWithLoss');
     this.wrap(net.lastLayer, 'backward', 'backward', 'SoftmaxWithLoss');
     // The weight-decay terms belong to no layer: the net adds ½λ‖W‖² to the loss and λ·W to each

@@ -10,10 +10,11 @@ import { normalizePixels, sliceSplit, type MnistSplit } from '../data/mnist.js';
 import type { Backend } from '../backend/backend.js';
 import { openNodeGpu } from '../device/discover-node.js';
 import { loadMnist } from '../node/load-mnist.js';
+import { preparesFor } from '../nn/layer.js';
 import { MultiLayerNet, TwoLayerNet, type NetConfig } from '../nn/multi-layer-net.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { backpropGradients, compareGradients } from '../train/gradient-check.js';
-import { numericalGradient } from '../train/numerical-gradient.js';
+import { numericalGradient, numericalGradients } from '../train/numerical-gradient.js';
 import type { CpuTensor } from '../tensor/cpu-tensor.js';
 import { intFlag, nonNegativeFlag, parseFlags, runCli, UsageError } from './args.js';
 import { median, sci, skippedLines, table } from './format.js';
@@ -63,17 +64,17 @@ async function main(): Promise<void> {
   const ctx = await openNodeGpu();
   try {
     const gpuBe = new GpuBackend(ctx);
-    await gpuBe.prepare([], { dropout: dropoutRatio > 0, batchNorm: config.batchNorm });
+    const gpuNet = new MultiLayerNet(gpuBe, config);
+    await gpuBe.prepare([], preparesFor(gpuNet.layers));
     log(`adapter: ${gpuBe.label}`);
     if (flags.verbose) skippedLines(ctx).forEach(log);
     const cpuBe = new CpuBackend('f64');
     const split = sliceSplit(mnist.train, 0, images);
 
     const cpuNet = new MultiLayerNet(cpuBe, config);
-    const gpuNet = new MultiLayerNet(gpuBe, config);
     const c = batch(cpuBe, split);
     const g = batch(gpuBe, split);
-    const numerical = cpuNet.numericalGradient(c.x, c.t);
+    const numerical = numericalGradients(cpuNet, c.x, c.t);
     const cpuGrad = await backpropGradients(cpuNet, c.x, c.t);
     const gpuGrad = await backpropGradients(gpuNet, g.x, g.t);
     const vsCpu = compareGradients(cpuGrad, numerical);

@@ -1,7 +1,17 @@
 import type { Backend } from '../backend/backend.js';
 import { BATCHNORM_DEFAULTS, type BatchNormHyper, type RunningStats } from '../kernels/batchnorm.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Param } from './layers.js';
+import type { ForwardMode, Layer, LayerNeeds, NamedTensor, Param } from './layer.js';
+
+export interface BatchNormOptions {
+  /** Its key in the net's list (default 'BatchNorm'). */
+  name?: string;
+  /** The names of gamma and beta (default ['gamma', 'beta']). */
+  paramNames?: [string, string];
+  /** The names of the running mean and variance in a model file (default ['running_mean', 'running_var']). */
+  stateNames?: [string, string];
+  hyper?: BatchNormHyper;
+}
 
 /**
  * The book's BatchNormalization (ch. 6) after an Affine layer: normalizes each unit over the
@@ -9,10 +19,13 @@ import type { Param } from './layers.js';
  * mean and variance that inference normalizes with; they start at 0, as the book's do.
  * Keeps xn and 1/std for backward.
  */
-export class BatchNorm<T extends Tensor> {
+export class BatchNorm<T extends Tensor> implements Layer<T> {
+  readonly name: string;
   readonly gamma: Param<T>;
   readonly beta: Param<T>;
   readonly running: RunningStats<T>;
+  readonly hyper: BatchNormHyper;
+  private readonly stateNames: [string, string];
   private y: T | undefined;
   private xn: T | undefined;
   private invStd: T | undefined;
@@ -21,15 +34,17 @@ export class BatchNorm<T extends Tensor> {
   constructor(
     private readonly backend: Backend<T>,
     units: number,
-    names: [string, string] = ['gamma', 'beta'],
-    readonly hyper: BatchNormHyper = BATCHNORM_DEFAULTS,
+    { name = 'BatchNorm', paramNames = ['gamma', 'beta'], stateNames = ['running_mean', 'running_var'], hyper = BATCHNORM_DEFAULTS }: BatchNormOptions = {},
   ) {
-    this.gamma = { name: names[0], value: backend.fromArray(new Float64Array(units).fill(1), [units]), grad: undefined };
-    this.beta = { name: names[1], value: backend.zeros([units]), grad: undefined };
+    this.name = name;
+    this.hyper = hyper;
+    this.stateNames = stateNames;
+    this.gamma = { name: paramNames[0], value: backend.fromArray(new Float64Array(units).fill(1), [units]), grad: undefined };
+    this.beta = { name: paramNames[1], value: backend.zeros([units]), grad: undefined };
     this.running = { mean: backend.zeros([units]), variance: backend.zeros([units]) };
   }
 
-  forward(x: T, train: boolean): T {
+  forward(x: T, { train }: ForwardMode): T {
     const be = this.backend;
     be.dispose(this.y, this.xn, this.invStd);
     this.xn = this.invStd = undefined;
@@ -47,6 +62,22 @@ export class BatchNorm<T extends Tensor> {
     this.gamma.grad = dgamma;
     this.beta.grad = dbeta;
     return dx;
+  }
+
+  params(): Param<T>[] {
+    return [this.gamma, this.beta];
+  }
+
+  state(): NamedTensor<T>[] {
+    const [mean, variance] = this.stateNames;
+    return [
+      { name: mean, value: this.running.mean },
+      { name: variance, value: this.running.variance },
+    ];
+  }
+
+  kernels(): LayerNeeds {
+    return { batchNorm: true };
   }
 
   dispose(): void {

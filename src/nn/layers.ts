@@ -5,17 +5,25 @@
  */
 import type { Backend } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { Layer, LayerNeeds, NamedTensor, Param } from './layer.js';
 
-export interface Param<T extends Tensor> {
-  name: string;
-  value: T;
-  grad: T | undefined;
+export type { Param } from './layer.js';
+
+export interface AffineOptions {
+  /** Its key in the net's list (default 'Affine'). */
+  name?: string;
+  /** The names of W and b (default ['W', 'b']). */
+  paramNames?: [string, string];
+  /** False for a first layer: its input is data, whose gradient is never used, so it is not computed. */
+  needsInputGrad?: boolean;
 }
 
 /** y = x·W + b. Keeps x; backward gives dW = xᵀ·dout, db = Σrows dout, dx = dout·Wᵀ. */
-export class Affine<T extends Tensor> {
+export class Affine<T extends Tensor> implements Layer<T> {
+  readonly name: string;
   readonly W: Param<T>;
   readonly b: Param<T>;
+  readonly needsInputGrad: boolean;
   private x: T | undefined;
   private y: T | undefined;
   private dx: T | undefined;
@@ -24,12 +32,12 @@ export class Affine<T extends Tensor> {
     private readonly backend: Backend<T>,
     W: T,
     b: T,
-    names: [string, string] = ['W', 'b'],
-    /** The first layer's input is data: its gradient is never used, so it is not computed. */
-    readonly needsInputGrad = true,
+    { name = 'Affine', paramNames = ['W', 'b'], needsInputGrad = true }: AffineOptions = {},
   ) {
-    this.W = { name: names[0], value: W, grad: undefined };
-    this.b = { name: names[1], value: b, grad: undefined };
+    this.name = name;
+    this.W = { name: paramNames[0], value: W, grad: undefined };
+    this.b = { name: paramNames[1], value: b, grad: undefined };
+    this.needsInputGrad = needsInputGrad;
   }
 
   forward(x: T): T {
@@ -49,18 +57,33 @@ export class Affine<T extends Tensor> {
     return this.dx;
   }
 
+  params(): Param<T>[] {
+    return [this.W, this.b];
+  }
+
+  state(): NamedTensor<T>[] {
+    return [];
+  }
+
+  kernels(): LayerNeeds {
+    return {};
+  }
+
   dispose(): void {
     this.backend.dispose(this.y, this.dx, this.W.grad, this.b.grad, this.W.value, this.b.value);
   }
 }
 
 /** y = max(x, 0). Keeps the mask (1 where x > 0) that backward multiplies dout by. */
-export class Relu<T extends Tensor> {
+export class Relu<T extends Tensor> implements Layer<T> {
   private y: T | undefined;
   private mask: T | undefined;
   private dx: T | undefined;
 
-  constructor(private readonly backend: Backend<T>) {}
+  constructor(
+    private readonly backend: Backend<T>,
+    readonly name = 'Relu',
+  ) {}
 
   forward(x: T): T {
     this.backend.dispose(this.y, this.mask);
@@ -80,17 +103,32 @@ export class Relu<T extends Tensor> {
     return this.mask;
   }
 
+  params(): Param<T>[] {
+    return [];
+  }
+
+  state(): NamedTensor<T>[] {
+    return [];
+  }
+
+  kernels(): LayerNeeds {
+    return {};
+  }
+
   dispose(): void {
     this.backend.dispose(this.y, this.mask, this.dx);
   }
 }
 
 /** y = 1 / (1 + e^-x). Keeps y: backward is dout·y·(1 - y). */
-export class Sigmoid<T extends Tensor> {
+export class Sigmoid<T extends Tensor> implements Layer<T> {
   private y: T | undefined;
   private dx: T | undefined;
 
-  constructor(private readonly backend: Backend<T>) {}
+  constructor(
+    private readonly backend: Backend<T>,
+    readonly name = 'Sigmoid',
+  ) {}
 
   forward(x: T): T {
     this.backend.dispose(this.y);
@@ -105,6 +143,18 @@ export class Sigmoid<T extends Tensor> {
     return this.dx;
   }
 
+  params(): Param<T>[] {
+    return [];
+  }
+
+  state(): NamedTensor<T>[] {
+    return [];
+  }
+
+  kernels(): LayerNeeds {
+    return {};
+  }
+
   dispose(): void {
     this.backend.dispose(this.y, this.dx);
   }
@@ -112,7 +162,8 @@ export class Sigmoid<T extends Tensor> {
 
 /**
  * Softmax and cross-entropy together, as in the book: their combined gradient is simply
- * (y - t) / batch. Keeps y and t.
+ * (y - t) / batch. Keeps y and t. Not a Layer: it takes the labels too and ends the net (the
+ * book's `lastLayer`), and its backward starts from the loss, so it takes no dout.
  */
 export class SoftmaxWithLoss<T extends Tensor> {
   private probs: T | undefined;

@@ -1,19 +1,28 @@
+import type { Backend } from '../backend/backend.js';
 import { decodeSafetensors, encodeSafetensors, expectTensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { OptimizerState } from '../train/optimizer.js';
-import type { MultiLayerNet } from './multi-layer-net.js';
+import type { NamedTensor } from './layer.js';
+import { MultiLayerNet } from './multi-layer-net.js';
+import { Sequential } from './sequential.js';
+
+/** What a model file is written from and loaded into: any net's named tensors and the backend that holds them. */
+export interface ModelTensors<T extends Tensor> {
+  readonly backend: Backend<T>;
+  tensors(): NamedTensor<T>[];
+}
 
 /**
  * Weights as safetensors: F32 tensors named W1, b1, W2, … like the book's params dict (plus
  * gamma, beta and the running statistics of BatchNorm layers), and the architecture in the
  * metadata so a reader knows what net they belong to.
  */
-export async function saveModel<T extends Tensor>(net: MultiLayerNet<T>, extra: Record<string, string> = {}): Promise<Uint8Array> {
+export async function saveModel<T extends Tensor>(net: ModelTensors<T>, extra: Record<string, string> = {}): Promise<Uint8Array> {
   return encodeModel(net, await readTensors(net), extra);
 }
 
 /** The values of `net.tensors()`, in that order, as float32 on the CPU. */
-export function readTensors<T extends Tensor>(net: MultiLayerNet<T>): Promise<Float32Array[]> {
+export function readTensors<T extends Tensor>(net: ModelTensors<T>): Promise<Float32Array[]> {
   return Promise.all(net.tensors().map(async (p) => Float32Array.from(await net.backend.read(p.value))));
 }
 
@@ -25,7 +34,7 @@ const OPTIMIZER_PREFIX = 'optimizer.';
  * carries the optimizer's state.
  */
 export function encodeModel<T extends Tensor>(
-  net: MultiLayerNet<T>,
+  net: ModelTensors<T>,
   values: Float32Array[],
   extra: Record<string, string> = {},
   optimizer?: OptimizerState,
@@ -35,22 +44,24 @@ export function encodeModel<T extends Tensor>(
     for (const [name, data] of Object.entries(optimizer.tensors)) tensors.push({ name: OPTIMIZER_PREFIX + name, shape: [data.length], data });
     extra = { ...extra, optimizer_step: String(optimizer.step) };
   }
-  const c = net.config;
-  return encodeSafetensors(tensors, {
-    format: 'webgpu-backprop',
-    layer_sizes: net.layerSizes().join(','),
-    activation: c.activation,
-    batch_norm: String(c.batchNorm),
-    dropout_ratio: String(c.dropoutRatio),
-    ...extra,
-  });
+  return encodeSafetensors(tensors, { format: 'webgpu-backprop', ...architecture(net), ...extra });
+}
+
+/** As much of the net's architecture as it tells: a MultiLayerNet its config, another Sequential its layers' names. */
+function architecture<T extends Tensor>(net: ModelTensors<T>): Record<string, string> {
+  if (net instanceof MultiLayerNet) {
+    const c = net.config;
+    return { layer_sizes: net.layerSizes().join(','), activation: c.activation, batch_norm: String(c.batchNorm), dropout_ratio: String(c.dropoutRatio) };
+  }
+  if (net instanceof Sequential) return { layers: net.layers.map((l) => l.name).join(',') };
+  return {};
 }
 
 /**
  * Loads weights into `net`, refusing files whose tensors do not fit its parameters. Returns the
  * file's metadata (a checkpoint keeps its step and RNG state there).
  */
-export function loadModel<T extends Tensor>(net: MultiLayerNet<T>, bytes: Uint8Array, source: string): Record<string, string> {
+export function loadModel<T extends Tensor>(net: ModelTensors<T>, bytes: Uint8Array, source: string): Record<string, string> {
   const decoded = decodeSafetensors(bytes, source);
   const params = net.tensors();
   const weights = new Map([...decoded.tensors].filter(([name]) => !name.startsWith(OPTIMIZER_PREFIX)));

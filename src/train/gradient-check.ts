@@ -1,5 +1,5 @@
 import type { Tensor } from '../tensor/tensor.js';
-import type { MultiLayerNet } from '../nn/multi-layer-net.js';
+import type { Model } from './trainer.js';
 
 export interface GradientDiff {
   name: string;
@@ -40,10 +40,10 @@ export function largestValue(grads: Map<string, ArrayLike<number>>): number {
   return max;
 }
 
-/** Backprop gradients of every parameter, read back as float64 arrays. */
-export async function backpropGradients<T extends Tensor>(net: MultiLayerNet<T>, x: T, t: T): Promise<Map<string, Float64Array>> {
-  net.gradient(x, t);
+/** Backprop gradients of every parameter of a model (step 0's dropout masks), read back as float64 arrays. */
+export async function backpropGradients<T extends Tensor>(model: Pick<Model<T>, 'backend' | 'gradient' | 'params'>, x: T, t: T): Promise<Map<string, Float64Array>> {
+  model.gradient(x, t, 0);
   const grads = new Map<string, Float64Array>();
-  for (const p of net.params()) grads.set(p.name, Float64Array.from(await net.backend.read(p.grad!)));
+  for (const p of model.params()) grads.set(p.name, Float64Array.from(await model.backend.read(p.grad!)));
   return grads;
 }

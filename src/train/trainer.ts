@@ -1,10 +1,28 @@
+import type { Backend } from '../backend/backend.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng, sampleIndices } from '../data/rng.js';
-import type { MultiLayerNet, NamedTensor } from '../nn/multi-layer-net.js';
+import type { NamedTensor, Param } from '../nn/layer.js';
 import { readTensors } from '../nn/model-file.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkLearning, type LearningProblem } from './learning-check.js';
 import { usualLr, type Optimizer, type OptimizerState, type StatefulOptimizer } from './optimizer.js';
+
+/** What the Trainer needs of a net: any model that computes its gradient (a Sequential, a MultiLayerNet). */
+export interface Model<T extends Tensor> {
+  readonly backend: Backend<T>;
+  /** Forward in training mode (the dropout masks of `step`) and backward; leaves each Param's grad. Returns the loss. */
+  gradient(x: T, t: T, step: number): T;
+  /** What the optimizer updates. */
+  params(): Param<T>[];
+  /** What a checkpoint saves and a divergence restores: the parameters and any state. */
+  tensors(): NamedTensor<T>[];
+  /** Inference scores, for the accuracy. */
+  predict(x: T): T;
+  /** The number of classes: the learning check tells learning from chance accuracy (1 / classes). */
+  readonly outputSize: number;
+  /** Frees its tensors; for its owner to call (the net outlives a run, so the Trainer never does). */
+  dispose(): void;
+}
 
 export interface TrainConfig {
   /** The step to stop before (a resumed run counts from its first step, not from 0). */
@@ -104,7 +122,7 @@ function nextTask(): Promise<void> {
 
 export class Trainer<T extends Tensor> {
   constructor(
-    readonly net: MultiLayerNet<T>,
+    readonly net: Model<T>,
     readonly train: Dataset<T>,
     readonly test: Dataset<T>,
     readonly optimizer: Optimizer<T>,
@@ -220,7 +238,7 @@ export class Trainer<T extends Tensor> {
       learning: checkLearning({
         losses: losses.subarray(first, last),
         batchSize,
-        classes: this.net.layerSizes().at(-1)!,
+        classes: this.net.outputSize,
         accuracy: epochs.at(-1)?.testAcc,
         lr: this.optimizer.lr,
         usualLr: usualLr(this.optimizer.name),

@@ -1,0 +1,86 @@
+/// <reference types="@webgpu/types" />
+/**
+ * webgpu-backprop: the book's layers, nets, optimizers and training loop, written once against a
+ * backend that records WebGPU dispatches (GpuBackend) or computes in plain TypeScript
+ * (CpuBackend). This entry runs in browsers and in Node; `webgpu-backprop/node` adds what only
+ * Node has (Dawn device discovery, MNIST from disk).
+ *
+ * ```ts
+ * import { CpuBackend, CpuDataset, SGD, Trainer, TwoLayerNet } from 'webgpu-backprop';
+ * const backend = new CpuBackend('f32');
+ * const net = new TwoLayerNet(backend, 784, 50, 10);
+ * const trainer = new Trainer(net, new CpuDataset(backend, train), new CpuDataset(backend, test), new SGD(backend, 0.1));
+ * const result = await trainer.run({ steps: 1000, batchSize: 100, seed: 42, readEvery: 50 });
+ * ```
+ * @packageDocumentation
+ */
+
+// Tensors
+export type { Tensor } from './tensor/tensor.js';
+export { CpuTensor, type CpuData } from './tensor/cpu-tensor.js';
+export { GpuTensor, type GpuDType } from './tensor/gpu-tensor.js';
+export { ShapeError, sizeOf, shapeStr, type Shape, type DType, type FloatDType } from './tensor/shape.js';
+
+// Backends
+export type { Backend, MatmulArgs } from './backend/backend.js';
+export { CpuBackend } from './backend/cpu-backend.js';
+export { GpuBackend, type GpuBackendOptions, type MatmulForm } from './backend/gpu-backend.js';
+export { GpuContext, type GpuContextOptions, type DispatchRecord } from './gpu/gpu-context.js';
+export type { PoolStats } from './gpu/buffer-pool.js';
+
+// Devices
+export { openBrowserGpu } from './device/discover-browser.js';
+export { openDevice } from './device/open-device.js';
+export { adapterLabel, describeAdapter, type AdapterDescription } from './device/adapter-info.js';
+export { GpuError, NoAdapterError } from './device/errors.js';
+
+// Layers and nets
+export { preparesFor, type ForwardMode, type Layer, type LayerNeeds, type NamedTensor, type Param } from './nn/layer.js';
+export { Affine, Relu, Sigmoid, SoftmaxWithLoss, type ActivationLayer } from './nn/layers.js';
+export { Sequential, type SequentialOptions } from './nn/sequential.js';
+export { BatchNorm } from './nn/batch-norm.js';
+export { Dropout } from './nn/dropout.js';
+export { gaussian, initStd, type WeightInit } from './nn/init.js';
+export { DEFAULT_NET, MultiLayerNet, TwoLayerNet, type ActivationName, type NetConfig } from './nn/multi-layer-net.js';
+export { encodeModel, loadModel, readOptimizerState, readTensors, saveModel, type ModelTensors } from './nn/model-file.js';
+export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './io/safetensors.js';
+
+// Training
+export {
+  AdaGrad,
+  Adam,
+  createOptimizer,
+  Momentum,
+  Nesterov,
+  OPTIMIZER_NAMES,
+  RMSprop,
+  SGD,
+  USUAL_LR,
+  usualLr,
+  type Optimizer,
+  type OptimizerName,
+  type OptimizerState,
+  type StatefulOptimizer,
+} from './train/optimizer.js';
+export {
+  DivergenceError,
+  Trainer,
+  type Checkpoint,
+  type Model,
+  type EpochResult,
+  type TrainConfig,
+  type TrainEvents,
+  type TrainResult,
+} from './train/trainer.js';
+export { checkLearning, LEARNING_CHECK, type LearningEvidence, type LearningProblem } from './train/learning-check.js';
+export { numericalGradient, numericalGradients, type LossModel } from './train/numerical-gradient.js';
+export { backpropGradients, compareGradients, largestValue, type GradientDiff } from './train/gradient-check.js';
+
+// Data
+export type { Dataset } from './data/dataset.js';
+export { CpuDataset } from './data/cpu-dataset.js';
+export { GpuDataset } from './data/gpu-dataset.js';
+export { Rng, sampleIndices } from './data/rng.js';
+export { IdxError, parseIdx, parseIdxImages, parseIdxLabels } from './data/idx.js';
+export { buildMnist, MNIST_CLASSES, MNIST_FILES, sliceSplit, type Mnist, type MnistFiles, type MnistSplit } from './data/mnist.js';
+export { fetchMnist, type ProgressCallback } from './data/fetch-mnist.js';
