@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  * Chromium (the CLI, the demo page, the benchmarks, the packed package). gpu: everything else,
  * kernels and training on the WebGPU adapter (SwiftShader here).
  */
-const UNIT = ['idx', 'mnist', 'rng', 'safetensors', 'learning-check', 'regularization', 'overfitting'].map((name) => `test/${name}.test.ts`);
+const UNIT = ['idx', 'mnist', 'rng', 'safetensors', 'learning-check', 'run-settings', 'layering', 'regularization', 'overfitting'].map((name) => `test/${name}.test.ts`);
 const E2E = ['cli', 'demo', 'bench', 'package', 'device-lifetime'].map((name) => `test/${name}.test.ts`);
 
 export default defineConfig({

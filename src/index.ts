@@ -22,9 +22,11 @@ export { GpuTensor, type GpuDType } from './tensor/gpu-tensor.js';
 export { ShapeError, sizeOf, shapeStr, type Shape, type DType, type FloatDType } from './tensor/shape.js';
 
 // Backends
-export type { Backend, MatmulArgs } from './backend/backend.js';
+export type { Backend } from './backend/backend.js';
+export type { Activation, BatchNormHyper, DataOperand, MatmulArgs, MatmulOptions, OptimizerHyper, OptimizerKind, RunningStats } from './backend/ops.js';
 export { CpuBackend } from './backend/cpu-backend.js';
 export { GpuBackend, type GpuBackendOptions, type MatmulForm } from './backend/gpu-backend.js';
+export { defaultKernelChoices, type KernelChoices } from './backend/kernel-choices.js';
 export { GpuContext, type GpuContextOptions, type DispatchRecord } from './gpu/gpu-context.js';
 export type { PoolStats } from './gpu/buffer-pool.js';
 
@@ -66,12 +68,29 @@ export {
   DivergenceError,
   Trainer,
   type Checkpoint,
+  type EvalSets,
   type Model,
   type EpochResult,
   type TrainConfig,
   type TrainEvents,
   type TrainResult,
 } from './train/trainer.js';
+export { NO_TRACER, type StepPhase, type StepTracer } from './train/step-tracer.js';
+export {
+  formatRunSetting,
+  INIT_STD,
+  isRunKey,
+  netConfigOf,
+  parseRunSetting,
+  requirementOf,
+  RUN_DEFAULTS,
+  RUN_KEYS,
+  runSettingsOf,
+  SettingError,
+  validRunSettings,
+  type RunKey,
+  type RunSettings,
+} from './train/run-settings.js';
 export { checkLearning, LEARNING_CHECK, type LearningEvidence, type LearningProblem } from './train/learning-check.js';
 export { numericalGradient, numericalGradients, type LossModel } from './train/numerical-gradient.js';
 export { backpropGradients, compareGradients, largestValue, type GradientDiff } from './train/gradient-check.js';

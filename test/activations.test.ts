@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ElementBlock } from '../src/kernels/element-block.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
+import { GpuBackend } from '../src/backend/gpu-backend.js';
 import { grid1d } from '../src/kernels/grid.js';
 import type { CpuTensor } from '../src/tensor/cpu-tensor.js';
 import type { Shape } from '../src/tensor/shape.js';
 import { EPS32, expectClose, randomArray } from './helpers/compare.js';
 import { describeElementBlocks, useGpu } from './helpers/gpu.js';
 
-const { ctx, gpu } = useGpu();
+const { ctx } = useGpu();
 const cpu = new CpuBackend('f64');
 
 beforeAll(() => {
@@ -42,7 +42,7 @@ function sigmoidTolerance(x: ArrayLike<number>, y: ArrayLike<number>): Float64Ar
   return Float64Array.from({ length: x.length }, (_, i) => ((3 + 2 * Math.abs(x[i]!)) * 2 + 8) * EPS32 * y[i]! + 1e-38);
 }
 
-describeElementBlocks(ctx, 'relu against the float64 CPU reference', () => {
+describeElementBlocks(ctx, 'relu against the float64 CPU reference', (gpu) => {
   it.each(SHAPES)('forward y and mask, backward applies the mask: $name', async ({ shape }) => {
     const n = size(shape);
     const x = inputs(n, 11 + n);
@@ -79,13 +79,9 @@ describeElementBlocks(ctx, 'relu against the float64 CPU reference', () => {
 // One element per invocation: with eight, folding would take eight times the memory, and the
 // blocked entry points unfold the grid with the same expression.
 describe('relu over a folded grid (1 element per invocation)', () => {
-  let saved: ElementBlock;
+  let one: GpuBackend;
   beforeAll(() => {
-    saved = ctx().elementBlock;
-    ctx().elementBlock = 1;
-  });
-  afterAll(() => {
-    ctx().elementBlock = saved;
+    one = new GpuBackend(ctx(), { elementBlock: 1 });
   });
 
   // 65535 workgroups of 256 cover 16,776,960 elements; one more workgroup's worth folds the
@@ -96,9 +92,9 @@ describe('relu over a folded grid (1 element per invocation)', () => {
     const n = 65535 * 256 + 300;
     const x = new Float32Array(n);
     for (let i = 0; i < n; i++) x[i] = (i % 7) - 3;
-    const gx = gpu().fromArray(x, [n]);
-    const { y, mask } = gpu().reluForward(gx);
-    const [outY, outMask] = [await gpu().read(y), await gpu().read(mask)];
+    const gx = one.fromArray(x, [n]);
+    const { y, mask } = one.reluForward(gx);
+    const [outY, outMask] = [await one.read(y), await one.read(mask)];
     let bad = -1;
     for (let i = 0; i < n; i++) {
       const v = x[i]!;
@@ -108,7 +104,7 @@ describe('relu over a folded grid (1 element per invocation)', () => {
       }
     }
     expect(bad, `first wrong element (of ${n}): y=${outY[bad]} mask=${outMask[bad]}`).toBe(-1);
-    gpu().dispose(gx, y, mask);
+    one.dispose(gx, y, mask);
   });
 });
 
@@ -132,7 +128,7 @@ describe('grid1d', () => {
   });
 });
 
-describeElementBlocks(ctx, 'sigmoid against the float64 CPU reference', () => {
+describeElementBlocks(ctx, 'sigmoid against the float64 CPU reference', (gpu) => {
   it.each(SHAPES)('forward and backward (dy·y·(1-y) from the saved y): $name', async ({ shape }) => {
     const n = size(shape);
     // Scale 12 reaches the saturated tails, where 1 - y loses bits and the x < 0 branch matters.

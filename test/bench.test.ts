@@ -121,15 +121,16 @@ describe('gpu vs cpu: paired rounds', () => {
     expect(() => pairedTiming([1, 2], [1])).toThrow('2 GPU samples against 1 CPU samples');
   });
 
-  /** An engine whose steps take `ms` each (busy-waiting) and whose loss is fixed. */
+  /** An engine whose steps take `ms` each on a fake clock, and whose loss is fixed. */
+  let clockMs = 0;
+  const clock = () => clockMs;
   const fake = (name: string, ms: number, loss: number, log: string[]): TrainingEngine => ({
     name,
     label: name,
     how: '',
     step() {
       log.push(name);
-      const end = performance.now() + ms;
-      while (performance.now() < end);
+      clockMs += ms;
     },
     readLoss: async () => loss,
     testAccuracy: async () => 0,
@@ -140,11 +141,12 @@ describe('gpu vs cpu: paired rounds', () => {
 
   it('alternates which device goes first, gives each the same batches, and finds the faster one', async () => {
     const log: string[] = [];
-    const r = await gpuVsCpu(fake('gpu', 1, 0.5, log), fake('cpu', 3, 0.5, log), batches, plan);
+    const r = await gpuVsCpu(fake('gpu', 1, 0.5, log), fake('cpu', 3, 0.5, log), batches, plan, () => {}, clock);
     // Warm-up, then rounds of a window each: gpu first, then cpu first, and so on.
     expect(log.slice(2, 2 + 4 * 4).join(' ')).toBe('gpu gpu cpu cpu cpu cpu gpu gpu gpu gpu cpu cpu cpu cpu gpu gpu');
     expect(log.filter((n) => n === 'gpu')).toHaveLength(gpuVsCpuBatches(plan));
-    expect(r.everyWindow.ratio.median).toBeGreaterThan(1.5);
+    // Every round's CPU window took 3 ms a step against the GPU's 1.
+    expect(r.everyWindow.ratio.median).toBe(3);
     expect(r.everyStep.ratio.n).toBe(2);
   });
 

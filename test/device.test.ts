@@ -1,7 +1,8 @@
-import { blockEntry } from '../src/kernels/element-block.js';
+import { blockEntry, SOFTWARE_BLOCK } from '../src/kernels/element-block.js';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
+import { GpuBackend } from '../src/backend/gpu-backend.js';
 import { adapterLabel, describeAdapter, type AdapterDescription } from '../src/device/adapter-info.js';
 import { GpuTensor } from '../src/tensor/gpu-tensor.js';
 import { ShapeError } from '../src/tensor/shape.js';
@@ -81,8 +82,9 @@ describe('describeAdapter / adapterLabel', () => {
 });
 
 describe('dispatch trace', () => {
-  it('lists each submitted kernel with its shapes, in order', async () => {
-    const g = gpu();
+  // Both element blocks, whichever the adapter's default: the backend's choice names the entry point.
+  it.each([1, SOFTWARE_BLOCK] as const)('lists each submitted kernel with its shapes, in order (%i element(s) per invocation)', async (elementBlock) => {
+    const g = new GpuBackend(ctx(), { elementBlock });
     const x = g.fromArray(new Float32Array(70), [7, 10]);
     const labels = g.labels([0, 1, 2, 3, 4, 5, 6], 10);
     const { y, mask } = g.reluForward(x);
@@ -94,8 +96,8 @@ describe('dispatch trace', () => {
     g.sgdUpdate(x, mask, 0.5);
     g.flush();
     const trace = ctx().lastTrace;
-    // Elementwise kernels run 8 elements per invocation on software adapters (element-block.ts).
-    const elementwise = (entry: string) => blockEntry(entry, ctx().elementBlock);
+    expect(g.kernels.elementBlock).toBe(elementBlock);
+    const elementwise = (entry: string) => blockEntry(entry, elementBlock);
     expect(trace.map((d) => d.kernel)).toEqual([
       `activations.${elementwise('relu_forward')}`,
       'softmax.softmax_rows',
@@ -119,7 +121,7 @@ describe('dispatch trace', () => {
     // The next submit has a trace of its own, and an empty step records nothing.
     const dx = g.reluBackward(mask, mask);
     g.flush();
-    expect(ctx().lastTrace.map((d) => `${d.kernel} ${d.shapes}`)).toEqual([`activations.${blockEntry('relu_backward', ctx().elementBlock)} dy[7,10], mask[7,10] → dx[7,10]`]);
+    expect(ctx().lastTrace.map((d) => `${d.kernel} ${d.shapes}`)).toEqual([`activations.${elementwise('relu_backward')} dy[7,10], mask[7,10] → dx[7,10]`]);
     g.flush();
     expect(ctx().lastTrace).toEqual([]);
     g.dispose(x, labels, y, mask, p, probs, loss, big, s, db, dx);

@@ -5,7 +5,7 @@ import type { CpuTensor } from '../src/tensor/cpu-tensor.js';
 import { expectClose, randomArray } from './helpers/compare.js';
 import { describeElementBlocks, useGpu } from './helpers/gpu.js';
 
-const { ctx, gpu } = useGpu();
+const { ctx } = useGpu();
 const cpu = new CpuBackend('f64');
 
 beforeAll(() => {
@@ -43,7 +43,7 @@ describe('the dropout hash', () => {
   });
 });
 
-describeElementBlocks(ctx, 'dropout: GPU and CPU draw the same mask', () => {
+describeElementBlocks(ctx, 'dropout: GPU and CPU draw the same mask', (gpu) => {
   it.each([
     [1, 0.5],
     [7, 0.5],

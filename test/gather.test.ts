@@ -14,7 +14,7 @@ beforeAll(() => {
 function split(count: number, cols: number): MnistSplit {
   const pixels = Uint8Array.from({ length: count * cols }, (_, i) => (i * 37 + (i >> 8)) & 0xff);
   const labels = Uint8Array.from({ length: count }, (_, i) => (i * 3) % 10);
-  return { count, rows: 1 as 28, cols: cols as 28, pixels, labels };
+  return { count, rows: 1, cols, pixels, labels };
 }
 
 describe.each([

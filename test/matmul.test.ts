@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
 import { GpuBackend } from '../src/backend/gpu-backend.js';
-import { matmulCpu, MATMUL_VARIANTS, type Activation, type MatmulVariant } from '../src/kernels/matmul.js';
+import type { Activation } from '../src/backend/ops.js';
+import { matmulCpu, MATMUL_VARIANTS, type MatmulVariant } from '../src/kernels/matmul.js';
 import { ShapeError } from '../src/tensor/shape.js';
 import { EPS32, expectClose, randomArray } from './helpers/compare.js';
 import { useGpu } from './helpers/gpu.js';

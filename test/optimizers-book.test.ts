@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
 import { blockEntry } from '../src/kernels/element-block.js';
-import { OPTIMIZER_SPEC, type OptimizerKind } from '../src/kernels/optimizers.js';
+import { OPTIMIZER_SPEC } from '../src/kernels/optimizers.js';
+import type { OptimizerKind } from '../src/backend/ops.js';
 import type { Param } from '../src/nn/layers.js';
 import { MultiLayerNet } from '../src/nn/multi-layer-net.js';
 import { ShapeError } from '../src/tensor/shape.js';
@@ -155,7 +156,7 @@ const MAKERS: Record<OptimizerKind, <T extends Tensor>(be: Backend<T>) => Statef
 const KINDS = Object.keys(MAKERS) as OptimizerKind[];
 const CASES = KINDS.flatMap((kind) => [1, 7, 1000].map((n) => ({ kind, n })));
 
-describeElementBlocks(ctx, 'GPU kernels against the float64 CPU reference, 5 steps', () => {
+describeElementBlocks(ctx, 'GPU kernels against the float64 CPU reference, 5 steps', (gpu) => {
   it.each(CASES)('$kind, $n values', async ({ kind, n }) => {
     const p0 = randomArray(n, n * 7 + 1, 2);
     const grads = [0, 1, 2, 3, 4].map((s) => randomArray(n, n * 31 + s + 2, 1));
@@ -216,7 +217,7 @@ describeElementBlocks(ctx, 'GPU kernels against the float64 CPU reference, 5 ste
     gpu().flush();
     opt.update(params);
     gpu().flush();
-    const name = `optimizers.${blockEntry('adam', ctx().elementBlock)}`;
+    const name = `optimizers.${blockEntry('adam', gpu().kernels.elementBlock)}`;
     expect(ctx().lastTrace.map((d) => d.kernel)).toEqual([name, name]);
     opt.dispose();
     for (const p of params) gpu().dispose(p.value, p.grad);

@@ -4,7 +4,7 @@ import type { Shape } from '../src/tensor/shape.js';
 import { EPS32, expectClose, randomArray, thrown } from './helpers/compare.js';
 import { describeElementBlocks, useGpu } from './helpers/gpu.js';
 
-const { ctx, gpu } = useGpu();
+const { ctx } = useGpu();
 const cpu = new CpuBackend('f64');
 
 beforeAll(() => {
@@ -14,7 +14,7 @@ beforeAll(() => {
 
 const SHAPES = ([[0], [1], [7], [257], [100, 50], [784, 50]] as Shape[]).map((shape) => ({ shape, name: shape.join('x') }));
 
-describeElementBlocks(ctx, 'sgd p -= lr·g, in place, against the float64 CPU reference', () => {
+describeElementBlocks(ctx, 'sgd p -= lr·g, in place, against the float64 CPU reference', (gpu) => {
   it.each(SHAPES)('$name', async ({ shape }) => {
     const n = shape.reduce((a, b) => a * b, 1);
     const p = randomArray(n, n + 1, 2);

@@ -34,7 +34,7 @@ function handBuilt(net: MultiLayerNet<CpuTensor>, weightDecay = 0): Sequential<C
   const copy = (p: Param<CpuTensor>) => cpu.fromArray(p.value.data, p.value.shape);
   const [W1, b1, W2, b2] = net.params() as [Param<CpuTensor>, Param<CpuTensor>, Param<CpuTensor>, Param<CpuTensor>];
   const layers = [
-    new Affine(cpu, copy(W1), copy(b1), { name: 'Affine1', paramNames: ['W1', 'b1'], needsInputGrad: false }),
+    new Affine(cpu, copy(W1), copy(b1), { name: 'Affine1', paramNames: ['W1', 'b1'], data: {} }),
     new Relu(cpu, 'Relu1'),
     new Affine(cpu, copy(W2), copy(b2), { name: 'Affine2', paramNames: ['W2', 'b2'] }),
   ];

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { matmulCpu, type Activation } from '../src/kernels/matmul.js';
+import type { Activation, DataOperand } from '../src/backend/ops.js';
+import { matmulCpu } from '../src/kernels/matmul.js';
 import {
   imageStripOrder,
   listBase,
@@ -282,6 +283,57 @@ describe('sparse shape errors', () => {
 });
 
 describe('GpuBackend takes the sparse kernels for data batches', () => {
+  it('a matmul told that A is data gives the same values as one that is not told (dense)', async () => {
+    // Unrolled, the dense kernel sums the same products over the same k in the same order as the
+    // sparse one, which only leaves out exact zeros: the results are equal, not just close.
+    const be = new GpuBackend(ctx(), { sparseInputs: true, matmulVariant: 'unrolled' });
+    const [rows, cols, hidden] = [100, 784, 50];
+    const x = be.fromArray(sparseArray(rows * cols, 0.19, 5), [rows, cols]);
+    const W = be.fromArray(randomArray(cols * hidden, 6), [cols, hidden]);
+    const b = be.fromArray(randomArray(hidden, 7), [hidden]);
+    const dout = be.fromArray(randomArray(rows * hidden, 8), [rows, hidden]);
+    const a = be.fromArray(sparseArray(cols * hidden, 0.19, 9), [hidden, cols]);
+    const products: [string, () => GpuTensor, (data: DataOperand) => GpuTensor][] = [
+      ['x·W + b → relu', () => be.matmul(x, W, { bias: b, activation: 'relu' }), (data) => be.matmul(x, W, { bias: b, activation: 'relu', data })],
+      ['xᵀ·dout', () => be.matmul(x, dout, { transA: true }), (data) => be.matmul(x, dout, { transA: true, data })],
+      // A of another shape than the batch above: its lists are compressed anew.
+      ['another A: a·W', () => be.matmul(a, W), (data) => be.matmul(a, W, { data })],
+    ];
+    // No image, the image the columns are (which orders xᵀ's panels), and one that does not fit (ignored).
+    for (const data of [{}, { image: [28, 28] }, { image: [27, 28] }] as DataOperand[]) {
+      for (const [name, dense, told] of products) {
+        const plain = dense();
+        be.flush();
+        expect(ctx().lastTrace.map((d) => d.kernel).filter((k) => k.startsWith('sparse.')), `${name}: dense`).toEqual([]);
+        const sparse = told(data);
+        be.flush();
+        expect(ctx().lastTrace.some((d) => d.kernel.startsWith('sparse.sparse_matmul')), `${name}: sparse`).toBe(true);
+        expect(Array.from(await be.read(sparse)), `${name} ${JSON.stringify(data)}`).toEqual(Array.from(await be.read(plain)));
+        be.dispose(plain, sparse);
+      }
+    }
+    // B transposed has no sparse kernel: the dense one runs, data or not.
+    const dx = be.matmul(dout, W, { transB: true, data: {} });
+    be.flush();
+    expect(ctx().lastTrace.map((d) => d.kernel.split('[')[0])).toEqual(['matmul.matmul_unrolled']);
+    be.dispose(x, W, b, dout, a, dx);
+  });
+
+  it('new values written into a data tensor are seen: its compressed lists do not go stale', async () => {
+    const be = new GpuBackend(ctx(), { sparseInputs: true, matmulVariant: 'unrolled' });
+    const [rows, cols, hidden] = [20, 784, 10];
+    const x = be.fromArray(sparseArray(rows * cols, 0.19, 11), [rows, cols]);
+    const W = be.fromArray(randomArray(cols * hidden, 12), [cols, hidden]);
+    const first = Array.from(await be.read(be.matmul(x, W, { data: {} })));
+    const fresh = sparseArray(rows * cols, 0.3, 13);
+    be.write(x, fresh);
+    const second = be.matmul(x, W, { data: {} });
+    const expected = be.matmul(be.fromArray(fresh, [rows, cols]), W);
+    expect(Array.from(await be.read(second))).toEqual(Array.from(await be.read(expected)));
+    expect(Array.from(await be.read(second))).not.toEqual(first);
+    be.dispose(x, W, second, expected);
+  });
+
   it('a training step on MNIST records them for the first layer and matches the dense step exactly', async () => {
     const mnist = await loadMnist();
     const split = sliceSplit(mnist.train, 0, 1000);

@@ -68,12 +68,14 @@ export async function gpuVsCpu(
   batches: readonly Uint32Array[],
   p: GpuVsCpuPlan,
   progress: (line: string) => void = () => {},
+  /** Milliseconds; tests pass a fake one so that the machine's load cannot move the ratios. */
+  clock: () => number = now,
 ): Promise<GpuVsCpuResult> {
   if (batches.length < gpuVsCpuBatches(p)) throw new RangeError(`gpuVsCpu: ${batches.length} batches for ${gpuVsCpuBatches(p)} steps`);
   // Each device walks the same batch sequence with its own cursor.
   const cursor = new Map<TrainingEngine, number>([[gpu, 0], [cpu, 0]]);
   const run = async (engine: TrainingEngine, steps: number): Promise<number> => {
-    const t0 = now();
+    const t0 = clock();
     for (let i = 0; i < steps; i++) {
       const next = cursor.get(engine)!;
       engine.step(batches[next]!);
@@ -81,7 +83,7 @@ export async function gpuVsCpu(
     }
     const loss = await engine.readLoss();
     if (!Number.isFinite(loss)) throw new Error(`${engine.name}: the loss is ${loss}; the run diverged`);
-    return (now() - t0) / steps;
+    return (clock() - t0) / steps;
   };
   for (const engine of [gpu, cpu]) for (let i = 0; i < p.warmup; i++) await run(engine, 1);
 

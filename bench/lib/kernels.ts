@@ -1,5 +1,6 @@
 import type { GpuBackend } from '../../src/backend/gpu-backend.js';
-import { defaultMatmulVariant, MATMUL_VARIANTS, matmulCpu, matmulDims, matmulGpu, type MatmulOptions, type MatmulVariant } from '../../src/kernels/matmul.js';
+import type { MatmulOptions } from '../../src/backend/ops.js';
+import { MATMUL_VARIANTS, matmulCpu, matmulDims, matmulGpu, type MatmulVariant } from '../../src/kernels/matmul.js';
 import { argmaxCpu, columnSumCpu, countCorrectCpu, sumCpu } from '../../src/kernels/reduce.js';
 import { xentBackwardCpu, xentCpu } from '../../src/kernels/softmax.js';
 import { Rng } from '../../src/data/rng.js';
@@ -128,7 +129,7 @@ async function matmulCase(gpu: GpuBackend, s: MatmulShape, variant: MatmulVarian
 
 export async function matmulBench(gpu: GpuBackend, plan: Plan, progress: Progress): Promise<KernelResult[]> {
   const results: KernelResult[] = [];
-  const chosen = defaultMatmulVariant(gpu.ctx.adapter);
+  const chosen = gpu.kernels.matmulVariant;
   // The adapter's default variant first: it is the one training uses.
   const variants = plan.allVariants ? [chosen, ...MATMUL_VARIANTS.filter((v) => v !== chosen)] : [chosen];
   for (const variant of variants) {

@@ -30,29 +30,26 @@ const GPU_HOW =
 const CPU_HOW = 'CpuBackend (f32 storage, f64 accumulation, plain TypeScript loops, one thread), the same net and SGD; batches normalized from bytes';
 
 /**
- * The seed's training step exactly as the Trainer runs it (batch, gradient, SGD update, one
- * submit), without the Trainer's loss history so that the bench chooses when to sync.
+ * The seed's training step as the Trainer runs it (Trainer.step: batch, gradient, SGD update),
+ * one submit each, without the Trainer's loss history so that the bench chooses when to sync.
  */
 export function oursEngine<T extends Tensor>(name: string, backend: Backend<T>, data: OursDatasets<T>, spec: ModelSpec, how: string): TrainingEngine {
   const net = new MultiLayerNet(backend, { hiddenSizes: [spec.hidden], seed: spec.seed });
-  const sgd = new SGD(backend, spec.lr);
+  const trainer = new Trainer(net, data.train, data.test, new SGD(backend, spec.lr));
   let loss: T | undefined;
   return {
     name,
     label: backend.label,
     how,
     step(indices) {
-      const { x, t } = data.train.batch(indices);
-      loss = net.gradient(x, t);
-      sgd.update(net.params());
-      backend.dispose(x, t);
+      loss = trainer.step(0, indices);
       backend.flush();
     },
     async readLoss() {
       if (!loss) throw new Error(`${name}: readLoss before any step`);
       return (await backend.read(loss))[0]!;
     },
-    testAccuracy: () => new Trainer(net, data.train, data.test, sgd).evaluate(data.test),
+    testAccuracy: () => trainer.evaluate(data.test),
     dispose: () => net.dispose(),
   };
 }

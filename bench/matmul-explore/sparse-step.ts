@@ -19,7 +19,7 @@
  * back after each (median ms/step). Reported: medians over the rounds. The sparse engines must
  * end at the same loss as the dense one (float32 rounding apart) or the run stops.
  */
-import type { MatmulArgs } from '../../src/backend/backend.js';
+import type { MatmulArgs } from '../../src/backend/ops.js';
 import { CpuBackend } from '../../src/backend/cpu-backend.js';
 import { GpuBackend } from '../../src/backend/gpu-backend.js';
 import { median } from '../../src/cli/format.js';

@@ -27,6 +27,7 @@ import { kernelName } from '../../src/gpu/pipeline-cache.js';
 import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
 import { loadMnist } from '../../src/node/load-mnist.js';
 import { SGD } from '../../src/train/optimizer.js';
+import { Trainer } from '../../src/train/trainer.js';
 
 const argv = process.argv.slice(2);
 const arg = (k: string, d: number) => {
@@ -44,13 +45,10 @@ try {
   await gpu.prepare();
   const train = new GpuDataset(gpu, mnist.train);
   const net = new MultiLayerNet(gpu, { hiddenSizes: [50], seed: 42 });
-  const sgd = new SGD(gpu, 0.1);
+  const trainer = new Trainer(net, train, train, new SGD(gpu, 0.1));
   const rng = new Rng(7);
   const step = () => {
-    const { x, t } = train.batch(sampleIndices(rng, mnist.train.count, 100));
-    net.gradient(x, t);
-    sgd.update(net.params());
-    gpu.dispose(x, t);
+    trainer.step(0, sampleIndices(rng, mnist.train.count, 100));
     gpu.flush();
   };
   for (let i = 0; i < 3; i++) step();
@@ -123,16 +121,12 @@ try {
   const cpu = new CpuBackend('f32');
   const cpuTrain = new CpuDataset(cpu, mnist.train);
   const cpuNet = new MultiLayerNet(cpu, { hiddenSizes: [50], seed: 42 });
-  const cpuSgd = new SGD(cpu, 0.1);
+  const cpuTrainer = new Trainer(cpuNet, cpuTrain, cpuTrain, new SGD(cpu, 0.1));
   const cpuSteps: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const t0 = performance.now();
     for (let r = 0; r < reps; r++) {
-      const { x, t } = cpuTrain.batch(sampleIndices(rng, mnist.train.count, 100));
-      cpuNet.gradient(x, t);
-      cpuSgd.update(cpuNet.params());
-      void x;
-      void t;
+      cpuTrainer.step(0, sampleIndices(rng, mnist.train.count, 100));
     }
     cpuSteps.push((performance.now() - t0) / reps);
   }

@@ -7,7 +7,7 @@ import type { Devices } from '../engine/devices.js';
 import { FirstRows } from '../engine/first-rows.js';
 import type { DispatchTagger, StepTrace } from '../trace/dispatch-tagger.js';
 import { TrainingSession, type EvalPoint, type LossWindow, type SessionState } from '../training/session.js';
-import { NO_TRACER } from '../training/step.js';
+import { NO_TRACER } from '../../src/train/step-tracer.js';
 import { Emitter } from './emitter.js';
 import { Serial } from './serial.js';
 import type { DemoSettings } from './settings.js';

@@ -5,29 +5,22 @@
  * on the full sets once per epoch); ch. 6's options (optimizer, BatchNorm, dropout, weight decay)
  * default to off. Only values that differ from these defaults go into the URL.
  */
-import type { ActivationName, NetConfig } from '../../src/nn/multi-layer-net.js';
-import { OPTIMIZER_NAMES, type OptimizerName } from '../../src/train/optimizer.js';
+import type { NetConfig } from '../../src/nn/multi-layer-net.js';
+import {
+  formatRunSetting,
+  isRunKey,
+  netConfigOf,
+  parseRunSetting,
+  RUN_DEFAULTS,
+  SettingError,
+  type RunKey,
+  type RunSettings,
+} from '../../src/train/run-settings.js';
 
-export type DeviceName = 'gpu' | 'cpu';
-export type InitName = 'std' | 'xavier' | 'he';
+export type DeviceName = RunSettings['device'];
 
-export interface DemoSettings {
-  device: DeviceName;
-  hidden: number[];
-  activation: ActivationName;
-  init: InitName;
-  lr: number;
-  /** The update rule (ch. 6.1): sgd as in ch. 5, or momentum, nesterov, adagrad, rmsprop, adam. */
-  optimizer: OptimizerName;
-  /** A BatchNorm layer between each hidden Affine and its activation (ch. 6.3). */
-  batchNorm: boolean;
-  /** Fraction of hidden units each Dropout layer drops per step (ch. 6.4.3); 0 for no Dropout layers. */
-  dropout: number;
-  /** λ of the L2 weight decay (ch. 6.4.2): the loss gains ½λ‖W‖² per weight matrix. */
-  weightDecay: number;
-  batch: number;
-  steps: number;
-  seed: number;
+/** A run (the same settings `npm start` takes, with the same validation) and the page's own options. */
+export interface DemoSettings extends RunSettings {
   /** Accuracy on the first N images of each set; 0 means the full 60,000 / 10,000. */
   evalSubset: number;
   /** Steps between accuracy evaluations; 0 means once per epoch, as in the book. */
@@ -39,18 +32,9 @@ export interface DemoSettings {
 }
 
 export const BOOK_SETTINGS: Readonly<DemoSettings> = {
-  device: 'gpu',
-  hidden: [50],
-  activation: 'relu',
-  init: 'std',
-  lr: 0.1,
-  optimizer: 'sgd',
-  batchNorm: false,
-  dropout: 0,
-  weightDecay: 0,
-  batch: 100,
+  ...RUN_DEFAULTS,
+  hidden: [...RUN_DEFAULTS.hidden],
   steps: 10_000,
-  seed: 42,
   evalSubset: 0,
   evalEvery: 0,
   compareSteps: 50,
@@ -59,11 +43,9 @@ export const BOOK_SETTINGS: Readonly<DemoSettings> = {
 
 export const TRAIN_IMAGES = 60_000;
 export const TEST_IMAGES = 10_000;
-/** The book's weight_init_std for init 'std'. */
-const INIT_STD = 0.01;
 
 type Key = keyof DemoSettings;
-type Parser<K extends Key> = (text: string) => DemoSettings[K];
+type PageKey = Exclude<Key, RunKey>;
 
 function int(min: number, max: number): (text: string) => number {
   return (text) => {
@@ -73,59 +55,36 @@ function int(min: number, max: number): (text: string) => number {
   };
 }
 
-function choice<C extends string>(choices: readonly C[]): (text: string) => C {
-  return (text) => {
-    if (!(choices as readonly string[]).includes(text)) throw new Error(`one of ${choices.join(', ')}`);
-    return text as C;
-  };
-}
-
-function onOff(text: string): boolean {
-  if (text === '1' || text === 'true') return true;
-  if (text === '0' || text === 'false') return false;
-  throw new Error('1 (on) or 0 (off)');
-}
-
-/** A finite number in [min, max) (max may be Infinity); `words` is what the message asks for. */
-function real(min: number, max: number, words: string): (text: string) => number {
-  return (text) => {
-    const n = Number(text);
-    if (text.trim() === '' || !Number.isFinite(n) || n < min || n >= max) throw new Error(words);
-    return n;
-  };
-}
-
-const PARSERS: { [K in Key]: Parser<K> } = {
-  device: choice(['gpu', 'cpu'] as const),
-  hidden: (text) => {
-    const sizes = text.split(',').map((s) => int(1, 4096)(s.trim()));
-    if (sizes.length > 6) throw new Error('at most 6 hidden layers');
-    return sizes;
-  },
-  activation: choice(['relu', 'sigmoid'] as const),
-  init: choice(['std', 'xavier', 'he'] as const),
-  lr: (text) => {
-    const n = Number(text);
-    if (text.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 100) throw new Error('a number > 0 and at most 100');
-    return n;
-  },
-  optimizer: choice(OPTIMIZER_NAMES),
-  batchNorm: onOff,
-  dropout: real(0, 1, 'a ratio from 0 up to, not including, 1'),
-  weightDecay: real(0, Infinity, 'a finite number >= 0'),
-  batch: int(1, TRAIN_IMAGES),
-  steps: int(1, 1_000_000),
-  seed: int(0, 2 ** 32 - 1),
+/** The page's own options; the run's settings parse through src/train/run-settings.ts. */
+const PAGE_PARSERS: { [K in PageKey]: (text: string) => DemoSettings[K] } = {
   evalSubset: int(0, TRAIN_IMAGES),
   evalEvery: int(0, 1_000_000),
   compareSteps: int(2, 10_000),
   autostart: (text) => text === '1' || text === 'true',
 };
 
+function parseField<K extends Key>(key: K, text: string): DemoSettings[K] {
+  if (isRunKey(key)) {
+    try {
+      const value = parseRunSetting(key, text) as DemoSettings[K];
+      // A minibatch comes from the training set (npm start refuses the same, naming the set).
+      if (key === 'batch' && (value as number) > TRAIN_IMAGES) throw new Error(`an integer from 1 to ${TRAIN_IMAGES}`);
+      return value;
+    } catch (e) {
+      // The page says "must be …" itself; the requirement is the same words npm start uses.
+      throw e instanceof SettingError ? new Error(e.requirement) : e;
+    }
+  }
+  return PAGE_PARSERS[key as PageKey](text) as DemoSettings[K];
+}
+
+function isKey(key: string): key is Key {
+  return isRunKey(key) || key in PAGE_PARSERS;
+}
+
 function format<K extends Key>(key: K, value: DemoSettings[K]): string {
-  if (Array.isArray(value)) return value.join(',');
-  if (typeof value === 'boolean') return value ? '1' : '0';
-  return String(value);
+  if (isRunKey(key)) return formatRunSetting(key, value as RunSettings[typeof key]);
+  return typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
 }
 
 export interface ParsedSettings {
@@ -139,12 +98,12 @@ export function parseSettings(query: URLSearchParams | string): ParsedSettings {
   const settings: DemoSettings = { ...BOOK_SETTINGS, hidden: [...BOOK_SETTINGS.hidden] };
   const problems: string[] = [];
   for (const [key, text] of params) {
-    if (!(key in PARSERS)) {
+    if (!isKey(key)) {
       problems.push(`unknown setting '${key}'`);
       continue;
     }
     try {
-      setField(settings, key as Key, text);
+      setField(settings, key, text);
     } catch (e) {
       problems.push(`${key}=${text} ignored: must be ${(e as Error).message}`);
     }
@@ -154,7 +113,7 @@ export function parseSettings(query: URLSearchParams | string): ParsedSettings {
 
 /** Parses and assigns one field (a form control's text, or a URL parameter). */
 export function setField(settings: DemoSettings, key: Key, text: string): void {
-  (settings as unknown as Record<Key, unknown>)[key] = PARSERS[key](text.trim());
+  (settings as unknown as Record<Key, unknown>)[key] = parseField(key, text.trim());
 }
 
 /** The query string for these settings: only what differs from the book. */
@@ -172,18 +131,7 @@ export function fieldText(settings: DemoSettings, key: Key): string {
 }
 
 export function netConfig(s: DemoSettings): NetConfig {
-  return {
-    inputSize: 784,
-    hiddenSizes: s.hidden,
-    outputSize: 10,
-    activation: s.activation,
-    weightInit: s.init,
-    weightInitStd: INIT_STD,
-    weightDecay: s.weightDecay,
-    batchNorm: s.batchNorm,
-    dropoutRatio: s.dropout,
-    seed: s.seed,
-  };
+  return netConfigOf(s);
 }
 
 /** The book's iter_per_epoch: how many minibatches make one pass over the training set. */

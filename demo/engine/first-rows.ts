@@ -6,6 +6,7 @@ import type { Tensor } from '../../src/tensor/tensor.js';
  * when the URL asks for it (a software adapter evaluates 70,000 images slowly).
  */
 export class FirstRows<T extends Tensor> implements Dataset<T> {
+  readonly sampleShape: readonly number[];
   readonly features: number;
 
   constructor(
@@ -13,6 +14,7 @@ export class FirstRows<T extends Tensor> implements Dataset<T> {
     readonly count: number,
   ) {
     if (count > all.count) throw new RangeError(`FirstRows: ${count} rows of a dataset of ${all.count}`);
+    this.sampleShape = all.sampleShape;
     this.features = all.features;
   }
 

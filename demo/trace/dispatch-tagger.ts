@@ -9,7 +9,7 @@ import type { Dispatch, DispatchRecord, GpuContext } from '../../src/gpu/gpu-con
 import type { Layer } from '../../src/nn/layer.js';
 import type { Sequential } from '../../src/nn/sequential.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
-import type { StepPhase, StepTracer } from '../training/step.js';
+import type { StepPhase, StepTracer } from '../../src/train/step-tracer.js';
 
 export interface TracedDispatch extends DispatchRecord {
   phase: StepPhase;

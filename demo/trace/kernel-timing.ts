@@ -14,9 +14,9 @@ import { Rng, sampleIndices } from '../../src/data/rng.js';
 import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
 import type { GpuTensor } from '../../src/tensor/gpu-tensor.js';
 import { createOptimizer } from '../../src/train/optimizer.js';
+import { Trainer } from '../../src/train/trainer.js';
 import { netConfig, type DemoSettings } from '../app/settings.js';
 import { yieldToBrowser } from '../app/yield.js';
-import { recordStep } from '../training/step.js';
 import type { DispatchTagger, StepTrace } from './dispatch-tagger.js';
 
 export interface TimedStep {
@@ -39,8 +39,7 @@ export async function traceOneStep(gpu: GpuBackend, tagger: DispatchTagger, trai
   try {
     const indices = sampleIndices(new Rng(settings.seed), train.count, settings.batch);
     tagger.begin(-1);
-    const { x, t } = recordStep(net, optimizer, train, indices, 0, tagger);
-    gpu.dispose(x, t);
+    new Trainer(net, train, train, optimizer).step(0, indices, tagger);
     gpu.flush();
     const trace = tagger.end();
     await gpu.ctx.finish();
@@ -64,9 +63,9 @@ export async function timeStepKernels(
   tagger.labelLayers(net);
   const optimizer = createOptimizer(gpu, settings.optimizer, settings.lr);
   const indices = sampleIndices(new Rng(settings.seed), train.count, settings.batch);
+  const trainer = new Trainer(net, train, train, optimizer);
   const step = () => {
-    const { x, t } = recordStep(net, optimizer, train, indices, 0, tagger);
-    gpu.dispose(x, t);
+    trainer.step(0, indices, tagger);
     gpu.flush();
   };
   try {

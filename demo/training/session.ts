@@ -1,32 +1,29 @@
 /**
- * A training run that can pause: the book's loop (train_neuralnet.py) as Trainer.run records it,
- * step for step (same seeded batches, same readback of losses filed on the device), with pause
- * and resume between readback windows and a turn for the page every few milliseconds.
+ * A training run that can pause: the Trainer's loop (the one `npm start` runs, step for step:
+ * same seeded batches, same losses) with pause and resume between steps, a turn for the page
+ * every few milliseconds, loss readbacks sized to about a quarter second of work, and a safe
+ * point at each evaluation to carry the run on elsewhere.
  */
-import { Rng, sampleIndices } from '../../src/data/rng.js';
 import type { Dataset } from '../../src/data/dataset.js';
+import { Rng } from '../../src/data/rng.js';
 import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
 import { readTensors } from '../../src/nn/model-file.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { checkLearning, type LearningProblem } from '../../src/train/learning-check.js';
 import { createOptimizer, USUAL_LR, type OptimizerState, type StatefulOptimizer } from '../../src/train/optimizer.js';
-import { DivergenceError } from '../../src/train/trainer.js';
+import { NO_TRACER, type StepTracer } from '../../src/train/step-tracer.js';
+import { Trainer, type Checkpoint } from '../../src/train/trainer.js';
 import { evalInterval, iterPerEpoch, netConfig, type DemoSettings } from '../app/settings.js';
 import { TimeSlicer } from '../app/yield.js';
 import type { DeviceData } from '../engine/devices.js';
-import { accuracy } from './evaluate.js';
-import { NO_TRACER, recordStep, type StepTracer } from './step.js';
 
 /**
- * Steps per loss readback adapt to the device's speed: about WINDOW_SECONDS of work each (the
- * CLI reads every 50 steps). A GPU runs the windows in order, and the page's own readbacks
- * (predictions, weights) wait behind the ones in flight, so on a software adapter doing a few
- * steps per second a 50-step window would make every prediction wait ten seconds. The losses
- * are the same whatever the window: each step files its own.
+ * The CLI reads losses every 50 steps; the page reads them about every WINDOW_SECONDS of work,
+ * at most MAX_WINDOW steps: on a software adapter doing a few steps per second a 50-step window
+ * would make every prediction the panels ask for wait ten seconds behind it.
  */
 const WINDOW_SECONDS = 0.25;
 const MAX_WINDOW = 50;
-const FIRST_WINDOW = 5;
 
 export type SessionState = 'ready' | 'running' | 'pausing' | 'paused' | 'done' | 'failed';
 
@@ -75,29 +72,23 @@ export interface EvalSets<T extends Tensor> {
 export class TrainingSession<T extends Tensor = Tensor> {
   readonly net: MultiLayerNet<T>;
   readonly optimizer: StatefulOptimizer<T>;
+  readonly trainer: Trainer<T>;
   readonly losses: Float32Array;
   readonly evals: EvalPoint[] = [];
-  /** Steps recorded so far (their losses are known once `stepsRead` catches up). */
+  /** Steps trained so far (their losses are known once `stepsRead` catches up). */
   step = 0;
   stepsRead = 0;
   state: SessionState = 'ready';
   error: Error | undefined;
   /** Set when a finished run did not learn (its loss rose, or its accuracy stayed at chance). */
   learning: LearningProblem | null = null;
-  private rng: Rng;
-  /** The latest SafePoint (see there). */
-  safePoint: SafePoint | undefined;
+  /** The minibatch RNG's state at `step`. */
+  private rngState: number[];
+  /** The latest checkpoint taken at an evaluation (see `safePoint`). */
+  private safe: Checkpoint | undefined;
   private pauseRequested = false;
-  private lastFinite: number | undefined;
   private disposed = false;
   private running: Promise<void> | undefined;
-  /**
-   * (time, steps read) at recent readbacks. Speed is measured over the last second of them, not
-   * per window: windows differ in size, and a short one right behind a long one reads back at
-   * once, which would look like a burst of speed.
-   */
-  private speedMarks: { time: number; steps: number }[] = [];
-  private windowSize = FIRST_WINDOW;
 
   constructor(
     readonly data: DeviceData<T>,
@@ -108,8 +99,9 @@ export class TrainingSession<T extends Tensor = Tensor> {
   ) {
     this.net = new MultiLayerNet(data.backend, netConfig(settings));
     this.optimizer = createOptimizer(data.backend, settings.optimizer, settings.lr);
+    this.trainer = new Trainer(this.net, data.train, data.test, this.optimizer, evalSets);
     this.losses = new Float32Array(settings.steps);
-    this.rng = new Rng(settings.seed);
+    this.rngState = new Rng(settings.seed).getState();
   }
 
   get backend() {
@@ -118,6 +110,20 @@ export class TrainingSession<T extends Tensor = Tensor> {
 
   get isBusy(): boolean {
     return this.state === 'running' || this.state === 'pausing';
+  }
+
+  /** Everything needed to carry the run on elsewhere, as of the latest evaluation. */
+  get safePoint(): SafePoint | undefined {
+    const c = this.safe;
+    if (!c) return undefined;
+    return {
+      step: c.step,
+      rngState: c.rngState,
+      weights: c.weights,
+      optimizer: c.optimizer ?? { step: 0, tensors: {} },
+      losses: this.losses.slice(0, c.step),
+      evals: this.evals.filter((e) => e.step <= c.step),
+    };
   }
 
   /** Runs (or resumes) until the last step or a pause; errors end in state 'failed'. */
@@ -138,13 +144,13 @@ export class TrainingSession<T extends Tensor = Tensor> {
     this.setState('running');
     try {
       if (this.evals.length === 0) await this.evaluate();
-      await this.loop();
+      await this.train();
       const done = this.step >= this.settings.steps;
       if (done) {
         this.learning = checkLearning({
           losses: this.losses,
           batchSize: this.settings.batch,
-          classes: this.net.layerSizes().at(-1)!,
+          classes: this.net.outputSize,
           accuracy: this.evals.at(-1)?.testAcc,
           lr: this.settings.lr,
           usualLr: USUAL_LR[this.settings.optimizer],
@@ -158,30 +164,19 @@ export class TrainingSession<T extends Tensor = Tensor> {
     }
   }
 
-  /** Stops at the end of the current readback window (a fraction of a second away). */
+  /** Stops after the step in flight. */
   pause(): void {
     if (this.state !== 'running') return;
     this.pauseRequested = true;
     this.setState('pausing');
   }
 
-  /** Train and test accuracy now, filed as a point of the accuracy chart. */
+  /** Train and test accuracy now, filed as a point of the accuracy chart, and a safe point. */
   async evaluate(): Promise<EvalPoint> {
-    const point = {
-      step: this.step,
-      epoch: this.step / iterPerEpoch(this.settings),
-      trainAcc: await accuracy(this.net, this.evalSets.train),
-      testAcc: await accuracy(this.net, this.evalSets.test),
-    };
-    this.evals.push(point);
-    this.safePoint = {
-      step: this.step,
-      rngState: this.rng.getState(),
-      weights: await readTensors(this.net),
-      optimizer: await this.optimizer.state(),
-      losses: this.losses.slice(0, this.step),
-      evals: [...this.evals],
-    };
+    const slicer = new TimeSlicer();
+    const accuracies = await this.trainer.accuracies(this.evalChunk, () => slicer.maybeYield());
+    const point = this.file(this.step, accuracies);
+    this.safe = { step: this.step, rngState: this.rngState, weights: await readTensors(this.net), optimizer: await this.optimizer.state() };
     this.listener.eval(point);
     return point;
   }
@@ -193,12 +188,11 @@ export class TrainingSession<T extends Tensor = Tensor> {
   resumeFrom(from: SafePoint): void {
     this.net.tensors().forEach((p, i) => this.backend.write(p.value, from.weights[i]!));
     this.optimizer.loadState(from.optimizer);
-    this.rng = Rng.fromState(from.rngState);
+    this.rngState = from.rngState;
     this.step = this.stepsRead = from.step;
     this.losses.set(from.losses);
     this.evals.push(...from.evals);
-    this.safePoint = from;
-    this.lastFinite = from.step > 0 ? from.losses[from.step - 1] : undefined;
+    this.safe = { step: from.step, rngState: from.rngState, weights: from.weights, optimizer: from.optimizer };
   }
 
   dispose(): void {
@@ -208,77 +202,49 @@ export class TrainingSession<T extends Tensor = Tensor> {
     this.net.dispose();
   }
 
-  private async loop(): Promise<void> {
-    const be = this.backend;
-    const { steps, batch } = this.settings;
-    const train = this.data.train;
-    if (batch > train.count) throw new RangeError(`batch size ${batch} is larger than the training set (${train.count})`);
-    const evalEvery = evalInterval(this.settings);
+  /** A CPU evaluation is a synchronous forward pass per chunk: small chunks keep the page live. */
+  private get evalChunk(): number {
+    return this.backend.device === 'cpu' ? 250 : 2_000;
+  }
+
+  private async train(): Promise<void> {
     const slicer = new TimeSlicer();
-    let pending: Promise<void> | undefined;
-    this.restartSpeedClock();
-
-    while (this.step < steps && !this.disposed) {
-      // A window ends early at an evaluation, so that accuracy is measured after exactly its step.
-      const first = this.step;
-      const size = Math.min(this.windowSize, steps - first, evalEvery - (first % evalEvery));
-      const history = be.zeros([size]);
-      for (let slot = 0; slot < size; slot++) {
-        this.tracer.begin(this.step);
-        const { loss, x, t } = recordStep(this.net, this.optimizer, train, sampleIndices(this.rng, train.count, batch), this.step, this.tracer);
-        this.tracer.label('bookkeeping', 'loss history', () => be.storeScalar(loss, history, slot));
-        be.dispose(x, t);
-        be.flush();
-        this.tracer.end();
-        this.step += 1;
-        await slicer.maybeYield();
-        if (this.disposed) return;
-      }
-      // At most one window in flight: recording stays a bounded distance ahead of the device.
-      await pending;
-      pending = this.collect(history, first, size);
-      pending.catch(() => {});
-      if (this.step % evalEvery === 0 || this.step === steps) {
-        await pending;
-        pending = undefined;
-        await this.evaluate();
-        this.restartSpeedClock();
-      }
-      if (this.pauseRequested) break;
-    }
-    await pending;
+    const s = this.settings;
+    const result = await this.trainer.run(
+      {
+        steps: s.steps,
+        batchSize: s.batch,
+        seed: s.seed,
+        readEvery: MAX_WINDOW,
+        readSeconds: WINDOW_SECONDS,
+        evalEvery: evalInterval(s),
+        evalChunk: this.evalChunk,
+        resume: { step: this.step, rngState: this.rngState },
+      },
+      {
+        onLosses: (first, losses, stepsPerSec) => {
+          this.losses.set(losses, first);
+          this.stepsRead = this.step = first + losses.length;
+          this.listener.losses({ first, losses: this.losses.subarray(first, first + losses.length), stepsPerSec });
+        },
+        onEpoch: async (e, checkpoint) => {
+          const point = this.file(e.step, e);
+          this.safe = (await checkpoint()) ?? this.safe;
+          this.listener.eval(point);
+        },
+        shouldStop: () => this.pauseRequested || this.disposed,
+        turn: () => slicer.maybeYield(),
+        tracer: this.tracer,
+      },
+    );
+    this.step = result.stoppedAt ?? s.steps;
+    this.rngState = result.rngState;
   }
 
-  /** Reads one window of losses back; the steps recorded after it keep the device busy meanwhile. */
-  private async collect(hist: T, first: number, count: number): Promise<void> {
-    const be = this.backend;
-    const read = be.read(hist);
-    be.dispose(hist);
-    const values = await read;
-    for (let i = 0; i < count; i++) {
-      const loss = values[i]!;
-      if (!Number.isFinite(loss)) throw new DivergenceError(first + i, this.lastFinite);
-      this.losses[first + i] = loss;
-      this.lastFinite = loss;
-    }
-    this.stepsRead = first + count;
-    const stepsPerSec = this.measureSpeed();
-    this.windowSize = Math.min(Math.max(Math.round(stepsPerSec * WINDOW_SECONDS), 1), MAX_WINDOW);
-    this.listener.losses({ first, losses: this.losses.subarray(first, first + count), stepsPerSec });
-  }
-
-  /** After a pause or an evaluation: time spent not training must not count. */
-  private restartSpeedClock(): void {
-    this.speedMarks = [{ time: performance.now(), steps: this.stepsRead }];
-  }
-
-  private measureSpeed(): number {
-    const now = performance.now();
-    const marks = this.speedMarks;
-    marks.push({ time: now, steps: this.stepsRead });
-    while (marks.length > 2 && now - marks[1]!.time >= 1000) marks.shift();
-    const from = marks[0]!;
-    return (this.stepsRead - from.steps) / Math.max((now - from.time) / 1000, 1e-6);
+  private file(step: number, accuracies: { trainAcc: number; testAcc: number }): EvalPoint {
+    const point = { step, epoch: step / iterPerEpoch(this.settings), trainAcc: accuracies.trainAcc, testAcc: accuracies.testAcc };
+    this.evals.push(point);
+    return point;
   }
 
   private setState(state: SessionState, error?: Error): void {

@@ -9,9 +9,9 @@ import { Rng, sampleIndices } from '../../src/data/rng.js';
 import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { createOptimizer } from '../../src/train/optimizer.js';
+import { Trainer } from '../../src/train/trainer.js';
 import { netConfig, type DemoSettings } from '../app/settings.js';
 import { TimeSlicer } from '../app/yield.js';
-import { recordStep } from './step.js';
 
 export interface TimedRun {
   losses: Float32Array;
@@ -27,6 +27,7 @@ export interface TimedRun {
 export async function timedRun<T extends Tensor>(backend: Backend<T>, train: Dataset<T>, settings: Readonly<DemoSettings>, steps: number): Promise<TimedRun> {
   const net = new MultiLayerNet(backend, netConfig(settings));
   const optimizer = createOptimizer(backend, settings.optimizer, settings.lr);
+  const trainer = new Trainer(net, train, train, optimizer);
   const rng = new Rng(settings.seed);
   const history = backend.zeros([steps]);
   const slicer = new TimeSlicer();
@@ -39,9 +40,8 @@ export async function timedRun<T extends Tensor>(backend: Backend<T>, train: Dat
   try {
     for (let step = 0; step < steps; step++) {
       const s0 = performance.now();
-      const { loss, x, t } = recordStep(net, optimizer, train, sampleIndices(rng, train.count, settings.batch), step);
+      const loss = trainer.step(step, sampleIndices(rng, train.count, settings.batch));
       backend.storeScalar(loss, history, step);
-      backend.dispose(x, t);
       backend.flush();
       if (step === untimed - 1) {
         await settle();

@@ -1,15 +1,6 @@
-import type { Activation, MatmulOptions } from '../kernels/matmul.js';
-import type { BatchNormHyper, RunningStats } from '../kernels/batchnorm.js';
-import type { OptimizerHyper, OptimizerKind } from '../kernels/optimizers.js';
 import type { Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-
-export type { Activation, BatchNormHyper, MatmulOptions, OptimizerHyper, OptimizerKind, RunningStats };
-
-export interface MatmulArgs extends MatmulOptions {
-  /** Added to every row of the product before the activation: shape [N]. */
-  bias?: Tensor;
-}
+import type { BatchNormHyper, MatmulArgs, OptimizerHyper, OptimizerKind, RunningStats } from './ops.js';
 
 /**
  * The ops layers and networks are written against. The GPU implementation records each op
@@ -33,7 +24,10 @@ export interface Backend<T extends Tensor = Tensor> {
   read(t: T): Promise<Float32Array | Float64Array | Uint32Array>;
   dispose(...tensors: (T | undefined)[]): void;
 
-  /** op(A)·op(B) (+ bias) (activation), A and B optionally transposed without copying. */
+  /**
+   * op(A)·op(B) (+ bias) (activation), A and B optionally transposed without copying.
+   * `args.data` says A is a data batch; the result is the same, only the kernels may differ.
+   */
   matmul(a: T, b: T, args?: MatmulArgs): T;
   /** y = max(x, 0) and the mask (1 where x > 0) that backward applies. */
   reluForward(x: T): { y: T; mask: T };

@@ -1,7 +1,8 @@
-import { matmulDims, checkBias, type MatmulOptions } from '../kernels/matmul.js';
-import { OPTIMIZER_SPEC, type OptimizerHyper, type OptimizerKind } from '../kernels/optimizers.js';
+import { matmulDims, checkBias } from '../kernels/matmul.js';
+import { OPTIMIZER_SPEC } from '../kernels/optimizers.js';
 import { expectRank, sameShape, ShapeError, shapeStr, type Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { MatmulOptions, OptimizerHyper, OptimizerKind } from './ops.js';
 
 /** Shape rules shared by both backends, so both refuse the same inputs with the same words. */
 export function checkMatmul(a: Tensor, b: Tensor, bias: Tensor | undefined, opts: MatmulOptions) {

@@ -1,13 +1,14 @@
 import { reluBackwardCpu, reluForwardCpu, sigmoidBackwardCpu, sigmoidForwardCpu } from '../kernels/activations.js';
-import { batchNormBackwardCpu, batchNormInferenceCpu, batchNormTrainCpu, type BatchNormHyper, type RunningStats } from '../kernels/batchnorm.js';
+import { batchNormBackwardCpu, batchNormInferenceCpu, batchNormTrainCpu } from '../kernels/batchnorm.js';
 import { dropoutBackwardCpu, dropoutForwardCpu, dropoutInferenceCpu } from '../kernels/dropout.js';
 import { matmulCpu } from '../kernels/matmul.js';
-import { optimizerCpu, sgdCpu, type OptimizerHyper, type OptimizerKind } from '../kernels/optimizers.js';
+import { optimizerCpu, sgdCpu } from '../kernels/optimizers.js';
 import { argmaxCpu, columnSumCpu, countCorrectCpu, sumCpu } from '../kernels/reduce.js';
-import { softmaxCpu, xentBackwardCpu, xentCpu, type Labels } from '../kernels/softmax.js';
+import { softmaxCpu, xentBackwardCpu, xentCpu } from '../kernels/softmax.js';
 import { CpuTensor } from '../tensor/cpu-tensor.js';
 import type { FloatDType, Shape } from '../tensor/shape.js';
-import type { Backend, MatmulArgs } from './backend.js';
+import type { Backend } from './backend.js';
+import type { BatchNormHyper, MatmulArgs, OptimizerHyper, OptimizerKind, RunningStats } from './ops.js';
 import { checkBatchNorm, checkBatchNormHyper, checkDropout, checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 
 type Floats = Float32Array | Float64Array;
@@ -62,6 +63,7 @@ export class CpuBackend implements Backend<CpuTensor> {
     // Garbage collection owns CPU memory.
   }
 
+  /** `args.data` is not read: one loop serves every A (and skips A's zeros where B is not transposed). */
   matmul(a: CpuTensor, b: CpuTensor, args: MatmulArgs = {}): CpuTensor {
     const bias = args.bias as CpuTensor | undefined;
     const d = checkMatmul(a, b, bias, args);
@@ -166,7 +168,7 @@ export class CpuBackend implements Backend<CpuTensor> {
     checkLabels(logits, labels, 'softmaxCrossEntropy');
     const [rows, cols] = logits.shape as [number, number];
     const probs = this.floats(logits.shape);
-    const loss = xentCpu(this.data(logits), labels.data as Labels, this.data(probs), rows, cols);
+    const loss = xentCpu(this.data(logits), labels.data, this.data(probs), rows, cols);
     return { probs, loss: this.scalar(loss) };
   }
 
@@ -174,7 +176,7 @@ export class CpuBackend implements Backend<CpuTensor> {
     checkLabels(probs, labels, 'softmaxCrossEntropyBackward');
     const [rows, cols] = probs.shape as [number, number];
     const dx = this.floats(probs.shape);
-    xentBackwardCpu(this.data(probs), labels.data as Labels, this.data(dx), rows, cols);
+    xentBackwardCpu(this.data(probs), labels.data, this.data(dx), rows, cols);
     return dx;
   }
 
@@ -214,7 +216,7 @@ export class CpuBackend implements Backend<CpuTensor> {
   countCorrect(scores: CpuTensor, labels: CpuTensor): CpuTensor {
     checkLabels(scores, labels, 'countCorrect');
     const [rows, cols] = scores.shape as [number, number];
-    return this.scalar(countCorrectCpu(this.data(scores), labels.data as Labels, rows, cols));
+    return this.scalar(countCorrectCpu(this.data(scores), labels.data, rows, cols));
   }
 
   copy(src: CpuTensor, dst: CpuTensor): void {

@@ -1,16 +1,18 @@
 import type { GpuContext } from '../gpu/gpu-context.js';
 import { GATHER_KERNELS } from '../kernels/gather.js';
-import { BATCHNORM_KERNELS, batchNormBackwardGpu, batchNormInferenceGpu, batchNormTrainGpu, type BatchNormHyper, type RunningStats } from '../kernels/batchnorm.js';
+import { BATCHNORM_KERNELS, batchNormBackwardGpu, batchNormInferenceGpu, batchNormTrainGpu } from '../kernels/batchnorm.js';
 import { dropoutBackwardGpu, dropoutForwardGpu, dropoutInferenceGpu, dropoutKernels } from '../kernels/dropout.js';
 import { imageStripOrder, sparseCompressGpu, sparseListsTensor, sparseMatmulGpu, sparseTrainingKernels } from '../kernels/sparse.js';
 import { activationGpu, activationKernels } from '../kernels/activations.js';
-import { defaultMatmulVariant, matmulGpu, matmulKernel, type MatmulOptions, type MatmulVariant } from '../kernels/matmul.js';
-import { optimizerGpu, optimizerKernels, sgdGpu, type OptimizerHyper, type OptimizerKind } from '../kernels/optimizers.js';
+import { matmulGpu, matmulKernel } from '../kernels/matmul.js';
+import { optimizerGpu, optimizerKernels, sgdGpu } from '../kernels/optimizers.js';
 import { argmaxGpu, columnSumGpu, correctGpu, REDUCE_KERNELS, storeScalarGpu, sumGpu, sumSquaresGpu, SUM_SQUARES_KERNEL } from '../kernels/reduce.js';
 import { softmaxGpu, SOFTMAX_KERNELS, xentBackwardGpu, xentGpu } from '../kernels/softmax.js';
 import { GpuTensor } from '../tensor/gpu-tensor.js';
 import type { Shape } from '../tensor/shape.js';
-import type { Backend, MatmulArgs } from './backend.js';
+import type { Backend } from './backend.js';
+import { defaultKernelChoices, type KernelChoices } from './kernel-choices.js';
+import type { BatchNormHyper, DataOperand, MatmulArgs, MatmulOptions, OptimizerHyper, OptimizerKind, RunningStats } from './ops.js';
 import { checkBatchNorm, checkBatchNormHyper, checkDropout, checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 import { adapterLabel } from '../device/adapter-info.js';
 
@@ -19,22 +21,8 @@ export type MatmulForm = MatmulOptions & { bias?: boolean };
 
 const TRAINING_MATMULS: MatmulForm[] = [{ bias: true }, { transA: true }, { transB: true }];
 
-export interface GpuBackendOptions {
-  /** Overrides the per-adapter choice (tests run every variant). */
-  matmulVariant?: MatmulVariant;
-  /**
-   * Products whose A is a data batch (`markDataInput`: a minibatch of images, mostly zeros) skip
-   * its zero columns with the sparse kernels (shaders/sparse.wgsl). Default: on software
-   * adapters, where they were measured faster (first layer 6.2 → 3.9 ms on SwiftShader);
-   * hardware keeps the dense tiled kernel until someone measures there.
-   */
-  sparseInputs?: boolean;
-}
-
-/** A data batch registered by `markDataInput`, and the image shape its columns come from. */
-interface DataInput {
-  image: [number, number] | undefined;
-}
+/** Kernel choices that override the adapter's defaults (defaultKernelChoices), e.g. a test's. */
+export type GpuBackendOptions = Partial<KernelChoices>;
 
 /**
  * Records every op into the context's command encoder; nothing waits for the GPU until `read`.
@@ -44,9 +32,8 @@ interface DataInput {
 export class GpuBackend implements Backend<GpuTensor> {
   readonly device = 'gpu' as const;
   readonly label: string;
-  readonly matmulVariant: MatmulVariant;
-  readonly sparseInputs: boolean;
-  private readonly dataInputs = new WeakMap<GpuTensor, DataInput>();
+  /** The kernel variants this backend dispatches. */
+  readonly kernels: Readonly<KernelChoices>;
   /** The data batch whose lists were compressed last, and those lists (see `sparseLists`). */
   private compressed: { x: GpuTensor; lists: GpuTensor } | undefined;
   /** Pixel orders by image shape (see imageStripOrder), uploaded once. */
@@ -56,20 +43,13 @@ export class GpuBackend implements Backend<GpuTensor> {
     readonly ctx: GpuContext,
     options: GpuBackendOptions = {},
   ) {
-    this.matmulVariant = options.matmulVariant ?? defaultMatmulVariant(ctx.adapter);
-    this.sparseInputs = options.sparseInputs ?? ctx.adapter.software;
+    const defaults = defaultKernelChoices(ctx.adapter);
+    this.kernels = {
+      matmulVariant: options.matmulVariant ?? defaults.matmulVariant,
+      elementBlock: options.elementBlock ?? defaults.elementBlock,
+      sparseInputs: options.sparseInputs ?? defaults.sparseInputs,
+    };
     this.label = adapterLabel(ctx.adapter);
-  }
-
-  /**
-   * Tells the backend that x is a batch of data: written once (by a dataset's gather) and
-   * never in place, mostly zeros, rows of `image`-shaped pictures when given. Products with x as
-   * A then take the sparse kernels, when `sparseInputs` is on; nothing else changes.
-   */
-  markDataInput(x: GpuTensor, image?: [number, number]): void {
-    if (!this.sparseInputs || x.shape.length !== 2) return;
-    const fits = image !== undefined && image[0] * image[1] === x.shape[1];
-    this.dataInputs.set(x, { image: fits ? image : undefined });
   }
 
   /**
@@ -86,8 +66,9 @@ export class GpuBackend implements Backend<GpuTensor> {
     return lists;
   }
 
-  private pixelOrder(image: [number, number] | undefined): GpuTensor | undefined {
-    if (!image) return undefined;
+  /** The pixel order of A's columns, when `data` names an image they fill exactly. */
+  private pixelOrder(a: GpuTensor, { image }: DataOperand): GpuTensor | undefined {
+    if (!image || image[0] * image[1] !== a.shape[1]) return undefined;
     const key = image.join('x');
     let order = this.orders.get(key);
     if (!order) {
@@ -104,19 +85,20 @@ export class GpuBackend implements Backend<GpuTensor> {
    * unrolled matmul pipeline takes seconds to compile, so compiling all 24 forms would not do.)
    */
   async prepare(extra: MatmulForm[] = [], layers: { dropout?: boolean; batchNorm?: boolean } = {}): Promise<void> {
-    const matmuls = [...TRAINING_MATMULS, ...extra].map((f) => matmulKernel(this.matmulVariant, f, !!f.bias));
+    const { matmulVariant, elementBlock, sparseInputs } = this.kernels;
+    const matmuls = [...TRAINING_MATMULS, ...extra].map((f) => matmulKernel(matmulVariant, f, !!f.bias));
     await this.ctx.pipelines.prepare([
       ...matmuls,
-      ...activationKernels(this.ctx.elementBlock),
+      ...activationKernels(elementBlock),
       ...SOFTMAX_KERNELS,
       ...REDUCE_KERNELS,
       SUM_SQUARES_KERNEL,
       ...GATHER_KERNELS,
-      ...optimizerKernels(this.ctx.elementBlock),
-      ...(layers.dropout ? dropoutKernels(this.ctx.elementBlock) : []),
+      ...optimizerKernels(elementBlock),
+      ...(layers.dropout ? dropoutKernels(elementBlock) : []),
       ...(layers.batchNorm ? BATCHNORM_KERNELS : []),
       // The first layer's products with a data batch (MNIST's image order).
-      ...(this.sparseInputs ? sparseTrainingKernels('none', true) : []),
+      ...(sparseInputs ? sparseTrainingKernels('none', true) : []),
     ]);
   }
 
@@ -148,6 +130,14 @@ export class GpuBackend implements Backend<GpuTensor> {
   write(t: GpuTensor, data: ArrayLike<number>): void {
     checkSize(data, t.shape, 'write');
     t.write(data);
+    this.forgetLists(t);
+  }
+
+  /** New values in a data tensor make its compressed lists stale. */
+  private forgetLists(t: GpuTensor): void {
+    if (this.compressed?.x !== t) return;
+    this.compressed.lists.dispose();
+    this.compressed = undefined;
   }
 
   read(t: GpuTensor): Promise<Float32Array | Uint32Array> {
@@ -162,13 +152,12 @@ export class GpuBackend implements Backend<GpuTensor> {
     const bias = args.bias as GpuTensor | undefined;
     const d = checkMatmul(a, b, bias, args);
     const c = this.empty([d.M, d.N]);
-    const data = this.dataInputs.get(a);
-    if (data && !args.transB) {
-      const order = this.pixelOrder(data.image);
+    if (args.data && this.kernels.sparseInputs && !args.transB) {
+      const order = this.pixelOrder(a, args.data);
       const lists = this.sparseLists(this.own(a), order);
       sparseMatmulGpu(this.ctx, a, lists, this.own(b), bias && this.own(bias), c, { transA: args.transA, activation: args.activation, order });
     } else {
-      matmulGpu(this.ctx, this.own(a), this.own(b), bias && this.own(bias), c, args, this.matmulVariant);
+      matmulGpu(this.ctx, this.own(a), this.own(b), bias && this.own(bias), c, args, this.kernels.matmulVariant);
     }
     return c;
   }
@@ -176,27 +165,27 @@ export class GpuBackend implements Backend<GpuTensor> {
   reluForward(x: GpuTensor) {
     const y = this.empty(x.shape);
     const mask = this.empty(x.shape);
-    activationGpu(this.ctx, 'relu_forward', this.own(x), undefined, y, mask);
+    activationGpu(this.ctx, this.kernels.elementBlock, 'relu_forward', this.own(x), undefined, y, mask);
     return { y, mask };
   }
 
   reluBackward(dy: GpuTensor, mask: GpuTensor): GpuTensor {
     checkSame(dy, mask, 'reluBackward', ['dy', 'mask']);
     const dx = this.empty(dy.shape);
-    activationGpu(this.ctx, 'relu_backward', this.own(dy), this.own(mask), dx);
+    activationGpu(this.ctx, this.kernels.elementBlock, 'relu_backward', this.own(dy), this.own(mask), dx);
     return dx;
   }
 
   sigmoidForward(x: GpuTensor): GpuTensor {
     const y = this.empty(x.shape);
-    activationGpu(this.ctx, 'sigmoid_forward', this.own(x), undefined, y);
+    activationGpu(this.ctx, this.kernels.elementBlock, 'sigmoid_forward', this.own(x), undefined, y);
     return y;
   }
 
   sigmoidBackward(dy: GpuTensor, y: GpuTensor): GpuTensor {
     checkSame(dy, y, 'sigmoidBackward', ['dy', 'y']);
     const dx = this.empty(dy.shape);
-    activationGpu(this.ctx, 'sigmoid_backward', this.own(dy), this.own(y), dx);
+    activationGpu(this.ctx, this.kernels.elementBlock, 'sigmoid_backward', this.own(dy), this.own(y), dx);
     return dx;
   }
 
@@ -204,21 +193,21 @@ export class GpuBackend implements Backend<GpuTensor> {
     checkDropout(ratio, seed);
     const y = this.empty(x.shape);
     const mask = this.empty(x.shape);
-    dropoutForwardGpu(this.ctx, this.own(x), y, mask, seed, ratio);
+    dropoutForwardGpu(this.ctx, this.kernels.elementBlock, this.own(x), y, mask, seed, ratio);
     return { y, mask };
   }
 
   dropoutInference(x: GpuTensor, ratio: number): GpuTensor {
     checkDropout(ratio);
     const y = this.empty(x.shape);
-    dropoutInferenceGpu(this.ctx, this.own(x), y, ratio);
+    dropoutInferenceGpu(this.ctx, this.kernels.elementBlock, this.own(x), y, ratio);
     return y;
   }
 
   dropoutBackward(dy: GpuTensor, mask: GpuTensor): GpuTensor {
     checkSame(dy, mask, 'dropoutBackward', ['dy', 'mask']);
     const dx = this.empty(dy.shape);
-    dropoutBackwardGpu(this.ctx, this.own(dy), this.own(mask), dx);
+    dropoutBackwardGpu(this.ctx, this.kernels.elementBlock, this.own(dy), this.own(mask), dx);
     return dx;
   }
 
@@ -297,7 +286,7 @@ export class GpuBackend implements Backend<GpuTensor> {
     checkSame(target, source, 'addScaled', ['target', 'source']);
     checkFinite(alpha, 'addScaled: alpha');
     // The SGD kernel with lr = -alpha is exactly target += alpha·source.
-    sgdGpu(this.ctx, this.own(target), this.own(source), -alpha);
+    sgdGpu(this.ctx, this.kernels.elementBlock, this.own(target), this.own(source), -alpha);
   }
 
   mean(x: GpuTensor): GpuTensor {
@@ -327,6 +316,7 @@ export class GpuBackend implements Backend<GpuTensor> {
   copy(src: GpuTensor, dst: GpuTensor): void {
     checkSame(src, dst, 'copy', ['src', 'dst']);
     this.ctx.copy(this.own(src).buffer, this.own(dst).buffer, src.size * 4);
+    this.forgetLists(dst);
   }
 
   storeScalar(src: GpuTensor, dst: GpuTensor, index: number): void {
@@ -337,12 +327,12 @@ export class GpuBackend implements Backend<GpuTensor> {
   sgdUpdate(param: GpuTensor, grad: GpuTensor, lr: number): void {
     checkSame(param, grad, 'sgdUpdate', ['param', 'grad']);
     checkFinite(lr, 'sgdUpdate: learning rate');
-    sgdGpu(this.ctx, this.own(param), this.own(grad), lr);
+    sgdGpu(this.ctx, this.kernels.elementBlock, this.own(param), this.own(grad), lr);
   }
 
   optimizerUpdate(kind: OptimizerKind, param: GpuTensor, grad: GpuTensor, state: readonly GpuTensor[], hyper: OptimizerHyper): void {
     checkOptimizer(kind, param, grad, state, hyper);
-    optimizerGpu(this.ctx, kind, this.own(param), this.own(grad), state.map((t) => this.own(t)), hyper);
+    optimizerGpu(this.ctx, this.kernels.elementBlock, kind, this.own(param), this.own(grad), state.map((t) => this.own(t)), hyper);
   }
 
   flush(): void {

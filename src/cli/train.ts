@@ -10,19 +10,19 @@ import { GpuBackend } from '../backend/gpu-backend.js';
 import { CpuDataset } from '../data/cpu-dataset.js';
 import type { Dataset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
-import type { Mnist } from '../data/mnist.js';
+import { MNIST_CLASSES, type Mnist } from '../data/mnist.js';
 import { openNodeGpu } from '../device/discover-node.js';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import { loadMnist } from '../node/load-mnist.js';
-import { MultiLayerNet, type ActivationName } from '../nn/multi-layer-net.js';
-import type { WeightInit } from '../nn/init.js';
+import { MultiLayerNet } from '../nn/multi-layer-net.js';
 import { encodeModel, loadModel, readOptimizerState, readTensors, saveModel } from '../nn/model-file.js';
 import { GpuError } from '../device/errors.js';
 import { decodeSafetensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { createOptimizer, OPTIMIZER_NAMES, type OptimizerName } from '../train/optimizer.js';
+import { createOptimizer } from '../train/optimizer.js';
+import { netConfigOf, parseRunSetting, RUN_DEFAULTS, runSettingsOf, SettingError, validRunSettings, type RunKey, type RunSettings } from '../train/run-settings.js';
 import { DivergenceError, Trainer, type TrainResult } from '../train/trainer.js';
-import { choiceFlag, intFlag, nonNegativeFlag, parseFlags, positiveFloatFlag, runCli, UsageError } from './args.js';
+import { intFlag, parseFlags, runCli, UsageError } from './args.js';
 import { median, skippedLines } from './format.js';
 
 const USAGE = `usage: npm start -- [options]
@@ -55,19 +55,11 @@ const USAGE = `usage: npm start -- [options]
   --help                  this text
 `;
 
-interface Settings {
-  device: 'gpu' | 'cpu';
-  steps: number;
-  batch: number;
-  lr: number;
-  optimizer: OptimizerName;
-  hidden: number[];
-  activation: ActivationName;
-  init: 'std' | 'xavier' | 'he';
-  weightDecay: number;
-  dropout: number;
-  batchNorm: boolean;
-  seed: number;
+/** MNIST's training set: the most a minibatch can hold, and what an epoch of steps covers. */
+const TRAIN_IMAGES = 60_000;
+
+/** The run's settings (one validation: src/train/run-settings.ts) and the CLI's own options. */
+interface Settings extends RunSettings {
   save?: string;
   load?: string;
   checkpoint: string;
@@ -77,8 +69,20 @@ interface Settings {
   verbose: boolean;
 }
 
-/** The settings a checkpoint keeps: everything that shapes the run. */
-const RUN_KEYS = ['device', 'steps', 'batch', 'lr', 'optimizer', 'hidden', 'activation', 'init', 'weightDecay', 'dropout', 'batchNorm', 'seed'] as const;
+/** The flag of a run setting: weightDecay → --weight-decay. */
+function flagOf(key: RunKey): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function runSetting<K extends RunKey>(key: K, text: string | undefined): RunSettings[K] {
+  if (text === undefined) return RUN_DEFAULTS[key];
+  try {
+    return parseRunSetting(key, text);
+  } catch (e) {
+    if (e instanceof SettingError) throw new UsageError(`--${flagOf(key)} must be ${e.requirement}, got '${text}'`);
+    throw e;
+  }
+}
 
 export function parseSettings(argv: string[]): Settings | 'help' {
   const f = parseFlags(argv, {
@@ -107,25 +111,22 @@ export function parseSettings(argv: string[]): Settings | 'help' {
   if (f.help) return 'help';
   if (f.steps !== undefined && f.epochs !== undefined) throw new UsageError('--steps and --epochs exclude each other');
   if (f.resume !== undefined && f.load !== undefined) throw new UsageError('--resume and --load exclude each other (a checkpoint holds the weights)');
-  const batch = intFlag(f.batch, 'batch', 100);
-  if (batch > 60000) throw new UsageError(`--batch must be at most the 60000 training images, got ${batch}`);
-  const hidden = (f.hidden ?? '50').split(',').map((s) => intFlag(s.trim(), 'hidden', 0));
-  const dropout = f.dropout === undefined ? 0 : nonNegativeFlag(f.dropout, 'dropout');
-  if (dropout >= 1) throw new UsageError(`--dropout is the fraction of units dropped, in [0, 1), got ${f.dropout}`);
-  const steps = f.epochs !== undefined ? intFlag(f.epochs, 'epochs', 1) * Math.max(Math.floor(60000 / batch), 1) : intFlag(f.steps, 'steps', 1000);
+  const batch = runSetting('batch', f.batch);
+  if (batch > TRAIN_IMAGES) throw new UsageError(`--batch must be at most the ${TRAIN_IMAGES} training images, got ${batch}`);
+  const steps = f.epochs !== undefined ? intFlag(f.epochs, 'epochs', 1) * Math.max(Math.floor(TRAIN_IMAGES / batch), 1) : runSetting('steps', f.steps);
   return {
-    device: choiceFlag(f.device, 'device', ['gpu', 'cpu'] as const, 'gpu'),
+    device: runSetting('device', f.device),
     steps,
     batch,
-    lr: positiveFloatFlag(f.lr, 'lr', 0.1),
-    optimizer: choiceFlag(f.optimizer, 'optimizer', OPTIMIZER_NAMES, 'sgd'),
-    hidden,
-    activation: choiceFlag(f.activation, 'activation', ['relu', 'sigmoid'] as const, 'relu'),
-    init: choiceFlag(f.init, 'init', ['std', 'xavier', 'he'] as const, 'std'),
-    weightDecay: f['weight-decay'] === undefined ? 0 : nonNegativeFlag(f['weight-decay'], 'weight-decay'),
-    dropout,
+    lr: runSetting('lr', f.lr),
+    optimizer: runSetting('optimizer', f.optimizer),
+    hidden: runSetting('hidden', f.hidden),
+    activation: runSetting('activation', f.activation),
+    init: runSetting('init', f.init),
+    weightDecay: runSetting('weightDecay', f['weight-decay']),
+    dropout: runSetting('dropout', f.dropout),
     batchNorm: !!f['batch-norm'],
-    seed: intFlag(f.seed, 'seed', 42, 0),
+    seed: runSetting('seed', f.seed),
     save: f.save,
     load: f.load,
     checkpoint: f.checkpoint ?? 'checkpoint.safetensors',
@@ -173,7 +174,12 @@ async function readCheckpoint(flags: Settings, argv: string[]): Promise<{ settin
   if (meta.kind !== 'checkpoint' || !meta.settings || !meta.step || !meta.rng_state) {
     throw new UsageError(`--resume: ${path} is not a checkpoint written by npm start (no step/RNG state in its metadata)`);
   }
-  const saved = JSON.parse(meta.settings) as Pick<Settings, (typeof RUN_KEYS)[number]>;
+  let saved: RunSettings;
+  try {
+    saved = validRunSettings(JSON.parse(meta.settings) as Record<string, unknown>);
+  } catch (e) {
+    throw new UsageError(`--resume: ${path} holds settings this version cannot run: ${(e as Error).message}`);
+  }
   const given = (flag: RegExp) => argv.some((a) => flag.test(a));
   const settings: Settings = {
     ...flags,
@@ -197,18 +203,7 @@ async function train<T extends Tensor>(
   resume: Resume | undefined,
 ): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  const net = new MultiLayerNet(backend, {
-    inputSize: 784,
-    hiddenSizes: s.hidden,
-    outputSize: 10,
-    activation: s.activation,
-    weightInit: s.init as WeightInit,
-    weightInitStd: 0.01,
-    weightDecay: s.weightDecay,
-    dropoutRatio: s.dropout,
-    batchNorm: s.batchNorm,
-    seed: s.seed,
-  });
+  const net = new MultiLayerNet(backend, netConfigOf(s, trainSet.features, MNIST_CLASSES));
   if (s.load) loadModel(net, await readModelFile(s.load, '--load'), s.load);
   const optimizer = createOptimizer(backend, s.optimizer, s.lr);
   if (resume) {
@@ -232,7 +227,7 @@ async function train<T extends Tensor>(
   };
   process.once('SIGINT', onSigint);
   const progress = progressReporter(s.steps, out, resume?.step ?? 0);
-  const runSettings = JSON.stringify(Object.fromEntries(RUN_KEYS.map((k) => [k, s[k]])));
+  const runSettings = JSON.stringify(runSettingsOf(s));
   const checkpointMeta = (step: number, rngState: number[]) => ({ kind: 'checkpoint', step: String(step), rng_state: JSON.stringify(rngState), settings: runSettings });
   let lastCheckpoint: number | undefined;
   let result: TrainResult;

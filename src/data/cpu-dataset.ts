@@ -7,6 +7,7 @@ import type { MnistSplit } from './mnist.js';
 /** MNIST bytes in memory, normalized batch by batch (as the GPU gather kernel does). */
 export class CpuDataset implements Dataset<CpuTensor> {
   readonly count: number;
+  readonly sampleShape: readonly number[];
   readonly features: number;
 
   constructor(
@@ -14,6 +15,7 @@ export class CpuDataset implements Dataset<CpuTensor> {
     private readonly split: MnistSplit,
   ) {
     this.count = split.count;
+    this.sampleShape = [split.rows, split.cols];
     this.features = split.rows * split.cols;
   }
 

@@ -10,8 +10,8 @@ import type { MnistSplit } from './mnist.js';
  */
 export class GpuDataset implements Dataset<GpuTensor> {
   readonly count: number;
+  readonly sampleShape: readonly number[];
   readonly features: number;
-  private readonly image: [number, number];
   private readonly pixels: GpuTensor;
   private readonly labels: GpuTensor;
 
@@ -20,8 +20,8 @@ export class GpuDataset implements Dataset<GpuTensor> {
     split: MnistSplit,
   ) {
     this.count = split.count;
+    this.sampleShape = [split.rows, split.cols];
     this.features = split.rows * split.cols;
-    this.image = [split.rows, split.cols];
     const ctx = backend.ctx;
     // Four pixels to a word; a split whose byte count is not a multiple of 4 gets zero padding.
     const words = new Uint32Array(Math.ceil(split.pixels.length / 4));
@@ -49,8 +49,6 @@ export class GpuDataset implements Dataset<GpuTensor> {
     const x = GpuTensor.empty(ctx, [rows, this.features]);
     const t = GpuTensor.empty(ctx, [rows], 'u32');
     gatherGpu(ctx, this.pixels, this.labels, source, x, t);
-    // Images are mostly black: products with x may skip the zeros (GpuBackend.sparseInputs).
-    this.backend.markDataInput(x, this.image);
     return { x, t };
   }
 

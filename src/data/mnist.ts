@@ -15,11 +15,12 @@ export const MNIST_COLS = 28;
 export const MNIST_PIXELS = MNIST_ROWS * MNIST_COLS;
 export const MNIST_CLASSES = 10;
 
+/** Labelled images of one shape (MNIST's are 28 x 28). */
 export interface MnistSplit {
   count: number;
-  rows: 28;
-  cols: 28;
-  /** count*784 raw bytes, row-major per image; kept as bytes so GPU upload stays 4x smaller. */
+  rows: number;
+  cols: number;
+  /** count·rows·cols raw bytes, row-major per image; kept as bytes so GPU upload stays 4x smaller. */
   pixels: Uint8Array;
   labels: Uint8Array;
 }

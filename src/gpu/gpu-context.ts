@@ -5,7 +5,6 @@ import { BufferPool } from './buffer-pool.js';
 import { kernelName, PipelineCache, type KernelSpec } from './pipeline-cache.js';
 import { UniformCache } from './uniforms.js';
 import { WaitPacer } from './wait-pacer.js';
-import { SOFTWARE_BLOCK, type ElementBlock } from '../kernels/element-block.js';
 
 export interface GpuContextOptions {
   /**
@@ -51,11 +50,6 @@ export class GpuContext {
   lastTrace: readonly DispatchRecord[] = [];
   tracing = true;
   submits = 0;
-  /**
-   * Elements per invocation of the elementwise kernels (src/kernels/element-block.ts): 8 on
-   * software adapters, where that halves their time, 1 on hardware. Tests set it to run both.
-   */
-  elementBlock: ElementBlock;
 
   /** Sleeps through most of a wait instead of polling, where polling steals the shaders' cores. */
   readonly pacer: WaitPacer;
@@ -84,7 +78,6 @@ export class GpuContext {
     this.pipelines = new PipelineCache(device, (name, create) => this.scoped(`compiling ${name}`, create));
     this.uniforms = new UniformCache(device);
     this.bindGroups = new BindGroupCache(device, (name, create) => this.scoped(`binding buffers for ${name}`, create));
-    this.elementBlock = adapter.software ? SOFTWARE_BLOCK : 1;
     this.placeholder = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'placeholder' });
     device.addEventListener('uncapturederror', (event) => {
       const error = (event as GPUUncapturedErrorEvent).error;

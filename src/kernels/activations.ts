@@ -21,11 +21,12 @@ export function activationKernels(block: ElementBlock): KernelSpec[] {
 }
 
 /**
- * Records one activation kernel. Bindings: src (x or dy), saved (mask or y), dst (y or dx),
- * maskOut (ReLU forward only).
+ * Records one activation kernel, `block` elements per invocation (the backend's choice).
+ * Bindings: src (x or dy), saved (mask or y), dst (y or dx), maskOut (ReLU forward only).
  */
 export function activationGpu(
   ctx: GpuContext,
+  block: ElementBlock,
   entry: ActivationEntry,
   src: GpuTensor,
   saved: GpuTensor | undefined,
@@ -34,7 +35,6 @@ export function activationGpu(
 ): void {
   const s = dims(src.shape);
   const shapes = entry === 'relu_forward' ? `x${s} → y${s}, mask${s}` : entry.endsWith('forward') ? `x${s} → y${s}` : `dy${s}, ${entry.startsWith('relu') ? 'mask' : 'y'}${s} → dx${s}`;
-  const block = ctx.elementBlock;
   ctx.dispatch({
     kernel: activationKernel(entry, block),
     params: [src.size],

@@ -1,4 +1,5 @@
 import code from '../../shaders/batchnorm.wgsl?raw';
+import type { BatchNormHyper, RunningStats } from '../backend/ops.js';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { f32bits } from '../gpu/uniforms.js';
@@ -15,18 +16,7 @@ export function batchNormKernel(entryPoint: BatchNormEntry): KernelSpec {
 export const BATCHNORM_KERNELS: KernelSpec[] = (['batchnorm_train', 'batchnorm_inference', 'batchnorm_backward'] as const).map(batchNormKernel);
 
 /** The book's defaults: running statistics keep 0.9 of their value per step; 1e-6 (`10e-7`) under the square root. */
-export interface BatchNormHyper {
-  momentum: number;
-  eps: number;
-}
-
 export const BATCHNORM_DEFAULTS: BatchNormHyper = { momentum: 0.9, eps: 1e-6 };
-
-/** Running mean and variance per column, updated in place by each training forward. */
-export interface RunningStats<T> {
-  mean: T;
-  variance: T;
-}
 
 /** Training forward: y, the saved xn and 1/std, and the running statistics moved in place. */
 export function batchNormTrainGpu(

@@ -48,9 +48,9 @@ export function dropoutKeeps(i: number, seed: number, threshold: number): boolea
   return pcgHash(pcgHash(i) ^ seed) >= threshold;
 }
 
-export function dropoutForwardGpu(ctx: GpuContext, x: GpuTensor, y: GpuTensor, mask: GpuTensor, seed: number, ratio: number): void {
+/** The dropout launchers run `block` elements per invocation (the backend's choice). */
+export function dropoutForwardGpu(ctx: GpuContext, block: ElementBlock, x: GpuTensor, y: GpuTensor, mask: GpuTensor, seed: number, ratio: number): void {
   const s = dims(x.shape);
-  const block = ctx.elementBlock;
   ctx.dispatch({
     kernel: dropoutKernel('dropout_forward', block),
     params: [x.size, seed >>> 0, dropoutThreshold(ratio), 0],
@@ -60,9 +60,8 @@ export function dropoutForwardGpu(ctx: GpuContext, x: GpuTensor, y: GpuTensor, m
   });
 }
 
-export function dropoutInferenceGpu(ctx: GpuContext, x: GpuTensor, y: GpuTensor, ratio: number): void {
+export function dropoutInferenceGpu(ctx: GpuContext, block: ElementBlock, x: GpuTensor, y: GpuTensor, ratio: number): void {
   const s = dims(x.shape);
-  const block = ctx.elementBlock;
   ctx.dispatch({
     kernel: dropoutKernel('dropout_inference', block),
     params: [x.size, 0, 0, f32bits(1 - ratio)],
@@ -72,9 +71,8 @@ export function dropoutInferenceGpu(ctx: GpuContext, x: GpuTensor, y: GpuTensor,
   });
 }
 
-export function dropoutBackwardGpu(ctx: GpuContext, dy: GpuTensor, mask: GpuTensor, dx: GpuTensor): void {
+export function dropoutBackwardGpu(ctx: GpuContext, block: ElementBlock, dy: GpuTensor, mask: GpuTensor, dx: GpuTensor): void {
   const s = dims(dy.shape);
-  const block = ctx.elementBlock;
   ctx.dispatch({
     kernel: dropoutKernel('dropout_backward', block),
     params: [dy.size, 0, 0, 0],

@@ -6,7 +6,8 @@
  * check, SIMD lane setup) per element otherwise, and it does not unroll loops: a loop of eight
  * measured no faster than one element per invocation, the written-out calls twice as fast (the
  * SGD update of W1, 39,200 values: 0.61 → 0.30 ms). Hardware GPUs want the opposite, neighbouring
- * invocations on neighbouring elements, and keep the one-element entry points.
+ * invocations on neighbouring elements, and keep the one-element entry points. Which block a
+ * step runs is the GPU backend's choice (KernelChoices.elementBlock); launchers take it as given.
  *
  * The family must declare `p.n` (the element count) in its uniform and `WG`, its workgroup size.
  */

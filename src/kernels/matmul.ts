@@ -1,4 +1,5 @@
 import code from '../../shaders/matmul.wgsl?raw';
+import type { Activation, MatmulOptions } from '../backend/ops.js';
 import type { AdapterDescription } from '../device/adapter-info.js';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
@@ -7,13 +8,7 @@ import type { GpuTensor } from '../tensor/gpu-tensor.js';
 import { dims } from './grid.js';
 import { unrolledMatmulSource, unrolledWorkgroups } from './matmul-unrolled.js';
 
-export type Activation = 'none' | 'relu' | 'sigmoid';
-
-export interface MatmulOptions {
-  transA?: boolean;
-  transB?: boolean;
-  activation?: Activation;
-}
+// Also named here, beside the kernel, for callers that import both (bench/lib/kernels.ts).
 
 export interface MatmulDims {
   M: number;

@@ -1,4 +1,5 @@
 import family from '../../shaders/optimizers.wgsl?raw';
+import type { OptimizerHyper, OptimizerKind } from '../backend/ops.js';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { f32bits } from '../gpu/uniforms.js';
@@ -8,23 +9,9 @@ import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
 
-/** The optimizers of the book's common/optimizer.py that keep state (SGD has its own op). */
-export type OptimizerKind = 'momentum' | 'nesterov' | 'adagrad' | 'rmsprop' | 'adam';
+// Also named here, beside the kernels, for callers that import both (src/train/optimizer.ts).
 
 export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'];
-
-/**
- * Hyperparameters of one update. Each kind reads only its own: momentum (momentum, nesterov),
- * decay (rmsprop), beta1, beta2 and step (adam: t, counted from 1 as the book's `iter`).
- */
-export interface OptimizerHyper {
-  lr: number;
-  momentum?: number;
-  decay?: number;
-  beta1?: number;
-  beta2?: number;
-  step?: number;
-}
 
 /** The hyperparameters each kind needs, and the names of its state tensors in order. */
 export const OPTIMIZER_SPEC: Record<OptimizerKind, { hyper: readonly (keyof OptimizerHyper)[]; state: readonly string[] }> = {
@@ -58,9 +45,8 @@ export function optimizerKernels(block: ElementBlock): KernelSpec[] {
   return [sgdKernel(block), ...OPTIMIZER_KINDS.map((k) => optimizerKernel(k, block))];
 }
 
-/** param -= lr * grad, in place. */
-export function sgdGpu(ctx: GpuContext, param: GpuTensor, grad: GpuTensor, lr: number): void {
-  const block = ctx.elementBlock;
+/** param -= lr * grad, in place, `block` elements per invocation (the backend's choice). */
+export function sgdGpu(ctx: GpuContext, block: ElementBlock, param: GpuTensor, grad: GpuTensor, lr: number): void {
   ctx.dispatch({
     kernel: sgdKernel(block),
     params: [param.size, f32bits(lr), 0, 0, 0, 0],
@@ -95,12 +81,12 @@ function uniformValues(kind: OptimizerKind, h: OptimizerHyper): [number, number,
 
 /**
  * One optimizer step in place: param and its state tensors (OPTIMIZER_SPEC[kind].state) are
- * updated from grad by one dispatch. Hyperparameters must have been checked (checkOptimizer).
+ * updated from grad by one dispatch of `block` elements per invocation. Hyperparameters must
+ * have been checked (checkOptimizer).
  */
-export function optimizerGpu(ctx: GpuContext, kind: OptimizerKind, param: GpuTensor, grad: GpuTensor, state: readonly GpuTensor[], hyper: OptimizerHyper): void {
+export function optimizerGpu(ctx: GpuContext, block: ElementBlock, kind: OptimizerKind, param: GpuTensor, grad: GpuTensor, state: readonly GpuTensor[], hyper: OptimizerHyper): void {
   const [lr, ...c] = uniformValues(kind, hyper);
   const names = OPTIMIZER_SPEC[kind].state;
-  const block = ctx.elementBlock;
   ctx.dispatch({
     kernel: optimizerKernel(kind, block),
     params: [param.size, f32bits(lr), ...c.map(f32bits)],

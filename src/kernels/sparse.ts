@@ -1,10 +1,11 @@
 import code from '../../shaders/sparse.wgsl?raw';
+import type { Activation } from '../backend/ops.js';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { GpuTensor } from '../tensor/gpu-tensor.js';
 import { ShapeError, shapeStr, type Shape } from '../tensor/shape.js';
 import { dims, grid1d } from './grid.js';
-import { activate, checkBias, matmulDims, type Activation, type MatmulDims } from './matmul.js';
+import { activate, checkBias, matmulDims, type MatmulDims } from './matmul.js';
 import { SPARSE_WORKGROUP, sparseCompressSource, sparseMatmulSource, sparseMatmulWorkgroups } from './sparse-unrolled.js';
 
 /**

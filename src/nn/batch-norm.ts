@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/backend.js';
-import { BATCHNORM_DEFAULTS, type BatchNormHyper, type RunningStats } from '../kernels/batchnorm.js';
+import type { BatchNormHyper, RunningStats } from '../backend/ops.js';
+import { BATCHNORM_DEFAULTS } from '../kernels/batchnorm.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ForwardMode, Layer, LayerNeeds, NamedTensor, Param } from './layer.js';
 

@@ -4,6 +4,7 @@
  * backward needs and owns the tensors it returns: they stay valid until its next call.
  */
 import type { Backend } from '../backend/backend.js';
+import type { DataOperand } from '../backend/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Layer, LayerNeeds, NamedTensor, Param } from './layer.js';
 
@@ -14,8 +15,11 @@ export interface AffineOptions {
   name?: string;
   /** The names of W and b (default ['W', 'b']). */
   paramNames?: [string, string];
-  /** False for a first layer: its input is data, whose gradient is never used, so it is not computed. */
-  needsInputGrad?: boolean;
+  /**
+   * Set on a first layer: its input is a data batch. Its products with x say so (the GPU may
+   * skip x's zeros), and x's gradient, which nothing uses, is not computed.
+   */
+  data?: DataOperand;
 }
 
 /** y = x·W + b. Keeps x; backward gives dW = xᵀ·dout, db = Σrows dout, dx = dout·Wᵀ. */
@@ -23,7 +27,7 @@ export class Affine<T extends Tensor> implements Layer<T> {
   readonly name: string;
   readonly W: Param<T>;
   readonly b: Param<T>;
-  readonly needsInputGrad: boolean;
+  private readonly data: DataOperand | undefined;
   private x: T | undefined;
   private y: T | undefined;
   private dx: T | undefined;
@@ -32,18 +36,18 @@ export class Affine<T extends Tensor> implements Layer<T> {
     private readonly backend: Backend<T>,
     W: T,
     b: T,
-    { name = 'Affine', paramNames = ['W', 'b'], needsInputGrad = true }: AffineOptions = {},
+    { name = 'Affine', paramNames = ['W', 'b'], data }: AffineOptions = {},
   ) {
     this.name = name;
     this.W = { name: paramNames[0], value: W, grad: undefined };
     this.b = { name: paramNames[1], value: b, grad: undefined };
-    this.needsInputGrad = needsInputGrad;
+    this.data = data;
   }
 
   forward(x: T): T {
     this.x = x;
     this.backend.dispose(this.y);
-    this.y = this.backend.matmul(x, this.W.value, { bias: this.b.value });
+    this.y = this.backend.matmul(x, this.W.value, { bias: this.b.value, data: this.data });
     return this.y;
   }
 
@@ -51,9 +55,9 @@ export class Affine<T extends Tensor> implements Layer<T> {
     if (!this.x) throw new Error(`Affine ${this.W.name}: backward before forward`);
     const be = this.backend;
     be.dispose(this.W.grad, this.b.grad, this.dx);
-    this.W.grad = be.matmul(this.x, dout, { transA: true });
+    this.W.grad = be.matmul(this.x, dout, { transA: true, data: this.data });
     this.b.grad = be.sumColumns(dout);
-    this.dx = this.needsInputGrad ? be.matmul(dout, this.W.value, { transB: true }) : undefined;
+    this.dx = this.data ? undefined : be.matmul(dout, this.W.value, { transB: true });
     return this.dx;
   }
 

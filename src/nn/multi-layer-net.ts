@@ -14,6 +14,12 @@ export type ActivationName = 'relu' | 'sigmoid';
 
 export interface NetConfig {
   inputSize: number;
+  /**
+   * The image shape [rows, cols] of the input's features, when they are the pixels of one: the
+   * first layer tells the backend, which may order its sparse kernels' work by it. Used only when
+   * rows·cols equals inputSize.
+   */
+  inputImage?: readonly [number, number];
   hiddenSizes: readonly number[];
   outputSize: number;
   activation: ActivationName;
@@ -31,6 +37,7 @@ export interface NetConfig {
 
 export const DEFAULT_NET: NetConfig = {
   inputSize: 784,
+  inputImage: [28, 28],
   hiddenSizes: [50],
   outputSize: 10,
   activation: 'relu',
@@ -47,6 +54,9 @@ export function checkNetConfig(c: NetConfig): void {
   if (c.hiddenSizes.length === 0) throw new RangeError('network: at least one hidden layer is needed');
   for (const s of sizes) {
     if (!Number.isSafeInteger(s) || s < 1) throw new RangeError(`network: layer sizes must be integers >= 1, got ${sizes.join('-')}`);
+  }
+  if (c.inputImage && !c.inputImage.every((s) => Number.isSafeInteger(s) && s >= 1)) {
+    throw new RangeError(`network: the input image shape must be two integers >= 1, got ${c.inputImage.join('x')}`);
   }
   if (!Number.isFinite(c.weightDecay) || c.weightDecay < 0) throw new RangeError(`network: weight decay must be a finite number >= 0, got ${c.weightDecay}`);
   if (!(c.dropoutRatio >= 0 && c.dropoutRatio < 1)) throw new RangeError(`network: dropout ratio must be in [0, 1), got ${c.dropoutRatio}`);
@@ -86,7 +96,9 @@ function buildLayers<T extends Tensor>(backend: Backend<T>, c: NetConfig): Layer
     const [fanIn, fanOut] = [sizes[i]!, sizes[i + 1]!];
     const n = i + 1;
     const W = backend.fromArray(gaussian(rng, fanIn * fanOut, initStd(c.weightInit, fanIn, c.weightInitStd)), [fanIn, fanOut]);
-    layers.push(new Affine(backend, W, backend.zeros([fanOut]), { name: `Affine${n}`, paramNames: [`W${n}`, `b${n}`], needsInputGrad: i > 0 }));
+    // The first layer's input is the data batch.
+    const data = i === 0 ? { image: c.inputImage } : undefined;
+    layers.push(new Affine(backend, W, backend.zeros([fanOut]), { name: `Affine${n}`, paramNames: [`W${n}`, `b${n}`], data }));
     if (i === sizes.length - 2) break;
     if (c.batchNorm) {
       layers.push(new BatchNorm(backend, fanOut, { name: `BatchNorm${n}`, paramNames: [`gamma${n}`, `beta${n}`], stateNames: [`running_mean${n}`, `running_var${n}`] }));

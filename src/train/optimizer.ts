@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import type { OptimizerHyper, OptimizerKind } from '../kernels/optimizers.js';
+import type { OptimizerHyper, OptimizerKind } from '../backend/ops.js';
 import { OPTIMIZER_SPEC } from '../kernels/optimizers.js';
 import type { Param } from '../nn/layers.js';
 import type { Tensor } from '../tensor/tensor.js';

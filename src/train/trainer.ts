@@ -6,6 +6,7 @@ import { readTensors } from '../nn/model-file.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkLearning, type LearningProblem } from './learning-check.js';
 import { usualLr, type Optimizer, type OptimizerState, type StatefulOptimizer } from './optimizer.js';
+import { NO_TRACER, type StepTracer } from './step-tracer.js';
 
 /** What the Trainer needs of a net: any model that computes its gradient (a Sequential, a MultiLayerNet). */
 export interface Model<T extends Tensor> {
@@ -29,13 +30,25 @@ export interface TrainConfig {
   steps: number;
   batchSize: number;
   seed: number;
-  /** Steps between loss readbacks: the GPU files each step's loss and is read only this often. */
+  /**
+   * Steps between loss readbacks: the GPU files each step's loss and is read only this often.
+   * With `readSeconds`, the most steps one readback waits for.
+   */
   readEvery: number;
   /**
-   * Steps between accuracy evaluations on the full sets; the book's iter_per_epoch by default.
-   * 0 evaluates nothing (for a caller that scores the net itself).
+   * Size each readback window to about this many seconds of work, from the speed measured so
+   * far, starting at 5 steps: a page that draws the losses as they come wants them often on a
+   * slow device, and its own readbacks (a prediction, the weights) wait behind the window in
+   * flight. The losses are the same whatever the windows: each step files its own.
+   */
+  readSeconds?: number;
+  /**
+   * Steps between accuracy evaluations; the book's iter_per_epoch by default. 0 evaluates
+   * nothing (for a caller that scores the net itself). A readback window ends at each one.
    */
   evalEvery?: number;
+  /** Rows per evaluation chunk (default 2,000): one forward pass each, with a turn between them. */
+  evalChunk?: number;
   /**
    * Steps between `onCheckpoint` calls (at the end of a readback window, once the windows before
    * it are verified), so a lost device or a crash costs at most this much work.
@@ -75,11 +88,27 @@ export interface TrainResult {
 export interface TrainEvents {
   /** After each loss readback: the steps done so far and the latest loss. */
   onProgress?(stepsDone: number, loss: number): void;
-  onEpoch?(result: EpochResult): void;
+  /**
+   * After each loss readback: the losses of steps `first` onwards (a view, valid until the run
+   * ends), and the steps read per second over about the last second.
+   */
+  onLosses?(first: number, losses: Float32Array, stepsPerSec: number): void;
+  /**
+   * After each evaluation. `checkpoint` reads the weights, optimizer state and RNG state there,
+   * every step before it verified: a safe point to carry the run on from elsewhere.
+   */
+  onEpoch?(result: EpochResult, checkpoint: () => Promise<Checkpoint | undefined>): void | Promise<void>;
   /** Weights, optimizer state and RNG state after `step` steps: everything a resume needs. */
   onCheckpoint?(checkpoint: Checkpoint): void | Promise<void>;
   /** Asked before each step; true ends the run there (Ctrl-C, a Pause button). */
   shouldStop?(): boolean;
+  /**
+   * Awaited after every step and every evaluation chunk: where a page gives itself a turn, since
+   * the CPU backend computes synchronously. Without it the loop yields once per readback window.
+   */
+  turn?(): void | Promise<void>;
+  /** Labels each step's dispatches (a dispatch trace). */
+  tracer?: StepTracer;
 }
 
 export interface Checkpoint {
@@ -90,6 +119,12 @@ export interface Checkpoint {
   weights: Float32Array[];
   /** The optimizer's state (velocities, moments, step count), where it keeps any. */
   optimizer?: OptimizerState;
+}
+
+/** The sets an evaluation scores: by default the ones the Trainer trains and tests on. */
+export interface EvalSets<T extends Tensor> {
+  train: Dataset<T>;
+  test: Dataset<T>;
 }
 
 /**
@@ -110,46 +145,70 @@ export class DivergenceError extends Error {
   }
 }
 
-/**
- * The book's training loop (train_neuralnet.py): random minibatches, gradient, update, the loss
- * of every step, train and test accuracy once per epoch. Written against the backend, so the
- * GPU run records each step into one submit and reads losses back only every `readEvery` steps,
- * while the CPU run computes as it goes.
- */
+/** The first readback window when windows follow the speed: a few steps, to measure it. */
+const FIRST_ADAPTIVE_WINDOW = 5;
+
 function nextTask(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/**
+ * The book's training loop (train_neuralnet.py): random minibatches, gradient, update, the loss
+ * of every step, train and test accuracy once per epoch. Written against the backend, so the
+ * GPU run records each step into one submit and reads losses back only once per window of steps,
+ * while the CPU run computes as it goes. The CLI, the demo page and the benchmarks all train
+ * through it.
+ */
 export class Trainer<T extends Tensor> {
+  private cachedParams: Param<T>[] | undefined;
+
   constructor(
     readonly net: Model<T>,
     readonly train: Dataset<T>,
     readonly test: Dataset<T>,
     readonly optimizer: Optimizer<T>,
+    /** What evaluations score, when not the full training and test sets (a page scores subsets). */
+    readonly evalSets: EvalSets<T> = { train, test },
   ) {}
 
   iterPerEpoch(batchSize: number): number {
     return Math.max(Math.floor(this.train.count / batchSize), 1);
   }
 
+  /**
+   * Records one training step: the minibatch of `indices`, forward and backward (the dropout
+   * masks of `step`), the optimizer's update. Returns the loss, shape [], valid until the net's
+   * next forward. Nothing waits for the GPU: the caller flushes when it likes (a benchmark
+   * chooses when to sync).
+   */
+  step(step: number, indices: Uint32Array, tracer: StepTracer = NO_TRACER): T {
+    const { x, t } = tracer.label('data', 'minibatch', () => this.train.batch(indices));
+    const loss = this.net.gradient(x, t, step);
+    this.cachedParams ??= this.net.params();
+    tracer.label('update', this.optimizer.name, () => this.optimizer.update(this.cachedParams!));
+    this.net.backend.dispose(x, t);
+    return loss;
+  }
+
   async run(config: TrainConfig, events: TrainEvents = {}): Promise<TrainResult> {
     const { steps, batchSize, readEvery } = config;
     if (batchSize > this.train.count) throw new RangeError(`batch size ${batchSize} is larger than the training set (${this.train.count})`);
     const be = this.net.backend;
-    const params = this.net.params();
     // What a divergence restores: the parameters and BatchNorm's running statistics.
     const state = this.net.tensors();
     const first = config.resume?.step ?? 0;
     const rng = config.resume ? Rng.fromState(config.resume.rngState) : new Rng(config.seed);
     const evalEvery = config.evalEvery ?? this.iterPerEpoch(batchSize);
+    const tracer = events.tracer ?? NO_TRACER;
     const losses = new Float32Array(steps);
     const epochs: EpochResult[] = [];
     const msPerStep: number[] = [];
+    const speed = new SpeedMeter();
     const start = performance.now();
     let windowStart = start;
+    let windowSize = config.readSeconds ? Math.min(FIRST_ADAPTIVE_WINDOW, readEvery) : readEvery;
     let lastFinite: number | undefined;
     let pending: Promise<void> | undefined;
-    let history: T | undefined;
     // Weights known to be good (all losses up to them finite), and the ones taken at the end of
     // the window whose losses are still being read: a divergence restores the former.
     let good = this.snapshot(state);
@@ -170,6 +229,9 @@ export class Trainer<T extends Tensor> {
         const now = performance.now();
         msPerStep.push((now - windowStart) / count);
         windowStart = now;
+        const stepsPerSec = speed.mark(from + count);
+        if (config.readSeconds) windowSize = Math.min(Math.max(Math.round(stepsPerSec * config.readSeconds), 1), readEvery);
+        events.onLosses?.(from, losses.subarray(from, from + count), stepsPerSec);
         events.onProgress?.(from + count, lastFinite!);
       });
     };
@@ -192,51 +254,63 @@ export class Trainer<T extends Tensor> {
     };
 
     let step = first;
-    for (; step < steps; step++) {
-      if (events.shouldStop?.()) break;
-      const slot = (step - first) % readEvery;
-      if (slot === 0) history = be.zeros([Math.min(readEvery, steps - step)]);
-      const { x, t } = this.train.batch(sampleIndices(rng, this.train.count, batchSize));
-      const loss = this.net.gradient(x, t, step);
-      this.optimizer.update(params);
-      be.storeScalar(loss, history!, slot);
-      be.dispose(x, t);
-      if (slot === history!.size - 1) {
-        // At most one window in flight: the CPU records ahead of the GPU by a bounded amount.
-        await settle();
-        // The CPU backend never really waits; give timers, signals and a page's events a turn.
-        await nextTask();
-        if (events.onCheckpoint && config.checkpointEvery && step + 1 - lastCheckpoint >= config.checkpointEvery) {
-          if (await this.checkpoint(step + 1, rng, events.onCheckpoint)) lastCheckpoint = step + 1;
+    let stopped = false;
+    speed.restart(step);
+    while (step < steps && !stopped) {
+      // A window ends at each evaluation, so that accuracy is measured after exactly its step.
+      const size = Math.min(windowSize, steps - step, evalEvery > 0 ? evalEvery - (step % evalEvery) : Infinity);
+      const history = be.zeros([size]);
+      let done = 0;
+      while (done < size) {
+        // Asked once before each step.
+        if (events.shouldStop?.()) {
+          stopped = true;
+          break;
         }
-        unchecked = this.snapshot(state);
-        be.flush();
-        pending = collect(history!, step - slot, slot + 1);
-        // Handled when awaited; this only keeps a divergence from counting as unhandled meanwhile.
-        pending.catch(() => {});
-      } else {
-        be.flush();
+        tracer.begin(step);
+        const loss = this.step(step, sampleIndices(rng, this.train.count, batchSize), tracer);
+        const slot = done;
+        tracer.label('bookkeeping', 'loss history', () => be.storeScalar(loss, history, slot));
+        // The window's last step goes out with the snapshot taken after it, in one submit.
+        if (done < size - 1) be.flush();
+        tracer.end();
+        step += 1;
+        done += 1;
+        if (events.turn) await events.turn();
       }
-      if (evalEvery > 0 && ((step + 1) % evalEvery === 0 || step + 1 === steps)) {
-        await settle();
-        const result = { epoch: Math.ceil((step + 1) / evalEvery), step: step + 1, ...(await this.accuracies()) };
-        epochs.push(result);
-        events.onEpoch?.(result);
-        windowStart = performance.now();
+      if (done === 0) {
+        be.dispose(history);
+        break;
       }
-    }
-    if (step < steps && history && (step - first) % readEvery !== 0) {
-      // Stopped mid-window: read the partial window so no step's loss is lost.
+      // At most one window in flight: the CPU records ahead of the GPU by a bounded amount.
       await settle();
-      const done = (step - first) % readEvery;
+      if (!events.turn) await nextTask();
+      if (events.onCheckpoint && config.checkpointEvery && step - lastCheckpoint >= config.checkpointEvery) {
+        const checkpoint = await this.capture(step, rng);
+        if (checkpoint) {
+          await events.onCheckpoint(checkpoint);
+          lastCheckpoint = step;
+        }
+      }
+      unchecked = this.snapshot(state);
+      be.flush();
       pending = collect(history, step - done, done);
+      // Handled when awaited; this only keeps a divergence from counting as unhandled meanwhile.
+      pending.catch(() => {});
+      if (done === size && evalEvery > 0 && (step % evalEvery === 0 || step === steps)) {
+        await settle();
+        const result = { epoch: Math.ceil(step / evalEvery), step, ...(await this.accuracies(config.evalChunk, events.turn)) };
+        epochs.push(result);
+        await events.onEpoch?.(result, () => this.capture(step, rng));
+        windowStart = performance.now();
+        speed.restart(step);
+      }
     }
     await settle();
     this.release(good);
-    const last = step < steps ? step : steps;
     return {
       learning: checkLearning({
-        losses: losses.subarray(first, last),
+        losses: losses.subarray(first, step),
         batchSize,
         classes: this.net.outputSize,
         accuracy: epochs.at(-1)?.testAcc,
@@ -255,16 +329,14 @@ export class Trainer<T extends Tensor> {
 
   /**
    * Weights, optimizer state and RNG after `step` steps, read now that every earlier window is
-   * settled. Weights that are no longer finite are not worth keeping: returns false and writes
-   * nothing (the divergence is reported when its window is read).
+   * settled. Weights that are no longer finite are not worth keeping: undefined (the divergence
+   * is reported when its window is read).
    */
-  private async checkpoint(step: number, rng: Rng, write: NonNullable<TrainEvents['onCheckpoint']>): Promise<boolean> {
-    const be = this.net.backend;
+  private async capture(step: number, rng: Rng): Promise<Checkpoint | undefined> {
     const weights = await readTensors(this.net);
-    if (!weights.every((w) => w.every(Number.isFinite))) return false;
+    if (!weights.every((w) => w.every(Number.isFinite))) return undefined;
     const optimizer = 'state' in this.optimizer ? await (this.optimizer as StatefulOptimizer<T>).state() : undefined;
-    await write({ step, rngState: rng.getState(), weights, optimizer });
-    return true;
+    return { step, rngState: rng.getState(), weights, optimizer };
   }
 
   private snapshot(params: readonly NamedTensor<T>[]): T[] {
@@ -285,15 +357,17 @@ export class Trainer<T extends Tensor> {
     for (const set of sets) if (set) this.net.backend.dispose(...set);
   }
 
-  async accuracies(): Promise<{ trainAcc: number; testAcc: number }> {
-    return { trainAcc: await this.evaluate(this.train), testAcc: await this.evaluate(this.test) };
+  /** Train and test accuracy on the evaluation sets. */
+  async accuracies(chunk?: number, turn?: () => void | Promise<void>): Promise<{ trainAcc: number; testAcc: number }> {
+    return { trainAcc: await this.evaluate(this.evalSets.train, chunk, turn), testAcc: await this.evaluate(this.evalSets.test, chunk, turn) };
   }
 
   /**
    * Accuracy over a whole set with a single readback of the per-chunk counts. Chunks stay small
-   * so evaluation adds little GPU memory next to the resident dataset.
+   * so evaluation adds little GPU memory next to the resident dataset, and a page gets a `turn`
+   * between them (on the CPU each chunk is a synchronous forward pass).
    */
-  async evaluate(data: Dataset<T>, chunk = 2_000): Promise<number> {
+  async evaluate(data: Dataset<T>, chunk = 2_000, turn?: () => void | Promise<void>): Promise<number> {
     const be = this.net.backend;
     const chunks = Math.ceil(data.count / chunk);
     const counts = be.zeros([Math.max(chunks, 1)]);
@@ -304,11 +378,30 @@ export class Trainer<T extends Tensor> {
       be.storeScalar(correct, counts, c);
       be.dispose(x, t, correct);
       be.flush();
+      if (turn) await turn();
     }
     const values = await be.read(counts);
     be.dispose(counts);
     let total = 0;
     for (const v of values) total += v;
     return data.count === 0 ? 0 : total / data.count;
+  }
+}
+
+/** Steps read per second over about the last second of readbacks (windows differ in size). */
+class SpeedMeter {
+  private marks: { time: number; steps: number }[] = [];
+
+  /** After a pause or an evaluation: time spent not training must not count. */
+  restart(steps: number): void {
+    this.marks = [{ time: performance.now(), steps }];
+  }
+
+  mark(steps: number): number {
+    const now = performance.now();
+    this.marks.push({ time: now, steps });
+    while (this.marks.length > 2 && now - this.marks[1]!.time >= 1000) this.marks.shift();
+    const from = this.marks[0]!;
+    return (steps - from.steps) / Math.max((now - from.time) / 1000, 1e-6);
   }
 }

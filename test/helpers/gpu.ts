@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe } from 'vitest';
-import { SOFTWARE_BLOCK, type ElementBlock } from '../../src/kernels/element-block.js';
+import { SOFTWARE_BLOCK } from '../../src/kernels/element-block.js';
 import { openNodeGpu } from '../../src/device/discover-node.js';
 import { GpuBackend, type GpuBackendOptions } from '../../src/backend/gpu-backend.js';
 import type { GpuContext } from '../../src/gpu/gpu-context.js';
@@ -28,18 +28,15 @@ function fail(): never {
 
 /**
  * Runs `body` as a describe block once per elementwise block size (src/kernels/element-block.ts):
- * 1 element per invocation, as hardware adapters run them, and 8, as software ones do.
+ * 1 element per invocation, as hardware adapters run them, and 8, as software ones do. `body`
+ * gets a backend on `ctx` that runs that block.
  */
-export function describeElementBlocks(ctx: () => GpuContext, title: string, body: () => void): void {
-  describe.each([1, SOFTWARE_BLOCK] as const)(`${title} (%i element(s) per invocation)`, (block) => {
-    let saved: ElementBlock;
+export function describeElementBlocks(ctx: () => GpuContext, title: string, body: (gpu: () => GpuBackend) => void): void {
+  describe.each([1, SOFTWARE_BLOCK] as const)(`${title} (%i element(s) per invocation)`, (elementBlock) => {
+    let gpu: GpuBackend | undefined;
     beforeAll(() => {
-      saved = ctx().elementBlock;
-      ctx().elementBlock = block;
+      gpu = new GpuBackend(ctx(), { elementBlock });
     });
-    afterAll(() => {
-      ctx().elementBlock = saved;
-    });
-    body();
+    body(() => gpu ?? fail());
   });
 }

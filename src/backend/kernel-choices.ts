@@ -1,0 +1,32 @@
+import type { AdapterDescription } from '../device/adapter-info.js';
+import { SOFTWARE_BLOCK, type ElementBlock } from '../kernels/element-block.js';
+import { defaultMatmulVariant, type MatmulVariant } from '../kernels/matmul.js';
+
+/**
+ * Which variant of each kernel family a GpuBackend runs. The variants compute the same values;
+ * they differ in speed, and which is fastest depends on the adapter. Tests run every one.
+ */
+export interface KernelChoices {
+  /** The dense matmul kernel (see the header of shaders/matmul.wgsl). */
+  matmulVariant: MatmulVariant;
+  /** Elements per invocation of the elementwise kernels (src/kernels/element-block.ts). */
+  elementBlock: ElementBlock;
+  /**
+   * Products whose A is a data batch (MatmulArgs.data: a minibatch of images, mostly zeros)
+   * skip its zero columns with the sparse kernels (shaders/sparse.wgsl).
+   */
+  sparseInputs: boolean;
+}
+
+/** The choices for an adapter: the only place that looks at what kind of adapter runs the kernels. */
+export function defaultKernelChoices(adapter: AdapterDescription): KernelChoices {
+  return {
+    matmulVariant: defaultMatmulVariant(adapter),
+    // Eight elements per invocation halve the elementwise kernels' time on software adapters;
+    // hardware wants neighbouring invocations on neighbouring elements (element-block.ts).
+    elementBlock: adapter.software ? SOFTWARE_BLOCK : 1,
+    // Measured faster on software adapters (first layer 6.2 → 3.9 ms on SwiftShader); hardware
+    // keeps the dense tiled kernel until someone measures there.
+    sparseInputs: adapter.software,
+  };
+}

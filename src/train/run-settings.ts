@@ -1,0 +1,180 @@
+/**
+ * Everything that defines a training run of the book's nets, with one validation: `npm start`'s
+ * flags, the demo page's URL and form, and the settings a checkpoint keeps all go through
+ * `parseRunSetting`, so a value is refused with the same words wherever it comes from.
+ */
+import type { ActivationName, NetConfig } from '../nn/multi-layer-net.js';
+import type { WeightInit } from '../nn/init.js';
+import { OPTIMIZER_NAMES, type OptimizerName } from './optimizer.js';
+
+export interface RunSettings {
+  device: 'gpu' | 'cpu';
+  steps: number;
+  batch: number;
+  lr: number;
+  /** The update rule (ch. 6.1): sgd as in ch. 5, or momentum, nesterov, adagrad, rmsprop, adam. */
+  optimizer: OptimizerName;
+  /** Hidden layer sizes: [50] is the book's TwoLayerNet. */
+  hidden: number[];
+  activation: ActivationName;
+  init: WeightInit;
+  /** λ of the L2 weight decay (ch. 6.4.2): the loss gains ½λ‖W‖² per weight matrix. */
+  weightDecay: number;
+  /** Fraction of hidden units each Dropout layer drops per step (ch. 6.4.3); 0 for none. */
+  dropout: number;
+  /** A BatchNorm layer between each hidden Affine and its activation (ch. 6.3). */
+  batchNorm: boolean;
+  /** Picks the initial weights, the minibatches and the dropout masks. */
+  seed: number;
+}
+
+/** The book's train_neuralnet.py, shortened to 1,000 steps: TwoLayerNet 784-50-10, batch 100, SGD lr 0.1. */
+export const RUN_DEFAULTS: Readonly<RunSettings> = {
+  // In the order the demo page's links list them.
+  device: 'gpu',
+  hidden: [50],
+  activation: 'relu',
+  init: 'std',
+  lr: 0.1,
+  optimizer: 'sgd',
+  batchNorm: false,
+  dropout: 0,
+  weightDecay: 0,
+  batch: 100,
+  steps: 1000,
+  seed: 42,
+};
+
+export type RunKey = keyof RunSettings;
+export const RUN_KEYS = Object.keys(RUN_DEFAULTS) as RunKey[];
+
+/** The book's weight_init_std for init 'std'. */
+export const INIT_STD = 0.01;
+
+/** A setting given a value it cannot take; `requirement` completes "must be …". */
+export class SettingError extends Error {
+  override name = 'SettingError';
+  constructor(
+    readonly key: string,
+    readonly text: string,
+    readonly requirement: string,
+  ) {
+    super(`${key} must be ${requirement}, got '${text}'`);
+  }
+}
+
+type Parser<K extends RunKey> = (text: string) => RunSettings[K] | undefined;
+
+function int(min: number, max: number): [(text: string) => number | undefined, string] {
+  return [
+    (text) => {
+      const n = Number(text);
+      return /^\d+$/.test(text) && Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
+    },
+    `an integer from ${min} to ${max}`,
+  ];
+}
+
+function choice<C extends string>(choices: readonly C[]): [(text: string) => C | undefined, string] {
+  return [(text) => ((choices as readonly string[]).includes(text) ? (text as C) : undefined), `one of ${choices.join(', ')}`];
+}
+
+/** A finite number in [min, max) (max may be Infinity). */
+function real(min: number, max: number, words: string): [(text: string) => number | undefined, string] {
+  return [
+    (text) => {
+      const n = Number(text);
+      return text !== '' && Number.isFinite(n) && n >= min && n < max ? n : undefined;
+    },
+    words,
+  ];
+}
+
+const MAX_HIDDEN_LAYERS = 6;
+const MAX_UNITS = 4096;
+
+const RULES: { [K in RunKey]: [Parser<K>, string] } = {
+  device: choice(['gpu', 'cpu'] as const),
+  steps: int(1, 10_000_000),
+  batch: int(1, 1_000_000),
+  lr: [
+    (text) => {
+      const n = Number(text);
+      return text !== '' && Number.isFinite(n) && n > 0 ? n : undefined;
+    },
+    'a finite number > 0',
+  ],
+  optimizer: choice(OPTIMIZER_NAMES),
+  hidden: [
+    (text) => {
+      const sizes = text.split(',').map((s) => int(1, MAX_UNITS)[0](s.trim()));
+      return sizes.length <= MAX_HIDDEN_LAYERS && sizes.every((n) => n !== undefined) ? (sizes as number[]) : undefined;
+    },
+    `1 to ${MAX_HIDDEN_LAYERS} comma-separated layer sizes from 1 to ${MAX_UNITS}`,
+  ],
+  activation: choice(['relu', 'sigmoid'] as const),
+  init: choice(['std', 'xavier', 'he'] as const),
+  weightDecay: real(0, Infinity, 'a finite number >= 0'),
+  dropout: real(0, 1, 'a ratio from 0 up to, not including, 1'),
+  batchNorm: [(text) => (text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined), '1 (on) or 0 (off)'],
+  seed: int(0, 2 ** 32 - 1),
+};
+
+export function isRunKey(key: string): key is RunKey {
+  return key in RULES;
+}
+
+/** One setting from text (a flag's value, a URL parameter, a form field); a SettingError if it cannot be. */
+export function parseRunSetting<K extends RunKey>(key: K, text: string): RunSettings[K] {
+  const [parse, requirement] = RULES[key];
+  const value = parse(text.trim());
+  if (value === undefined) throw new SettingError(key, text, requirement);
+  return value;
+}
+
+/** What a setting must be, in words ("a finite number >= 0"). */
+export function requirementOf(key: RunKey): string {
+  return RULES[key][1];
+}
+
+/** A setting as text, the inverse of parseRunSetting. */
+export function formatRunSetting<K extends RunKey>(key: K, value: RunSettings[K]): string {
+  if (Array.isArray(value)) return value.join(',');
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  return String(value);
+}
+
+/**
+ * Settings read back from somewhere that may be stale or foreign (a checkpoint's metadata): every
+ * known key validated as if typed, unknown keys refused, missing ones from the defaults.
+ */
+export function validRunSettings(values: Record<string, unknown>): RunSettings {
+  const settings: RunSettings = { ...RUN_DEFAULTS, hidden: [...RUN_DEFAULTS.hidden] };
+  for (const [key, value] of Object.entries(values)) {
+    if (!isRunKey(key)) throw new SettingError(key, String(value), `one of the settings ${RUN_KEYS.join(', ')}`);
+    const text = Array.isArray(value) ? value.join(',') : typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+    (settings as unknown as Record<RunKey, unknown>)[key] = parseRunSetting(key, text);
+  }
+  return settings;
+}
+
+/** The settings that shape a run (what a checkpoint keeps), without the faces' own fields. */
+export function runSettingsOf(s: RunSettings): RunSettings {
+  return Object.fromEntries(RUN_KEYS.map((k) => [k, s[k]])) as unknown as RunSettings;
+}
+
+/** The net these settings describe, for a data set of `inputSize` features and `classes` classes. */
+export function netConfigOf(s: RunSettings, inputSize = 784, classes = 10): NetConfig {
+  return {
+    inputSize,
+    hiddenSizes: s.hidden,
+    outputSize: classes,
+    activation: s.activation,
+    weightInit: s.init,
+    weightInitStd: INIT_STD,
+    weightDecay: s.weightDecay,
+    batchNorm: s.batchNorm,
+    dropoutRatio: s.dropout,
+    seed: s.seed,
+  };
+}
