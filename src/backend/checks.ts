@@ -11,12 +11,14 @@ export function checkMatmul(a: Tensor, b: Tensor, bias: Tensor | undefined, opts
   return d;
 }
 
+/** Refuses two operands of different shapes, naming the op and both shapes. */
 export function checkSame(a: Tensor, b: Tensor, op: string, names: [string, string]): void {
   if (!sameShape(a.shape, b.shape)) {
     throw new ShapeError(`${op}: ${names[0]} ${shapeStr(a.shape)} and ${names[1]} ${shapeStr(b.shape)} must have the same shape`);
   }
 }
 
+/** Refuses anything but a rank-2 tensor; returns its [rows, cols]. */
 export function checkMatrix(x: Tensor, op: string, name = 'input'): [number, number] {
   expectRank(x.shape, 2, `${op} ${name}`);
   return x.shape as [number, number];
@@ -34,6 +36,7 @@ export function checkLabels(scores: Tensor, labels: Tensor, op: string): void {
   }
 }
 
+/** Refuses a class index that is not an integer in [0, classes), naming its position. */
 export function checkIndices(indices: ArrayLike<number>, classes: number): void {
   for (let i = 0; i < indices.length; i++) {
     const v = indices[i]!;
@@ -43,15 +46,18 @@ export function checkIndices(indices: ArrayLike<number>, classes: number): void 
   }
 }
 
+/** Refuses NaN and infinities for a scalar argument (a learning rate, a scale). */
 export function checkFinite(value: number, what: string): void {
   if (!Number.isFinite(value)) throw new RangeError(`${what} must be a finite number, got ${value}`);
 }
 
+/** Refuses values that do not fill a shape exactly. */
 export function checkSize(data: ArrayLike<number>, shape: Shape, what: string): void {
   const n = shape.reduce((a, b) => a * b, 1);
   if (data.length !== n) throw new ShapeError(`${what}: ${data.length} values do not fill shape ${shapeStr(shape)} (${n} values)`);
 }
 
+/** Refuses a storeScalar slot outside the destination tensor. */
 export function checkSlot(dst: Tensor, index: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= dst.size) {
     throw new RangeError(`storeScalar: slot ${index} is outside a tensor of ${dst.size} values`);
@@ -78,6 +84,7 @@ export function checkOptimizer(kind: OptimizerKind, param: Tensor, grad: Tensor,
   }
 }
 
+/** Refuses a dropout ratio outside [0, 1) and a seed that is not a 32-bit unsigned integer. */
 export function checkDropout(ratio: number, seed?: number): void {
   if (!(ratio >= 0 && ratio < 1)) throw new RangeError(`dropout: ratio must be in [0, 1), got ${ratio}`);
   if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
@@ -96,6 +103,7 @@ export function checkBatchNorm(x: Tensor, vectors: Record<string, Tensor>, train
   return [rows, cols];
 }
 
+/** Refuses BatchNorm's momentum outside [0, 1) and an eps that is not a finite number > 0. */
 export function checkBatchNormHyper(h: { momentum: number; eps: number }): void {
   if (!(h.momentum >= 0 && h.momentum < 1)) throw new RangeError(`batch norm: momentum must be in [0, 1), got ${h.momentum}`);
   if (!(h.eps > 0 && Number.isFinite(h.eps))) throw new RangeError(`batch norm: eps must be a finite number > 0, got ${h.eps}`);

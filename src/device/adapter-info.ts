@@ -14,6 +14,9 @@ export interface AdapterDescription {
 
 const SOFTWARE_NAMES = /swiftshader|llvmpipe|lavapipe|softpipe|warp|microsoft basic render/i;
 
+/**
+ * What we tell the user about an adapter: its names, whether it is software, where it came from.
+ */
 export function describeAdapter(adapter: GPUAdapter, source: string, skipped: readonly string[] = []): AdapterDescription {
   const info = adapter.info;
   const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
@@ -31,6 +34,9 @@ export function describeAdapter(adapter: GPUAdapter, source: string, skipped: re
   };
 }
 
+/**
+ * One line for logs and the page: 'vendor / architecture / description (software, via source)'.
+ */
 export function adapterLabel(a: AdapterDescription): string {
   const name = [a.vendor, a.architecture, a.description || a.device].filter(Boolean).join(' / ');
   return `${name} (${a.software ? 'software' : 'hardware'}, via ${a.source})`;

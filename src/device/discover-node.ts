@@ -23,6 +23,7 @@ import { describeAdapter } from './adapter-info.js';
 import { NoAdapterError } from './errors.js';
 import { openDevice } from './open-device.js';
 
+/** Where Debian's chromium package installs SwiftShader's Vulkan driver manifest. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 const VULKAN_LOADER_PATHS = [
@@ -34,8 +35,13 @@ const VULKAN_LOADER_PATHS = [
 
 type DawnModule = typeof import('webgpu');
 
+/** Which adapter to look for: 'auto' takes a GPU where there is one, else a software adapter. */
 export type AdapterChoice = 'auto' | 'hardware' | 'software';
 
+/**
+ * Opens a WebGPU device through Dawn, looking where the module comment says; throws NoAdapterError
+ * saying what was tried and what to install. Destroy the returned context when done.
+ */
 export async function openNodeGpu(choice: AdapterChoice = 'auto'): Promise<GpuContext> {
   let dawn: DawnModule;
   try {

@@ -9,6 +9,7 @@ import { Rng } from '../data/rng.js';
 import { gaussian, initStd, type WeightInit } from '../nn/init.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+/** One layer's activations: mean, spread and a histogram. */
 export interface LayerStats {
   layer: number;
   mean: number;
@@ -17,12 +18,14 @@ export interface LayerStats {
   histogram: number[];
 }
 
+/** One activation with one initialization: the statistics of each layer. */
 export interface InitRun {
   activation: 'sigmoid' | 'relu';
   init: WeightInit;
   layers: LayerStats[];
 }
 
+/** The book's setup: 1,000 inputs through 5 layers of 100 units; histograms of 30 bins. */
 export const INIT_SETUP = { inputs: 1000, units: 100, layers: 5, bins: 30 };
 
 /** The settings the book compares: each activation with a poor scale and with its fitting one. */
@@ -35,6 +38,10 @@ export const INIT_RUNS = [
   ['relu', 'he'],
 ] as const;
 
+/**
+ * The book's weight-initialization experiment (ch. 6.2): how the activations spread, layer by
+ * layer.
+ */
 export async function initActivations<T extends Tensor>(
   backend: Backend<T>,
   activation: 'sigmoid' | 'relu',

@@ -12,6 +12,7 @@ export interface Series {
 
 const COLORS = ['#1b6ac9', '#d9480f', '#2b8a3e', '#862e9c', '#5c5f66', '#c92a2a'];
 
+/** A line chart as a standalone SVG file, for the experiments' committed results. */
 export function lineChartSvg(series: readonly Series[], title: string, yLabel: string, smooth = 20, xLabel = 'step'): string {
   const plot = { x: 60, y: 40, w: 500, h: 320 };
   // Room on the right for the longest legend entry (~7 px per character at 12 px).

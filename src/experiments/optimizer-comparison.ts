@@ -19,6 +19,7 @@ export const COMPARED: readonly [OptimizerName, number][] = [
   ['adam', 0.001],
 ];
 
+/** One optimizer's run: its loss per step and the test accuracy at the end. */
 export interface OptimizerCurve {
   optimizer: OptimizerName;
   lr: number;
@@ -49,6 +50,10 @@ export interface ComparisonOptions {
   shouldStop?(): boolean;
 }
 
+/**
+ * The book's optimizer comparison (ch. 6.1.8): each optimizer from the same weights over the same
+ * minibatches.
+ */
 export async function compareOptimizers<T extends Tensor>(
   backend: Backend<T>,
   train: Dataset<T>,

@@ -25,6 +25,7 @@ export const OVERFIT_SETUP = {
   seed: 7,
 } as const;
 
+/** One of the book's three setups: no cure, weight decay, or dropout. */
 export interface OverfitRun {
   name: string;
   weightDecay: number;
@@ -38,6 +39,7 @@ export const OVERFIT_RUNS: readonly OverfitRun[] = [
   { name: 'dropout 0.2', weightDecay: 0, dropoutRatio: 0.2 },
 ];
 
+/** One setup's accuracies per epoch. */
 export interface OverfitCurve extends OverfitRun {
   /** Accuracy on the 300 training images after each epoch. */
   trainAcc: number[];
@@ -63,6 +65,7 @@ export interface OverfittingResult {
   curves: OverfitCurve[];
 }
 
+/** How much of the experiment to run, and what to call back. */
 export interface OverfitOptions {
   epochs?: number;
   runs?: readonly OverfitRun[];

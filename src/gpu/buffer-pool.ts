@@ -18,6 +18,10 @@ export interface PoolStats {
 /** Sizes are rounded up so that near-equal shapes share buffers; 256 also satisfies every alignment rule. */
 const GRANULE = 256;
 
+/**
+ * GPU buffers by size, reused across steps: a buffer disposed in one step serves the next after the
+ * submit, so a steady training step allocates nothing. Reports bytes in use and bytes allocated.
+ */
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private pending: GPUBuffer[] = [];

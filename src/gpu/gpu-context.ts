@@ -6,6 +6,7 @@ import { kernelName, PipelineCache, type KernelSpec } from './pipeline-cache.js'
 import { UniformCache } from './uniforms.js';
 import { WaitPacer } from './wait-pacer.js';
 
+/** How a context waits for its device. */
 export interface GpuContextOptions {
   /**
    * Sleep through most of each wait for the GPU before polling for it (WaitPacer), on a
@@ -22,6 +23,7 @@ export interface DispatchRecord {
   workgroups: [number, number, number];
 }
 
+/** One compute dispatch as a kernel launcher describes it. */
 export interface Dispatch {
   kernel: KernelSpec;
   /** Uniform struct as 32-bit words (binding 0). */

@@ -10,6 +10,7 @@ export interface KernelSpec {
   constants?: Record<string, number | boolean>;
 }
 
+/** A kernel's name in traces and errors: family.entry, its variant and constants. */
 export function kernelName(spec: KernelSpec): string {
   const c = spec.constants;
   const flags = c ? Object.entries(c).map(([k, v]) => `${k}=${Number(v)}`).join(',') : '';

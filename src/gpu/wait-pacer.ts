@@ -60,6 +60,10 @@ const SIGNATURES = 1024;
 /** Submits tracked between waits; a caller that never waits keeps only the latest ones. */
 export const MAX_PENDING = 4096;
 
+/**
+ * Sleeps through most of a wait for the GPU before polling it, from learned durations of each kind
+ * of submit (see the module comment).
+ */
 export class WaitPacer {
   /** Total time slept by waits, for reports and tests. */
   sleptMs = 0;

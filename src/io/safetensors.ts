@@ -3,6 +3,10 @@
 // The decoder treats its input as hostile: every failure is a SafetensorsError
 // that starts with the source name, and nothing is read outside `bytes`.
 
+/**
+ * A malformed model file or one for another net; the message names the file, the tensor and both
+ * shapes.
+ */
 export class SafetensorsError extends Error {
   constructor(message: string) {
     super(message);
@@ -10,12 +14,14 @@ export class SafetensorsError extends Error {
   }
 }
 
+/** A float32 tensor as a safetensors file holds it. */
 export interface NamedTensor {
   name: string;
   shape: number[];
   data: Float32Array;
 }
 
+/** A safetensors file's tensors by name and its string metadata. */
 export interface DecodedSafetensors {
   tensors: Map<string, NamedTensor>;
   metadata: Record<string, string>;
@@ -62,6 +68,10 @@ function elementCount(shape: readonly number[]): number {
   return n;
 }
 
+/**
+ * Writes tensors and metadata in the safetensors format (the one Hugging Face uses): a JSON header,
+ * then raw little-endian float32.
+ */
 export function encodeSafetensors(
   tensors: NamedTensor[],
   metadata?: Record<string, string>,
@@ -112,6 +122,7 @@ export function encodeSafetensors(
   return out;
 }
 
+/** Reads a safetensors file, checking every offset and shape before reading (it is fuzzed). */
 export function decodeSafetensors(bytes: Uint8Array, source = 'model file'): DecodedSafetensors {
   function fail(msg: string): never {
     throw new SafetensorsError(`${source}: ${msg}`);
@@ -201,6 +212,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'model file'): Dec
   return { tensors, metadata };
 }
 
+/** Refuses a file that lacks a tensor or holds one of another shape, naming both shapes. */
 export function expectTensors(
   decoded: { tensors: Map<string, NamedTensor> },
   expected: { name: string; shape: number[] }[],

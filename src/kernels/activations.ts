@@ -6,11 +6,13 @@ import { blockEntry, withElementEntryPoints, type ElementBlock } from './element
 import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
+/** The entry points of shaders/activations.wgsl. */
 export type ActivationEntry = 'relu_forward' | 'relu_backward' | 'sigmoid_forward' | 'sigmoid_backward';
 
 const ENTRIES = ['relu_forward', 'relu_backward', 'sigmoid_forward', 'sigmoid_backward'] as const;
 const code = withElementEntryPoints(family, ENTRIES);
 
+/** The pipeline of one activation entry point, at `block` elements per invocation. */
 export function activationKernel(entry: ActivationEntry, block: ElementBlock = 1): KernelSpec {
   return { family: 'activations', code, entryPoint: blockEntry(entry, block) };
 }
@@ -44,6 +46,7 @@ export function activationGpu(
   });
 }
 
+/** CPU reference: y = max(x, 0) and the mask (1 where x > 0) that backward multiplies by. */
 export function reluForwardCpu(x: Floats, y: Floats, mask: Floats): void {
   for (let i = 0; i < x.length; i++) {
     const keep = x[i]! > 0;
@@ -52,10 +55,12 @@ export function reluForwardCpu(x: Floats, y: Floats, mask: Floats): void {
   }
 }
 
+/** CPU reference: dx = dy · mask. */
 export function reluBackwardCpu(dy: Floats, mask: Floats, dx: Floats): void {
   for (let i = 0; i < dy.length; i++) dx[i] = dy[i]! * mask[i]!;
 }
 
+/** CPU reference: y = 1 / (1 + e^-x). */
 export function sigmoidForwardCpu(x: Floats, y: Floats): void {
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
@@ -63,6 +68,7 @@ export function sigmoidForwardCpu(x: Floats, y: Floats): void {
   }
 }
 
+/** CPU reference: dx = dy · y · (1 - y). */
 export function sigmoidBackwardCpu(dy: Floats, y: Floats, dx: Floats): void {
   for (let i = 0; i < dy.length; i++) dx[i] = dy[i]! * y[i]! * (1 - y[i]!);
 }

@@ -7,12 +7,15 @@ import type { GpuTensor } from '../tensor/gpu-tensor.js';
 import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
+/** The entry points of shaders/batchnorm.wgsl. */
 export type BatchNormEntry = 'batchnorm_train' | 'batchnorm_inference' | 'batchnorm_backward';
 
+/** The pipeline of one BatchNorm entry point. */
 export function batchNormKernel(entryPoint: BatchNormEntry): KernelSpec {
   return { family: 'batchnorm', code, entryPoint };
 }
 
+/** Every BatchNorm pipeline, for compiling up front. */
 export const BATCHNORM_KERNELS: KernelSpec[] = (['batchnorm_train', 'batchnorm_inference', 'batchnorm_backward'] as const).map(batchNormKernel);
 
 /** The book's defaults: running statistics keep 0.9 of their value per step; 1e-6 (`10e-7`) under the square root. */
@@ -38,6 +41,7 @@ export function batchNormTrainGpu(
   });
 }
 
+/** Records y = gamma · (x - running mean) / sqrt(running variance + eps) + beta. */
 export function batchNormInferenceGpu(ctx: GpuContext, x: GpuTensor, gamma: GpuTensor, beta: GpuTensor, running: RunningStats<GpuTensor>, y: GpuTensor, h: BatchNormHyper): void {
   const [rows, cols] = x.shape as [number, number];
   ctx.dispatch({
@@ -49,6 +53,7 @@ export function batchNormInferenceGpu(ctx: GpuContext, x: GpuTensor, gamma: GpuT
   });
 }
 
+/** Records dx, dgamma and dbeta from dout and what the training forward kept (xn, 1/std). */
 export function batchNormBackwardGpu(
   ctx: GpuContext,
   dy: GpuTensor,
@@ -67,6 +72,10 @@ export function batchNormBackwardGpu(
   });
 }
 
+/**
+ * CPU reference of the training forward: each column normalized over the batch, the running
+ * statistics moved by the book's momentum.
+ */
 export function batchNormTrainCpu(
   x: Floats,
   [rows, cols]: readonly [number, number],
@@ -96,6 +105,7 @@ export function batchNormTrainCpu(
   }
 }
 
+/** CPU reference of the inference forward, with the running statistics. */
 export function batchNormInferenceCpu(x: Floats, cols: number, gamma: Floats, beta: Floats, running: RunningStats<Floats>, y: Floats, h: BatchNormHyper): void {
   for (let i = 0; i < x.length; i++) {
     const c = i % cols;
@@ -103,6 +113,7 @@ export function batchNormInferenceCpu(x: Floats, cols: number, gamma: Floats, be
   }
 }
 
+/** CPU reference of the backward: the book's BatchNormalization.backward. */
 export function batchNormBackwardCpu(
   dy: Floats,
   [rows, cols]: readonly [number, number],

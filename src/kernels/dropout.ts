@@ -7,11 +7,13 @@ import { blockEntry, withElementEntryPoints, type ElementBlock } from './element
 import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
+/** The entry points of shaders/dropout.wgsl. */
 export type DropoutEntry = 'dropout_forward' | 'dropout_inference' | 'dropout_backward';
 
 const ENTRIES = ['dropout_forward', 'dropout_inference', 'dropout_backward'] as const;
 const code = withElementEntryPoints(family, ENTRIES);
 
+/** The pipeline of one dropout entry point, at `block` elements per invocation. */
 export function dropoutKernel(entry: DropoutEntry, block: ElementBlock = 1): KernelSpec {
   return { family: 'dropout', code, entryPoint: blockEntry(entry, block) };
 }
@@ -60,6 +62,7 @@ export function dropoutForwardGpu(ctx: GpuContext, block: ElementBlock, x: GpuTe
   });
 }
 
+/** Records y = x · (1 - ratio): every unit kept, scaled as the book does at inference. */
 export function dropoutInferenceGpu(ctx: GpuContext, block: ElementBlock, x: GpuTensor, y: GpuTensor, ratio: number): void {
   const s = dims(x.shape);
   ctx.dispatch({
@@ -71,6 +74,7 @@ export function dropoutInferenceGpu(ctx: GpuContext, block: ElementBlock, x: Gpu
   });
 }
 
+/** Records dx = dy · mask. */
 export function dropoutBackwardGpu(ctx: GpuContext, block: ElementBlock, dy: GpuTensor, mask: GpuTensor, dx: GpuTensor): void {
   const s = dims(dy.shape);
   ctx.dispatch({
@@ -82,6 +86,7 @@ export function dropoutBackwardGpu(ctx: GpuContext, block: ElementBlock, dy: Gpu
   });
 }
 
+/** CPU reference of the training forward: the same hashed mask as the GPU for the same seed. */
 export function dropoutForwardCpu(x: Floats, y: Floats, mask: Floats, seed: number, ratio: number): void {
   const threshold = dropoutThreshold(ratio);
   for (let i = 0; i < x.length; i++) {
@@ -91,11 +96,13 @@ export function dropoutForwardCpu(x: Floats, y: Floats, mask: Floats, seed: numb
   }
 }
 
+/** CPU reference: y = x · (1 - ratio). */
 export function dropoutInferenceCpu(x: Floats, y: Floats, ratio: number): void {
   const scale = 1 - ratio;
   for (let i = 0; i < x.length; i++) y[i] = x[i]! * scale;
 }
 
+/** CPU reference: dx = dy · mask. */
 export function dropoutBackwardCpu(dy: Floats, mask: Floats, dx: Floats): void {
   for (let i = 0; i < dy.length; i++) dx[i] = dy[i]! * mask[i]!;
 }

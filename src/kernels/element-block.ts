@@ -13,6 +13,7 @@
  */
 export const SOFTWARE_BLOCK = 8;
 
+/** Elements per invocation of an elementwise kernel. */
 export type ElementBlock = 1 | typeof SOFTWARE_BLOCK;
 
 function singleEntryPoint(entry: string): string {

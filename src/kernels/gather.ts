@@ -6,6 +6,7 @@ import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
 
+/** Every gather pipeline, for compiling up front. */
 export const GATHER_KERNELS: KernelSpec[] = (['gather_rows', 'gather_range', 'gather_rows4', 'gather_range4'] as const).map((entryPoint) => ({
   family: 'gather',
   code,

@@ -11,6 +11,7 @@ export function grid1d(n: number, workgroupSize: number): [number, number] {
   return [MAX_GROUPS, Math.ceil(groups / MAX_GROUPS)];
 }
 
+/** A shape as dispatch traces print it: '[100,784]'. */
 export function dims(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }

@@ -37,6 +37,9 @@ export const registerBlock = {
     ]),
 };
 
+/**
+ * The 'unrolled' matmul variant's WGSL for a tm x tn register block, every product written out.
+ */
 export function unrolledMatmulSource(tm: number, tn: number): string {
   const rows = [...Array(tm).keys()];
   const cols = [...Array(tn).keys()];

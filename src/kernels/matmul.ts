@@ -8,8 +8,7 @@ import type { GpuTensor } from '../tensor/gpu-tensor.js';
 import { dims } from './grid.js';
 import { unrolledMatmulSource, unrolledWorkgroups } from './matmul-unrolled.js';
 
-// Also named here, beside the kernel, for callers that import both (bench/lib/kernels.ts).
-
+/** C [M, N] = op(A) [M, K] · op(B) [K, N]. */
 export interface MatmulDims {
   M: number;
   N: number;
@@ -23,6 +22,7 @@ export interface MatmulDims {
  *   tiled     64x64 workgroup tiles through shared memory, with barriers
  */
 export type MatmulVariant = 'blocked' | 'unrolled' | 'tiled';
+/** Every variant, for the tests that run them all. */
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['blocked', 'unrolled', 'tiled'];
 
 const UNROLLED_BLOCK = 10;
@@ -50,6 +50,7 @@ export function matmulDims(a: Shape, b: Shape, opts: MatmulOptions = {}): Matmul
   return { M, N, K: Ka };
 }
 
+/** Refuses a bias that is not [N] for a product of N columns. */
 export function checkBias(bias: Shape, n: number): void {
   if (bias.length !== 1 || bias[0] !== n) {
     throw new ShapeError(`matmul: bias must have shape [${n}] to match the output columns, got ${shapeStr(bias)}`);
@@ -62,6 +63,7 @@ const unrolledCode = code + '\n' + unrolledMatmulSource(UNROLLED_BLOCK, UNROLLED
 
 const ENTRY_POINTS: Record<MatmulVariant, string> = { blocked: 'matmul_blocked', unrolled: 'matmul_unrolled', tiled: 'matmul_tiled' };
 
+/** The pipeline of one matmul form (transposes, activation, bias) in one variant. */
 export function matmulKernel(variant: MatmulVariant, opts: MatmulOptions, hasBias: boolean): KernelSpec {
   return {
     family: 'matmul',
@@ -144,6 +146,7 @@ export function matmulCpu(a: Floats, b: Floats, bias: Floats | undefined, c: Flo
   }
 }
 
+/** CPU reference of the fused activation of a matmul epilogue. */
 export function activate(x: number, activation: Activation | undefined): number {
   if (activation === 'relu') return x > 0 ? x : 0;
   if (activation === 'sigmoid') return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));

@@ -11,6 +11,7 @@ type Floats = Float32Array | Float64Array;
 
 // Also named here, beside the kernels, for callers that import both (src/train/optimizer.ts).
 
+/** The update rules with state, each an entry point of shaders/optimizers.wgsl. */
 export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'];
 
 /** The hyperparameters each kind needs, and the names of its state tensors in order. */
@@ -32,10 +33,12 @@ export function adamLrT(lr: number, beta1: number, beta2: number, t: number): nu
 
 const code = withElementEntryPoints(family, ['sgd', ...OPTIMIZER_KINDS]);
 
+/** The SGD update's pipeline, at `block` elements per invocation. */
 export function sgdKernel(block: ElementBlock = 1): KernelSpec {
   return { family: 'optimizers', code, entryPoint: blockEntry('sgd', block) };
 }
 
+/** A stateful update rule's pipeline, at `block` elements per invocation. */
 export function optimizerKernel(kind: OptimizerKind, block: ElementBlock = 1): KernelSpec {
   return { family: 'optimizers', code, entryPoint: blockEntry(kind, block) };
 }
@@ -56,6 +59,7 @@ export function sgdGpu(ctx: GpuContext, block: ElementBlock, param: GpuTensor, g
   });
 }
 
+/** CPU reference: param -= lr · grad. */
 export function sgdCpu(param: Floats, grad: Floats, lr: number): void {
   for (let i = 0; i < param.length; i++) param[i]! -= lr * grad[i]!;
 }

@@ -10,12 +10,15 @@ type Floats = Float32Array | Float64Array;
 /** Must match CHUNK in shaders/reduce.wgsl. */
 const CHUNK = 128;
 
+/** The entry points of shaders/reduce.wgsl. */
 export type ReduceEntry = 'sum_chunks' | 'column_sum' | 'argmax_rows' | 'correct_index' | 'correct_onehot' | 'store_scalar';
 
+/** The pipeline of one reduction entry point. */
 export function reduceKernel(entryPoint: ReduceEntry): KernelSpec {
   return { family: 'reduce', code, entryPoint };
 }
 
+/** Every reduction pipeline, for compiling up front. */
 export const REDUCE_KERNELS: KernelSpec[] = (
   ['sum_chunks', 'column_sum', 'argmax_rows', 'correct_index', 'correct_onehot', 'store_scalar'] as const
 ).map(reduceKernel);
@@ -31,6 +34,7 @@ export function sumSquaresGpu(ctx: GpuContext, x: GpuTensor, out: GpuTensor): vo
   sumGpu(ctx, x, out, 1, true);
 }
 
+/** Records out[0] = scale · Σx (or Σx² with `squares`), in passes of 128 values per invocation. */
 export function sumGpu(ctx: GpuContext, x: GpuTensor, out: GpuTensor, scale: number, squares = false): void {
   let src = x;
   let n = x.size;
@@ -53,6 +57,7 @@ export function sumGpu(ctx: GpuContext, x: GpuTensor, out: GpuTensor, scale: num
   } while (n > 1);
 }
 
+/** Records out = Σrows x: an Affine layer's db. */
 export function columnSumGpu(ctx: GpuContext, x: GpuTensor, out: GpuTensor): void {
   const [rows, cols] = x.shape as [number, number];
   ctx.dispatch({
@@ -64,6 +69,7 @@ export function columnSumGpu(ctx: GpuContext, x: GpuTensor, out: GpuTensor): voi
   });
 }
 
+/** Records the index of the highest score of each row. */
 export function argmaxGpu(ctx: GpuContext, x: GpuTensor, out: GpuTensor): void {
   const [rows, cols] = x.shape as [number, number];
   ctx.dispatch({
@@ -111,6 +117,7 @@ export function sumCpu(x: Floats, start = 0, end = x.length): number {
   return sumCpu(x, start, mid) + sumCpu(x, mid, end);
 }
 
+/** CPU reference: out = Σrows x. */
 export function columnSumCpu(x: Floats, out: Floats, rows: number, cols: number): void {
   const acc = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
@@ -120,6 +127,7 @@ export function columnSumCpu(x: Floats, out: Floats, rows: number, cols: number)
   out.set(acc);
 }
 
+/** CPU reference: the index of the highest value of one row (the first, on ties). */
 export function argmaxRowCpu(x: Floats | Labels, row: number, cols: number): number {
   const base = row * cols;
   let best = 0;
@@ -127,10 +135,12 @@ export function argmaxRowCpu(x: Floats | Labels, row: number, cols: number): num
   return best;
 }
 
+/** CPU reference: the index of the highest value of each row. */
 export function argmaxCpu(x: Floats, out: Uint32Array, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) out[r] = argmaxRowCpu(x, r, cols);
 }
 
+/** CPU reference: how many rows have their highest score at their label. */
 export function countCorrectCpu(scores: Floats, labels: Labels, rows: number, cols: number): number {
   let correct = 0;
   for (let r = 0; r < rows; r++) {

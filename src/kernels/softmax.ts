@@ -12,12 +12,15 @@ export type Labels = Uint32Array | Floats;
 /** The book's cross_entropy_error adds this inside the log so that log(0) never happens. */
 export const XENT_DELTA = 1e-7;
 
+/** The entry points of shaders/softmax.wgsl. */
 export type SoftmaxEntry = 'softmax_rows' | 'xent_index' | 'xent_onehot' | 'xent_backward_index' | 'xent_backward_onehot';
 
+/** The pipeline of one softmax entry point. */
 export function softmaxKernel(entryPoint: SoftmaxEntry): KernelSpec {
   return { family: 'softmax', code, entryPoint };
 }
 
+/** Every softmax pipeline, for compiling up front. */
 export const SOFTMAX_KERNELS: KernelSpec[] = (
   ['softmax_rows', 'xent_index', 'xent_onehot', 'xent_backward_index', 'xent_backward_onehot'] as const
 ).map(softmaxKernel);
@@ -65,6 +68,7 @@ export function xentBackwardGpu(ctx: GpuContext, probs: GpuTensor, labels: GpuTe
   });
 }
 
+/** CPU reference: each row's softmax, the row's maximum subtracted first, as the book does. */
 export function softmaxCpu(x: Floats, y: Floats, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
@@ -91,6 +95,7 @@ export function xentCpu(logits: Floats, labels: Labels, probs: Floats, rows: num
   return rows === 0 ? 0 : total / rows;
 }
 
+/** CPU reference of SoftmaxWithLoss's backward: dx = (y - t) / batch. */
 export function xentBackwardCpu(probs: Floats, labels: Labels, dx: Floats, rows: number, cols: number): void {
   const inv = rows === 0 ? 0 : 1 / rows;
   for (let r = 0; r < rows; r++) {

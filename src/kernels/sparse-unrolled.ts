@@ -17,6 +17,10 @@ import { registerBlock } from './matmul-unrolled.js';
  */
 export const SPARSE_WORKGROUP = 8;
 
+/**
+ * The sparse first-layer matmul's WGSL: a panel x tn register block over the panel's listed columns
+ * only.
+ */
 export function sparseMatmulSource(panel: number, tn: number, workgroup = SPARSE_WORKGROUP): string {
   const rows = [...Array(panel).keys()];
   const cols = [...Array(tn).keys()];

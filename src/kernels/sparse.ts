@@ -37,12 +37,14 @@ export interface SparseTiling {
 /** 10 x 10, as the dense unrolled matmul: measured best at the seed's shapes (bench/matmul-explore/RESULTS.md). */
 export const SPARSE_TILING: SparseTiling = { panel: 10, tn: 10, workgroup: SPARSE_WORKGROUP, unrolledCompress: true };
 
+/** The sparse product's form. */
 export interface SparseOptions {
   /** op(A) is Aᵀ: A is stored [K, M]. */
   transA?: boolean;
   activation?: Activation;
 }
 
+/** The order in which xᵀ's panels take x's columns. */
 export interface SparseOrder {
   /**
    * u32 [C] for A stored [R, C]: a permutation of A's columns, taken PANEL at a time to form
@@ -73,6 +75,7 @@ function sourceFor(t: SparseTiling): string {
   return s;
 }
 
+/** The pipeline that lists the nonzero columns (and rows) of each panel of a data batch. */
 export function sparseCompressKernel(hasOrder: boolean, t: SparseTiling = SPARSE_TILING): KernelSpec {
   return {
     family: 'sparse',
@@ -83,6 +86,7 @@ export function sparseCompressKernel(hasOrder: boolean, t: SparseTiling = SPARSE
   };
 }
 
+/** The pipeline of one sparse product form. */
 export function sparseMatmulKernel(opts: SparseOptions, hasBias: boolean, hasOrder: boolean, t: SparseTiling = SPARSE_TILING): KernelSpec {
   return {
     family: 'sparse',

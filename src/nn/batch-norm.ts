@@ -4,6 +4,7 @@ import { BATCHNORM_DEFAULTS } from '../kernels/batchnorm.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ForwardMode, Layer, LayerNeeds, NamedTensor, Param } from './layer.js';
 
+/** How a BatchNorm layer is named and tuned. */
 export interface BatchNormOptions {
   /** Its key in the net's list (default 'BatchNorm'). */
   name?: string;

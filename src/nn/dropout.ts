@@ -3,6 +3,7 @@ import { dropoutSeed } from '../kernels/dropout.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ForwardMode, Layer, LayerNeeds, NamedTensor, Param } from './layer.js';
 
+/** How a Dropout layer is named and seeded. */
 export interface DropoutOptions {
   /** Its key in the net's list (default 'Dropout'). */
   name?: string;

@@ -36,6 +36,9 @@ export interface LayerNeeds {
   batchNorm?: boolean;
 }
 
+/**
+ * One layer of a net, as the book writes each: forward, backward, and the parameters it trains.
+ */
 export interface Layer<T extends Tensor> {
   /** Its key in the net's ordered list, as in the book's OrderedDict: 'Affine1', 'Relu1', … */
   readonly name: string;

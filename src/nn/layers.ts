@@ -10,6 +10,7 @@ import type { Layer, LayerNeeds, NamedTensor, Param } from './layer.js';
 
 export type { Param } from './layer.js';
 
+/** How an Affine layer is named, and whether its input is data. */
 export interface AffineOptions {
   /** Its key in the net's list (default 'Affine'). */
   name?: string;
@@ -197,4 +198,5 @@ export class SoftmaxWithLoss<T extends Tensor> {
   }
 }
 
+/** The activation layers a MultiLayerNet chooses between. */
 export type ActivationLayer<T extends Tensor> = Relu<T> | Sigmoid<T>;

@@ -3,6 +3,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { ForwardMode, Layer, NamedTensor, Param } from './layer.js';
 import { Affine, type SoftmaxWithLoss } from './layers.js';
 
+/** What a Sequential cannot learn from its layers. */
 export interface SequentialOptions {
   /** λ of the L2 weight decay: the loss gains 0.5·λ·Σ‖W‖² over the Affine weights (not the biases), each dW gains λ·W. */
   weightDecay?: number;

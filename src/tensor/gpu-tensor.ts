@@ -2,6 +2,7 @@ import type { GpuContext } from '../gpu/gpu-context.js';
 import { checkShape, ShapeError, shapeStr, sizeOf, type Shape } from './shape.js';
 import type { Tensor } from './tensor.js';
 
+/** What a GPU tensor's 32-bit words hold: floats, or unsigned integers (labels, indices). */
 export type GpuDType = 'f32' | 'u32';
 
 /**

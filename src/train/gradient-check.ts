@@ -1,6 +1,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import type { Model } from './trainer.js';
 
+/** How two gradients of one parameter differ. */
 export interface GradientDiff {
   name: string;
   /** mean |a - b|, the book's gradient_check figure. */

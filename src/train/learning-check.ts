@@ -28,6 +28,7 @@ export const LEARNING_CHECK = {
   flatDrop: 0.05,
 } as const;
 
+/** What checkLearning looks at. */
 export interface LearningEvidence {
   /** The loss of each step of the run, in order. */
   losses: ArrayLike<number>;
@@ -42,6 +43,7 @@ export interface LearningEvidence {
   usualLr?: number;
 }
 
+/** Why a run did not learn. */
 export interface LearningProblem {
   /** 'loss-rose': the loss ended well above where it started; 'at-chance': nothing was learned. */
   kind: 'loss-rose' | 'at-chance';

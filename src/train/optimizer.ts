@@ -265,7 +265,9 @@ export class Adam<T extends Tensor> extends BackendOptimizer<T> {
   }
 }
 
+/** The book's optimizers by their CLI and URL names. */
 export const OPTIMIZER_NAMES = ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'] as const;
+/** One of OPTIMIZER_NAMES. */
 export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
 
 /**

@@ -7,6 +7,7 @@ import type { ActivationName, NetConfig } from '../nn/multi-layer-net.js';
 import type { WeightInit } from '../nn/init.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from './optimizer.js';
 
+/** What defines a training run of the book's nets on MNIST. */
 export interface RunSettings {
   device: 'gpu' | 'cpu';
   steps: number;
@@ -45,7 +46,9 @@ export const RUN_DEFAULTS: Readonly<RunSettings> = {
   seed: 42,
 };
 
+/** The name of one run setting. */
 export type RunKey = keyof RunSettings;
+/** Every run setting, in the order links list them. */
 export const RUN_KEYS = Object.keys(RUN_DEFAULTS) as RunKey[];
 
 /** The book's weight_init_std for init 'std'. */
@@ -120,6 +123,7 @@ const RULES: { [K in RunKey]: [Parser<K>, string] } = {
   seed: int(0, 2 ** 32 - 1),
 };
 
+/** Whether a name is a run setting. */
 export function isRunKey(key: string): key is RunKey {
   return key in RULES;
 }

@@ -5,12 +5,14 @@
  */
 export type StepPhase = 'data' | 'forward' | 'backward' | 'update' | 'bookkeeping';
 
+/** Brackets a step and labels its parts; see the module comment. */
 export interface StepTracer {
   begin(step: number): void;
   label<R>(phase: StepPhase, what: string, work: () => R): R;
   end(): void;
 }
 
+/** A tracer that records nothing. */
 export const NO_TRACER: StepTracer = {
   begin() {},
   label: (_phase, _what, work) => work(),

@@ -25,6 +25,7 @@ export interface Model<T extends Tensor> {
   dispose(): void;
 }
 
+/** How long and how a run trains, and how often it reads back, evaluates and checkpoints. */
 export interface TrainConfig {
   /** The step to stop before (a resumed run counts from its first step, not from 0). */
   steps: number;
@@ -58,6 +59,7 @@ export interface TrainConfig {
   resume?: { step: number; rngState: number[] };
 }
 
+/** Train and test accuracy after `step` steps. */
 export interface EpochResult {
   epoch: number;
   step: number;
@@ -65,6 +67,7 @@ export interface EpochResult {
   testAcc: number;
 }
 
+/** What a run did. */
 export interface TrainResult {
   /** The loss of every step run, at its step's index (steps before `firstStep` stay 0). */
   losses: Float32Array;
@@ -85,6 +88,7 @@ export interface TrainResult {
   learning: LearningProblem | null;
 }
 
+/** What a run tells its caller, and asks it. */
 export interface TrainEvents {
   /** After each loss readback: the steps done so far and the latest loss. */
   onProgress?(stepsDone: number, loss: number): void;
@@ -111,6 +115,7 @@ export interface TrainEvents {
   tracer?: StepTracer;
 }
 
+/** Everything a resume needs. */
 export interface Checkpoint {
   /** The next step to run. */
   step: number;
