@@ -1,7 +1,8 @@
 import type { Backend } from '../backend/backend.js';
 import { dropoutSeed } from '../kernels/dropout.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { ForwardMode, Layer, LayerNeeds, NamedTensor, Param } from './layer.js';
+import type { ForwardMode, LayerNeeds } from './layer.js';
+import { ParameterFreeLayer } from './layers.js';
 
 /** How a Dropout layer is named and seeded. */
 export interface DropoutOptions {
@@ -19,7 +20,7 @@ export interface DropoutOptions {
  * is a pure function of the net's seed, the layer's index and the training step
  * (dropoutSeed): the same on CPU and GPU, and the same again when a run is resumed.
  */
-export class Dropout<T extends Tensor> implements Layer<T> {
+export class Dropout<T extends Tensor> extends ParameterFreeLayer<T> {
   readonly name: string;
   readonly seed: number;
   readonly layerIndex: number;
@@ -32,6 +33,7 @@ export class Dropout<T extends Tensor> implements Layer<T> {
     readonly ratio: number,
     { name = 'Dropout', seed = 0, layerIndex = 0 }: DropoutOptions = {},
   ) {
+    super();
     if (!(ratio >= 0 && ratio < 1)) throw new RangeError(`Dropout: ratio must be in [0, 1), got ${ratio}`);
     this.name = name;
     this.seed = seed;
@@ -62,15 +64,7 @@ export class Dropout<T extends Tensor> implements Layer<T> {
     return this.mask;
   }
 
-  params(): Param<T>[] {
-    return [];
-  }
-
-  state(): NamedTensor<T>[] {
-    return [];
-  }
-
-  kernels(): LayerNeeds {
+  override kernels(): LayerNeeds {
     return { dropout: true };
   }
 

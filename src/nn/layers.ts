@@ -6,7 +6,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { DataOperand } from '../backend/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Layer, LayerNeeds, NamedTensor, Param } from './layer.js';
+import type { ForwardMode, Layer, LayerNeeds, NamedTensor, Param } from './layer.js';
 
 export type { Param } from './layer.js';
 
@@ -79,8 +79,31 @@ export class Affine<T extends Tensor> implements Layer<T> {
   }
 }
 
+/**
+ * A layer with nothing to train or save and no kernels beyond those every net uses: the
+ * activations. Dropout builds on it too.
+ */
+export abstract class ParameterFreeLayer<T extends Tensor> implements Layer<T> {
+  abstract readonly name: string;
+  abstract forward(x: T, mode: ForwardMode): T;
+  abstract backward(dout: T): T | undefined;
+  abstract dispose(): void;
+
+  params(): Param<T>[] {
+    return [];
+  }
+
+  state(): NamedTensor<T>[] {
+    return [];
+  }
+
+  kernels(): LayerNeeds {
+    return {};
+  }
+}
+
 /** y = max(x, 0). Keeps the mask (1 where x > 0) that backward multiplies dout by. */
-export class Relu<T extends Tensor> implements Layer<T> {
+export class Relu<T extends Tensor> extends ParameterFreeLayer<T> {
   private y: T | undefined;
   private mask: T | undefined;
   private dx: T | undefined;
@@ -88,7 +111,9 @@ export class Relu<T extends Tensor> implements Layer<T> {
   constructor(
     private readonly backend: Backend<T>,
     readonly name = 'Relu',
-  ) {}
+  ) {
+    super();
+  }
 
   forward(x: T): T {
     this.backend.dispose(this.y, this.mask);
@@ -108,32 +133,22 @@ export class Relu<T extends Tensor> implements Layer<T> {
     return this.mask;
   }
 
-  params(): Param<T>[] {
-    return [];
-  }
-
-  state(): NamedTensor<T>[] {
-    return [];
-  }
-
-  kernels(): LayerNeeds {
-    return {};
-  }
-
   dispose(): void {
     this.backend.dispose(this.y, this.mask, this.dx);
   }
 }
 
 /** y = 1 / (1 + e^-x). Keeps y: backward is dout·y·(1 - y). */
-export class Sigmoid<T extends Tensor> implements Layer<T> {
+export class Sigmoid<T extends Tensor> extends ParameterFreeLayer<T> {
   private y: T | undefined;
   private dx: T | undefined;
 
   constructor(
     private readonly backend: Backend<T>,
     readonly name = 'Sigmoid',
-  ) {}
+  ) {
+    super();
+  }
 
   forward(x: T): T {
     this.backend.dispose(this.y);
@@ -146,18 +161,6 @@ export class Sigmoid<T extends Tensor> implements Layer<T> {
     this.backend.dispose(this.dx);
     this.dx = this.backend.sigmoidBackward(dout, this.y);
     return this.dx;
-  }
-
-  params(): Param<T>[] {
-    return [];
-  }
-
-  state(): NamedTensor<T>[] {
-    return [];
-  }
-
-  kernels(): LayerNeeds {
-    return {};
   }
 
   dispose(): void {
