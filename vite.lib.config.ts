@@ -1,7 +1,8 @@
 /**
- * The library build (`npm run build`): src/index.ts and src/node.ts as ESM in dist/lib, with the
- * WGSL of every kernel inlined as strings (Vite resolves the kernels' `?raw` imports), so a
- * consumer needs no loader or plugin. Types come from tsc (tsconfig.build.json) into dist/types.
+ * The library build (`npm run build`): the three entries, src/index.ts, src/node.ts and
+ * src/kernels-entry.ts (dist/lib/kernels.js), as ESM in dist/lib, with the WGSL of every kernel
+ * inlined as strings (Vite resolves the kernels' `?raw` imports), so a consumer needs no loader
+ * or plugin. Types come from tsc (tsconfig.build.json) into dist/types.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ export default defineConfig({
   publicDir: false,
   build: {
     lib: {
-      entry: { index: join(repoRoot, 'src/index.ts'), node: join(repoRoot, 'src/node.ts') },
+      entry: { index: join(repoRoot, 'src/index.ts'), node: join(repoRoot, 'src/node.ts'), kernels: join(repoRoot, 'src/kernels-entry.ts') },
       formats: ['es'],
     },
     outDir: join(repoRoot, 'dist/lib'),

@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { entryAliases } from './tools/entries.js';
 
 /**
  * Three tiers, each runnable alone (`npx vitest run --project unit`); `npm test` runs them all.
@@ -6,10 +7,12 @@ import { defineConfig } from 'vitest/config';
  * Chromium (the CLI, the demo page, the benchmarks, the packed package). gpu: everything else,
  * kernels and training on the WebGPU adapter (SwiftShader here).
  */
-const UNIT = ['idx', 'mnist', 'rng', 'safetensors', 'learning-check', 'run-settings', 'layering', 'regularization', 'overfitting'].map((name) => `test/${name}.test.ts`);
+const UNIT = ['idx', 'mnist', 'rng', 'safetensors', 'learning-check', 'run-settings', 'layering', 'public-imports', 'model-compat', 'regularization', 'overfitting'].map((name) => `test/${name}.test.ts`);
 const E2E = ['cli', 'demo', 'bench', 'package', 'device-lifetime'].map((name) => `test/${name}.test.ts`);
 
 export default defineConfig({
+  // Tests import demo/ and bench/ modules, which import the engine by its package names.
+  resolve: { alias: entryAliases },
   test: {
     // Dawn is a native addon that owns threads of its own: a process per test file keeps one
     // file's device from outliving it in a shared worker.

@@ -5,6 +5,8 @@
 //   node bench/bundle.mjs --with-dawn linux-x64
 //   scp -r bench/.dist gpu-box:bench && ssh gpu-box node bench/bench-node.mjs --no-mnist --adapter hardware --json --out results
 // WGSL `?raw` imports become inlined strings, as Vite and tools/raw-loader.mjs make them.
+// The package names ('webgpu-backprop', …/node, …/kernels) resolve to src/ through tsconfig.json's
+// `paths`, which esbuild follows as tsx does.
 import { cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';

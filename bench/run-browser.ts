@@ -5,10 +5,10 @@
  * the kernel, overhead and crossover sections, each in a fresh page too.
  */
 import type { Browser, Page } from 'playwright-core';
-import { runCli } from '../src/cli/args.js';
-import { adapterLabel } from '../src/device/adapter-info.js';
+import { adapterLabel } from 'webgpu-backprop';
 import { launch, launchOrder, type Launched } from './browser/launch.js';
 import { startBenchServer } from './browser/server.js';
+import { runCli } from './cli/args.js';
 import { loadAverage, machine } from './cli/machine.js';
 import { BROWSER_SECTIONS, parseOptions, usage } from './cli/options.js';
 import { printResult, progress, writeResult } from './cli/output.js';

@@ -3,11 +3,9 @@
  * each kernel family, dispatch and readback overhead, and the CPU-vs-GPU crossover. Peers run in
  * the browser bench (npm run bench:browser), where their WebGPU backends live.
  */
-import { CpuBackend } from '../src/backend/cpu-backend.js';
-import { runCli } from '../src/cli/args.js';
-import { adapterLabel } from '../src/device/adapter-info.js';
-import { openNodeGpu, type AdapterChoice } from '../src/device/discover-node.js';
-import type { GpuContext } from '../src/gpu/gpu-context.js';
+import { adapterLabel, CpuBackend, type GpuContext } from 'webgpu-backprop';
+import { openNodeGpu, type AdapterChoice } from 'webgpu-backprop/node';
+import { runCli } from './cli/args.js';
 import { nodeData } from './cli/data.js';
 import { loadAverage, machine } from './cli/machine.js';
 import { parseOptions, usage } from './cli/options.js';

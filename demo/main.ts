@@ -2,7 +2,7 @@
  * The demo page: loads MNIST and compiles the GPU pipelines side by side, falls back to the CPU
  * device when the browser has no WebGPU, then hands a training session to the panels.
  */
-import { fetchMnist } from '../src/data/fetch-mnist.js';
+import { fetchMnist } from 'webgpu-backprop';
 import { App } from './app/app.js';
 import { el } from './app/dom.js';
 import { parseSettings } from './app/settings.js';

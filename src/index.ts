@@ -3,7 +3,8 @@
  * webgpu-backprop: the book's layers, nets, optimizers and training loop, written once against a
  * backend that records WebGPU dispatches (GpuBackend) or computes in plain TypeScript
  * (CpuBackend). This entry runs in browsers and in Node; `webgpu-backprop/node` adds what only
- * Node has (Dawn device discovery, MNIST from disk).
+ * Node has (Dawn device discovery, MNIST from disk), `webgpu-backprop/kernels` the kernels one
+ * level below the backends (GPU launchers and their CPU references).
  *
  * ```ts
  * import { CpuBackend, CpuDataset, SGD, Trainer, TwoLayerNet } from 'webgpu-backprop';
@@ -27,8 +28,12 @@ export type { Activation, BatchNormHyper, DataOperand, MatmulArgs, MatmulOptions
 export { CpuBackend } from './backend/cpu-backend.js';
 export { GpuBackend, type GpuBackendOptions, type MatmulForm } from './backend/gpu-backend.js';
 export { defaultKernelChoices, type KernelChoices } from './backend/kernel-choices.js';
-export { GpuContext, type GpuContextOptions, type DispatchRecord } from './gpu/gpu-context.js';
-export type { PoolStats } from './gpu/buffer-pool.js';
+export { GpuContext, type GpuContextOptions, type Dispatch, type DispatchRecord } from './gpu/gpu-context.js';
+export { kernelName, type KernelSpec, type PipelineCache } from './gpu/pipeline-cache.js';
+export type { BufferPool, PoolStats } from './gpu/buffer-pool.js';
+export type { BindGroupCache } from './gpu/bind-groups.js';
+export type { UniformCache } from './gpu/uniforms.js';
+export type { WaitPacer } from './gpu/wait-pacer.js';
 
 // Devices
 export { openBrowserGpu } from './device/discover-browser.js';
@@ -38,14 +43,14 @@ export { GpuError, NoAdapterError } from './device/errors.js';
 
 // Layers and nets
 export { preparesFor, type ForwardMode, type Layer, type LayerNeeds, type NamedTensor, type Param } from './nn/layer.js';
-export { Affine, Relu, Sigmoid, SoftmaxWithLoss, type ActivationLayer } from './nn/layers.js';
+export { Affine, ParameterFreeLayer, Relu, Sigmoid, SoftmaxWithLoss, type ActivationLayer, type AffineOptions } from './nn/layers.js';
 export { Sequential, type SequentialOptions } from './nn/sequential.js';
-export { BatchNorm } from './nn/batch-norm.js';
-export { Dropout } from './nn/dropout.js';
+export { BatchNorm, type BatchNormOptions } from './nn/batch-norm.js';
+export { Dropout, type DropoutOptions } from './nn/dropout.js';
 export { gaussian, initStd, type WeightInit } from './nn/init.js';
 export { DEFAULT_NET, MultiLayerNet, TwoLayerNet, type ActivationName, type NetConfig } from './nn/multi-layer-net.js';
 export { encodeModel, loadModel, readOptimizerState, readTensors, saveModel, type ModelTensors } from './nn/model-file.js';
-export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './io/safetensors.js';
+export { decodeSafetensors, encodeSafetensors, SafetensorsError, type DecodedSafetensors, type NamedTensor as StoredTensor } from './io/safetensors.js';
 
 // Training
 export {
@@ -100,6 +105,38 @@ export type { Dataset } from './data/dataset.js';
 export { CpuDataset } from './data/cpu-dataset.js';
 export { GpuDataset } from './data/gpu-dataset.js';
 export { Rng, sampleIndices } from './data/rng.js';
-export { IdxError, parseIdx, parseIdxImages, parseIdxLabels } from './data/idx.js';
-export { buildMnist, MNIST_CLASSES, MNIST_FILES, sliceSplit, type Mnist, type MnistFiles, type MnistSplit } from './data/mnist.js';
+export { IdxError, parseIdx, parseIdxImages, parseIdxLabels, type IdxArray, type IdxImages } from './data/idx.js';
+export {
+  buildMnist,
+  MNIST_CLASSES,
+  MNIST_COLS,
+  MNIST_FILES,
+  MNIST_ROWS,
+  normalizePixels,
+  sliceSplit,
+  type Mnist,
+  type MnistFileKey, type MnistFiles,
+  type MnistSplit,
+} from './data/mnist.js';
 export { fetchMnist, type ProgressCallback } from './data/fetch-mnist.js';
+
+// The book's ch. 6 experiments, on any backend
+export { INIT_RUNS, INIT_SETUP, initActivations, type InitRun, type LayerStats } from './experiments/init-activations.js';
+export {
+  COMPARED,
+  compareOptimizers,
+  finalLevel,
+  type ComparisonOptions,
+  type OptimizerComparisonResult,
+  type OptimizerCurve,
+} from './experiments/optimizer-comparison.js';
+export {
+  finalGap,
+  OVERFIT_RUNS,
+  OVERFIT_SETUP,
+  overfitting,
+  type OverfitCurve,
+  type OverfitOptions,
+  type OverfitRun,
+  type OverfittingResult,
+} from './experiments/overfitting.js';

@@ -42,8 +42,10 @@ describe('the packed package', () => {
     const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n');
     expect(files).toContain('package/dist/lib/index.js');
     expect(files).toContain('package/dist/lib/node.js');
+    expect(files).toContain('package/dist/lib/kernels.js');
     expect(files).toContain('package/dist/types/index.d.ts');
     expect(files).toContain('package/dist/types/node.d.ts');
+    expect(files).toContain('package/dist/types/kernels-entry.d.ts');
     expect(files.filter((f) => /^package\/(src|test|bench|demo|shaders)\//.test(f))).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
-import type { AdapterChoice } from '../../src/device/discover-node.js';
+import type { AdapterChoice } from 'webgpu-backprop/node';
 
 /** Keep a headless bench quiet and alone: no sandbox (containers), no background traffic. */
 const COMMON = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync'];

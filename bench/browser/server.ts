@@ -3,8 +3,9 @@ import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer, type Plugin } from 'vite';
-import { MNIST_FILES } from '../../src/data/mnist.js';
-import { mnistDataDir } from '../../src/node/load-mnist.js';
+import { MNIST_FILES } from 'webgpu-backprop';
+import { mnistDataDir } from 'webgpu-backprop/node';
+import { entryAliases } from '../../tools/entries.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -37,9 +38,10 @@ async function freePort(): Promise<number> {
 
 /**
  * The bench page's own Vite dev server (bench/page, inline config: the demo's vite.config.ts is
- * not involved) on 127.0.0.1. Cross-origin isolation lets the TF.js wasm backend use threads and
- * gives performance.now() its fine resolution; every peer is pre-bundled up front so no page
- * reloads in the middle of a run to optimize a dependency it just discovered.
+ * not involved, so the page's imports of the package get their aliases to src/ here) on
+ * 127.0.0.1. Cross-origin isolation lets the TF.js wasm backend use threads and gives
+ * performance.now() its fine resolution; every peer is pre-bundled up front so no page reloads
+ * in the middle of a run to optimize a dependency it just discovered.
  */
 export async function startBenchServer(): Promise<{ url: string; close: () => Promise<void> }> {
   const port = await freePort();
@@ -50,6 +52,7 @@ export async function startBenchServer(): Promise<{ url: string; close: () => Pr
     clearScreen: false,
     cacheDir: join(REPO, 'bench/.tmp/vite'),
     plugins: [serveMnist()],
+    resolve: { alias: entryAliases },
     server: {
       host: '127.0.0.1',
       port,

@@ -1,6 +1,4 @@
-import type { CpuBackend } from '../../src/backend/cpu-backend.js';
-import type { GpuBackend } from '../../src/backend/gpu-backend.js';
-import type { Mnist } from '../../src/data/mnist.js';
+import type { CpuBackend, GpuBackend, Mnist } from 'webgpu-backprop';
 import { batchSchedule } from './data.js';
 import type { TrainingEngine } from './engine.js';
 import { cpuDatasets, gpuDatasets, oursEngine } from './ours.js';

@@ -1,5 +1,4 @@
-import { MNIST_COLS, MNIST_ROWS, type Mnist, type MnistSplit } from '../../src/data/mnist.js';
-import { Rng, sampleIndices } from '../../src/data/rng.js';
+import { MNIST_COLS, MNIST_ROWS, Rng, sampleIndices, type Mnist, type MnistSplit } from 'webgpu-backprop';
 
 export type DataSource = 'mnist' | 'synthetic';
 

@@ -1,4 +1,4 @@
-import type { GpuContext } from '../../src/gpu/gpu-context.js';
+import type { GpuContext } from 'webgpu-backprop';
 import { now, summarize, type Summary } from './stats.js';
 
 export interface TimingOptions {

@@ -1,10 +1,17 @@
-import type { GpuBackend } from '../../src/backend/gpu-backend.js';
-import type { MatmulOptions } from '../../src/backend/ops.js';
-import { MATMUL_VARIANTS, matmulCpu, matmulDims, matmulGpu, type MatmulVariant } from '../../src/kernels/matmul.js';
-import { argmaxCpu, columnSumCpu, countCorrectCpu, sumCpu } from '../../src/kernels/reduce.js';
-import { xentBackwardCpu, xentCpu } from '../../src/kernels/softmax.js';
-import { Rng } from '../../src/data/rng.js';
-import { GpuTensor } from '../../src/tensor/gpu-tensor.js';
+import { GpuTensor, Rng, type GpuBackend, type MatmulOptions } from 'webgpu-backprop';
+import {
+  argmaxCpu,
+  columnSumCpu,
+  countCorrectCpu,
+  MATMUL_VARIANTS,
+  matmulCpu,
+  matmulDims,
+  matmulGpu,
+  sumCpu,
+  xentBackwardCpu,
+  xentCpu,
+  type MatmulVariant,
+} from 'webgpu-backprop/kernels';
 import { timeGpu, tooSlow } from './gpu-timing.js';
 import type { Plan } from './plan.js';
 import { sig, type Summary } from './stats.js';

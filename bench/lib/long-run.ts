@@ -4,12 +4,7 @@
  * each step's loss filed on the device and read back every `readEvery` steps). The one full
  * evaluation at the end is timed apart.
  */
-import type { GpuBackend } from '../../src/backend/gpu-backend.js';
-import { GpuDataset } from '../../src/data/gpu-dataset.js';
-import type { Mnist } from '../../src/data/mnist.js';
-import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
-import { SGD } from '../../src/train/optimizer.js';
-import { Trainer } from '../../src/train/trainer.js';
+import { GpuDataset, MultiLayerNet, SGD, Trainer, type GpuBackend, type Mnist } from 'webgpu-backprop';
 import type { ModelSpec } from './model.js';
 import { now } from './stats.js';
 

@@ -4,8 +4,8 @@
  * clock with the work finished. Samples of the engines are interleaved (our default, TF.js, our
  * other variants, then again) so that a change in the machine's load hits every engine alike.
  */
-import { Rng } from '../../src/data/rng.js';
-import type { MatmulVariant } from '../../src/kernels/matmul.js';
+import { Rng } from 'webgpu-backprop';
+import type { MatmulVariant } from 'webgpu-backprop/kernels';
 import { uniform } from './kernels.js';
 import type { MatmulEngine, MatmulEngineSource } from './matmul-engine.js';
 import type { MatmulVsTfjsPlan, Plan } from './plan.js';

@@ -1,5 +1,4 @@
-import { CpuBackend } from '../../src/backend/cpu-backend.js';
-import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
+import { CpuBackend, MultiLayerNet } from 'webgpu-backprop';
 
 /** The net every engine trains: the book's TwoLayerNet, 784-hidden-10, ReLU, N(0, 0.01²) weights. */
 export interface ModelSpec {

@@ -1,6 +1,5 @@
-import { matmulGpu, type MatmulVariant } from '../../src/kernels/matmul.js';
-import type { GpuContext } from '../../src/gpu/gpu-context.js';
-import { GpuTensor } from '../../src/tensor/gpu-tensor.js';
+import { GpuTensor, type GpuContext } from 'webgpu-backprop';
+import { matmulGpu, type MatmulVariant } from 'webgpu-backprop/kernels';
 import { adapterInfoLine, type MatmulEngineSource } from './matmul-engine.js';
 
 /**

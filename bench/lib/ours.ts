@@ -1,17 +1,19 @@
-import type { Backend } from '../../src/backend/backend.js';
-import { CpuBackend } from '../../src/backend/cpu-backend.js';
-import { GpuBackend } from '../../src/backend/gpu-backend.js';
-import { CpuDataset } from '../../src/data/cpu-dataset.js';
-import type { Dataset } from '../../src/data/dataset.js';
-import { GpuDataset } from '../../src/data/gpu-dataset.js';
-import type { Mnist } from '../../src/data/mnist.js';
-import type { GpuContext } from '../../src/gpu/gpu-context.js';
-import type { GpuTensor } from '../../src/tensor/gpu-tensor.js';
-import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
-import type { CpuTensor } from '../../src/tensor/cpu-tensor.js';
-import { SGD } from '../../src/train/optimizer.js';
-import { Trainer } from '../../src/train/trainer.js';
+import {
+  CpuBackend,
+  CpuDataset,
+  GpuBackend,
+  GpuDataset,
+  MultiLayerNet,
+  SGD,
+  Trainer,
+  type Backend,
+  type CpuTensor,
+  type Dataset,
+  type GpuContext,
+  type GpuTensor,
+  type Mnist,
+  type Tensor,
+} from 'webgpu-backprop';
 import { batchSchedule } from './data.js';
 import type { TrainingEngine } from './engine.js';
 import { gpuVsCpu, gpuVsCpuBatches, type GpuVsCpuResult } from './gpu-vs-cpu.js';

@@ -1,6 +1,5 @@
-import type { GpuBackend } from '../../src/backend/gpu-backend.js';
-import { storeScalarGpu } from '../../src/kernels/reduce.js';
-import { GpuTensor } from '../../src/tensor/gpu-tensor.js';
+import { GpuTensor, type GpuBackend } from 'webgpu-backprop';
+import { storeScalarGpu } from 'webgpu-backprop/kernels';
 import type { Plan } from './plan.js';
 import { now, sig, summarize, type Summary } from './stats.js';
 

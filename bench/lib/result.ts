@@ -1,6 +1,6 @@
+import type { AdapterDescription } from 'webgpu-backprop';
 import type { GpuVsCpuResult } from './gpu-vs-cpu.js';
 import type { LongRunResult } from './long-run.js';
-import type { AdapterDescription } from '../../src/device/adapter-info.js';
 import type { CrossoverResult } from './crossover.js';
 import type { KernelResult } from './kernels.js';
 import type { MatmulVsTfjs } from './matmul-vs-tfjs.js';

@@ -1,4 +1,4 @@
-import type { AdapterDescription } from '../../src/device/adapter-info.js';
+import type { AdapterDescription } from 'webgpu-backprop';
 import type { CrossoverResult } from './crossover.js';
 import type { DataSource } from './data.js';
 import type { EngineName } from './engine.js';

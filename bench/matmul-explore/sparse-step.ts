@@ -19,19 +19,12 @@
  * back after each (median ms/step). Reported: medians over the rounds. The sparse engines must
  * end at the same loss as the dense one (float32 rounding apart) or the run stops.
  */
-import type { MatmulArgs } from '../../src/backend/ops.js';
-import { CpuBackend } from '../../src/backend/cpu-backend.js';
-import { GpuBackend } from '../../src/backend/gpu-backend.js';
-import { median } from '../../src/cli/format.js';
-import { Rng, sampleIndices } from '../../src/data/rng.js';
-import { adapterLabel } from '../../src/device/adapter-info.js';
-import { openNodeGpu } from '../../src/device/discover-node.js';
-import type { GpuContext } from '../../src/gpu/gpu-context.js';
-import { imageStripOrder, sparseCompressGpu, sparseListsTensor, sparseMatmulGpu, sparseTrainingKernels } from '../../src/kernels/sparse.js';
-import { loadMnist } from '../../src/node/load-mnist.js';
-import { GpuTensor } from '../../src/tensor/gpu-tensor.js';
+import { adapterLabel, CpuBackend, GpuBackend, GpuTensor, Rng, sampleIndices, type GpuContext, type MatmulArgs } from 'webgpu-backprop';
+import { loadMnist, openNodeGpu } from 'webgpu-backprop/node';
+import { imageStripOrder, sparseCompressGpu, sparseListsTensor, sparseMatmulGpu, sparseTrainingKernels } from 'webgpu-backprop/kernels';
 import type { TrainingEngine } from '../lib/engine.js';
 import { cpuDatasets, gpuDatasets, oursEngine } from '../lib/ours.js';
+import { median } from '../lib/stats.js';
 
 const argv = process.argv.slice(2);
 const arg = (k: string) => {

@@ -18,15 +18,22 @@
  * candidates interleaved within each repeat, in an order that flips every repeat, so load from
  * other processes hits them alike. Reported: median and min over the repeats.
  */
-import { openNodeGpu } from '../../src/device/discover-node.js';
-import type { GpuContext } from '../../src/gpu/gpu-context.js';
-import { matmulCpu, matmulGpu, type MatmulVariant } from '../../src/kernels/matmul.js';
-import { imageStripOrder, SPARSE_TILING, sparseCompressGpu, sparseListsTensor, sparseMatmulCpu, sparseCompressCpu, sparseMatmulGpu, type SparseTiling } from '../../src/kernels/sparse.js';
-import { loadMnist } from '../../src/node/load-mnist.js';
-import { Rng, sampleIndices } from '../../src/data/rng.js';
-import { GpuTensor } from '../../src/tensor/gpu-tensor.js';
-import { median } from '../../src/cli/format.js';
-import { adapterLabel } from '../../src/device/adapter-info.js';
+import { adapterLabel, GpuTensor, Rng, sampleIndices, type GpuContext } from 'webgpu-backprop';
+import { loadMnist, openNodeGpu } from 'webgpu-backprop/node';
+import {
+  imageStripOrder,
+  matmulCpu,
+  matmulGpu,
+  SPARSE_TILING,
+  sparseCompressCpu,
+  sparseCompressGpu,
+  sparseListsTensor,
+  sparseMatmulCpu,
+  sparseMatmulGpu,
+  type MatmulVariant,
+  type SparseTiling,
+} from 'webgpu-backprop/kernels';
+import { median } from '../lib/stats.js';
 
 const argv = process.argv.slice(2);
 const arg = (k: string) => {

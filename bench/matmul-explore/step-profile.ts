@@ -14,20 +14,22 @@
  * Per-dispatch times include SwiftShader's fixed cost per dispatch, which is the point: the
  * sum shows what fewer, larger dispatches could save.
  */
-import { CpuBackend } from '../../src/backend/cpu-backend.js';
-import { GpuBackend } from '../../src/backend/gpu-backend.js';
-import { median } from '../../src/cli/format.js';
-import { CpuDataset } from '../../src/data/cpu-dataset.js';
-import { GpuDataset } from '../../src/data/gpu-dataset.js';
-import { Rng, sampleIndices } from '../../src/data/rng.js';
-import { adapterLabel } from '../../src/device/adapter-info.js';
-import { openNodeGpu } from '../../src/device/discover-node.js';
-import type { Dispatch } from '../../src/gpu/gpu-context.js';
-import { kernelName } from '../../src/gpu/pipeline-cache.js';
-import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
-import { loadMnist } from '../../src/node/load-mnist.js';
-import { SGD } from '../../src/train/optimizer.js';
-import { Trainer } from '../../src/train/trainer.js';
+import {
+  adapterLabel,
+  CpuBackend,
+  CpuDataset,
+  GpuBackend,
+  GpuDataset,
+  kernelName,
+  MultiLayerNet,
+  Rng,
+  sampleIndices,
+  SGD,
+  Trainer,
+  type Dispatch,
+} from 'webgpu-backprop';
+import { loadMnist, openNodeGpu } from 'webgpu-backprop/node';
+import { median } from '../lib/stats.js';
 
 const argv = process.argv.slice(2);
 const arg = (k: string, d: number) => {

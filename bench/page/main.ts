@@ -2,12 +2,8 @@
  * The bench page: built by Vite from the same sources as the demo and the Node bench, driven by
  * bench/run-browser.ts through window.bench.run, one task per fresh page.
  */
-import { CpuBackend } from '../../src/backend/cpu-backend.js';
-import { adapterLabel, describeAdapter } from '../../src/device/adapter-info.js';
-import { openBrowserGpu } from '../../src/device/discover-browser.js';
-import { fetchMnist } from '../../src/data/fetch-mnist.js';
-import type { GpuContext } from '../../src/gpu/gpu-context.js';
-import { defaultMatmulVariant, MATMUL_VARIANTS } from '../../src/kernels/matmul.js';
+import { adapterLabel, CpuBackend, describeAdapter, fetchMnist, openBrowserGpu, type GpuContext } from 'webgpu-backprop';
+import { defaultMatmulVariant, MATMUL_VARIANTS } from 'webgpu-backprop/kernels';
 import { crossoverBench } from '../lib/crossover.js';
 import { crossoverSvg } from '../lib/crossover-svg.js';
 import { batchSchedule, syntheticData, type BenchData, type DataSource } from '../lib/data.js';

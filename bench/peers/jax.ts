@@ -5,7 +5,7 @@
  * (.ref / tree.ref) as the jax-js README requires. Same data, weights and batches as ours.
  */
 import { defaultDevice, init, jit, nn, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
-import type { Mnist } from '../../src/data/mnist.js';
+import type { Mnist } from 'webgpu-backprop';
 import { normalized } from '../lib/data.js';
 import type { TrainingEngine } from '../lib/engine.js';
 import type { InitialParams, ModelSpec } from '../lib/model.js';

@@ -14,7 +14,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import type { Mnist, MnistSplit } from '../../src/data/mnist.js';
+import type { Mnist, MnistSplit } from 'webgpu-backprop';
 import { normalized } from '../lib/data.js';
 import type { TrainingEngine } from '../lib/engine.js';
 import type { InitialParams, ModelSpec } from '../lib/model.js';

@@ -2,12 +2,11 @@
  * The page's state: the settings, the devices, and the one training session (the net every panel
  * shows). Panels listen to its events; the controls call start / pause / reset.
  */
-import type { Tensor } from '../../src/tensor/tensor.js';
+import { NO_TRACER, type Tensor } from 'webgpu-backprop';
 import type { Devices } from '../engine/devices.js';
 import { FirstRows } from '../engine/first-rows.js';
 import type { DispatchTagger, StepTrace } from '../trace/dispatch-tagger.js';
 import { TrainingSession, type EvalPoint, type LossWindow, type SessionState } from '../training/session.js';
-import { NO_TRACER } from '../../src/train/step-tracer.js';
 import { Emitter } from './emitter.js';
 import { Serial } from './serial.js';
 import type { DemoSettings } from './settings.js';

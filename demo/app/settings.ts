@@ -5,7 +5,6 @@
  * on the full sets once per epoch); ch. 6's options (optimizer, BatchNorm, dropout, weight decay)
  * default to off. Only values that differ from these defaults go into the URL.
  */
-import type { NetConfig } from '../../src/nn/multi-layer-net.js';
 import {
   formatRunSetting,
   isRunKey,
@@ -13,9 +12,10 @@ import {
   parseRunSetting,
   RUN_DEFAULTS,
   SettingError,
+  type NetConfig,
   type RunKey,
   type RunSettings,
-} from '../../src/train/run-settings.js';
+} from 'webgpu-backprop';
 
 export type DeviceName = RunSettings['device'];
 

@@ -3,7 +3,7 @@
  * the training panel's explanation of a step. The hyperparameters besides lr are the book's
  * defaults, as createOptimizer uses them.
  */
-import type { OptimizerName } from '../../src/train/optimizer.js';
+import type { OptimizerName } from 'webgpu-backprop';
 
 export function updateRule(optimizer: OptimizerName, lr: number): string {
   const g = '∂loss/∂W';

@@ -4,15 +4,7 @@
  * copy is the same bytes in memory. The CPU device computes in float32, as `npm start --device
  * cpu` does; the gradient check makes its own float64 backend.
  */
-import type { Backend } from '../../src/backend/backend.js';
-import { CpuBackend } from '../../src/backend/cpu-backend.js';
-import type { GpuBackend } from '../../src/backend/gpu-backend.js';
-import type { GpuTensor } from '../../src/tensor/gpu-tensor.js';
-import { CpuDataset } from '../../src/data/cpu-dataset.js';
-import type { Dataset } from '../../src/data/dataset.js';
-import { GpuDataset } from '../../src/data/gpu-dataset.js';
-import type { Mnist } from '../../src/data/mnist.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import { CpuBackend, CpuDataset, GpuDataset, type Backend, type Dataset, type GpuBackend, type GpuTensor, type Mnist, type Tensor } from 'webgpu-backprop';
 import type { DeviceName } from '../app/settings.js';
 
 export interface DeviceData<T extends Tensor = Tensor> {

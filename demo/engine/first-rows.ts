@@ -1,5 +1,4 @@
-import type { Dataset } from '../../src/data/dataset.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import type { Dataset, Tensor } from 'webgpu-backprop';
 
 /**
  * The first `count` rows of a dataset, without a copy: the page evaluates accuracy on a subset

@@ -3,10 +3,7 @@
  * step, reporting how far compilation is: on a software adapter it takes seconds, and doing it
  * up front (and asynchronously) is what keeps the first training step from freezing the page.
  */
-import { GpuBackend } from '../../src/backend/gpu-backend.js';
-import { openBrowserGpu } from '../../src/device/discover-browser.js';
-import { NoAdapterError } from '../../src/device/errors.js';
-import { kernelName, type KernelSpec, type PipelineCache } from '../../src/gpu/pipeline-cache.js';
+import { GpuBackend, kernelName, NoAdapterError, openBrowserGpu, type KernelSpec, type PipelineCache } from 'webgpu-backprop';
 
 export type GpuOpening = { ok: true; gpu: GpuBackend } | { ok: false; reason: string };
 

@@ -3,9 +3,7 @@
  * drawing pad, the strip of test images and the activations panel; forward passes here change
  * nothing the next training step depends on (each step runs its own forward first).
  */
-import type { Dataset } from '../../src/data/dataset.js';
-import type { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import type { Dataset, MultiLayerNet, Tensor } from 'webgpu-backprop';
 
 /** rows × 10 probabilities for rows × 784 inputs in [0, 1]. */
 export async function classify<T extends Tensor>(net: MultiLayerNet<T>, inputs: Float32Array, rows: number): Promise<Float32Array> {

@@ -6,11 +6,7 @@
  * ops the layers use at inference, on the net's own weights and running statistics; calling the
  * layers instead would hand out tensors the next training step disposes.
  */
-import { BatchNorm } from '../../src/nn/batch-norm.js';
-import { Dropout } from '../../src/nn/dropout.js';
-import { Affine, Relu, Sigmoid } from '../../src/nn/layers.js';
-import type { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import { Affine, BatchNorm, Dropout, Relu, Sigmoid, type MultiLayerNet, type Tensor } from 'webgpu-backprop';
 
 export interface HiddenActivity {
   /** Pre-activation x·W + b. */

@@ -3,12 +3,18 @@
  * gradients of a 784-50-10 TwoLayerNet on the first 3 training images (float64, in a worker)
  * against backprop on the CPU (float64) and on the GPU (float32), compared by mean |difference|.
  */
-import type { Backend } from '../../src/backend/backend.js';
-import { normalizePixels, sliceSplit, type Mnist } from '../../src/data/mnist.js';
-import { Relu } from '../../src/nn/layers.js';
-import { TwoLayerNet } from '../../src/nn/multi-layer-net.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
-import { backpropGradients, compareGradients, type GradientDiff } from '../../src/train/gradient-check.js';
+import {
+  backpropGradients,
+  compareGradients,
+  normalizePixels,
+  Relu,
+  sliceSplit,
+  TwoLayerNet,
+  type Backend,
+  type GradientDiff,
+  type Mnist,
+  type Tensor,
+} from 'webgpu-backprop';
 import { GRADCHECK_NET, type NumericalReply, type NumericalRequest } from './protocol.js';
 
 export type Gradients = Map<string, Float64Array>;

@@ -4,11 +4,7 @@
  * which would freeze the page. It is the engine's own numericalGradients on the CPU backend in
  * float64; counting the net's loss evaluations gives the progress bar.
  */
-import { CpuBackend } from '../../src/backend/cpu-backend.js';
-import type { ForwardMode } from '../../src/nn/layer.js';
-import { TwoLayerNet } from '../../src/nn/multi-layer-net.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
-import { numericalGradients } from '../../src/train/numerical-gradient.js';
+import { CpuBackend, numericalGradients, TwoLayerNet, type ForwardMode, type Tensor } from 'webgpu-backprop';
 import { GRADCHECK_NET, type NumericalReply, type NumericalRequest } from './protocol.js';
 
 /** TwoLayerNet that tells how many loss evaluations it has made. */

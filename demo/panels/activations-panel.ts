@@ -7,7 +7,7 @@
 import type { App, Sample } from '../app/app.js';
 import { byId, el } from '../app/dom.js';
 import { LatestOnly } from '../app/latest-only.js';
-import type { NetConfig } from '../../src/nn/multi-layer-net.js';
+import type { NetConfig } from 'webgpu-backprop';
 import { probe, type HiddenActivity, type Probe } from '../engine/probe.js';
 import { diverging, grayscale, maxAbs, paint, pixelCanvas, sequential } from '../ui/pixels.js';
 import { renderProbBars } from '../ui/prob-bars.js';

@@ -1,7 +1,7 @@
 /** The header's device line: which adapter trains (and whether it is software), and GPU memory. */
 import type { App } from '../app/app.js';
 import { byId, bytesText } from '../app/dom.js';
-import { adapterLabel } from '../../src/device/adapter-info.js';
+import { adapterLabel } from 'webgpu-backprop';
 
 export class DeviceCard {
   constructor(private readonly app: App) {

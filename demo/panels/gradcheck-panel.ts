@@ -6,7 +6,7 @@
 import type { App } from '../app/app.js';
 import { byId, durationText, el, sci } from '../app/dom.js';
 import type { DemoSettings } from '../app/settings.js';
-import type { GradientDiff } from '../../src/train/gradient-check.js';
+import type { GradientDiff } from 'webgpu-backprop';
 import { backpropOn, checkInput, compareAll, numericalInWorker, paramShapes, type BackpropResult, type CheckRow, type NumericalResult } from '../gradcheck/check.js';
 import type { NumericalRequest } from '../gradcheck/protocol.js';
 

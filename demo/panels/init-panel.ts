@@ -3,9 +3,7 @@
  * weight scale, how the activations of five 100-unit layers are distributed. Runs on the CPU
  * device (a few seconds) so it never competes with training for the GPU.
  */
-import type { Backend } from '../../src/backend/backend.js';
-import { initActivations, INIT_RUNS, INIT_SETUP, type InitRun } from '../../src/experiments/init-activations.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import { INIT_RUNS, INIT_SETUP, initActivations, type Backend, type InitRun, type Tensor } from 'webgpu-backprop';
 import { byId, el } from '../app/dom.js';
 
 const SVG = 'http://www.w3.org/2000/svg';

@@ -3,8 +3,7 @@
  * optimizers` as loss curves, and the same comparison (same net, weights and minibatches, fewer
  * steps) run live on this page, drawn as each step's loss is read back.
  */
-import { COMPARED, compareOptimizers, finalLevel, type OptimizerComparisonResult, type OptimizerCurve } from '../../src/experiments/optimizer-comparison.js';
-import type { OptimizerName } from '../../src/train/optimizer.js';
+import { COMPARED, compareOptimizers, finalLevel, type OptimizerComparisonResult, type OptimizerCurve, type OptimizerName } from 'webgpu-backprop';
 import type { App } from '../app/app.js';
 import { byId, durationText, percent } from '../app/dom.js';
 import type { DeviceName } from '../app/settings.js';

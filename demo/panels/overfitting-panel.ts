@@ -4,7 +4,7 @@
  * and the same runs (same net, weights and minibatches, fewer epochs) on this page, drawn epoch
  * by epoch.
  */
-import { finalGap, OVERFIT_RUNS, OVERFIT_SETUP, overfitting, type OverfitCurve, type OverfitRun, type OverfittingResult } from '../../src/experiments/overfitting.js';
+import { finalGap, OVERFIT_RUNS, OVERFIT_SETUP, overfitting, type OverfitCurve, type OverfitRun, type OverfittingResult } from 'webgpu-backprop';
 import type { App } from '../app/app.js';
 import { byId, durationText, percent } from '../app/dom.js';
 import type { DeviceName } from '../app/settings.js';

@@ -6,7 +6,7 @@ import type { App } from '../app/app.js';
 import { byId, bytesText, durationText, el } from '../app/dom.js';
 import type { StepTrace } from '../trace/dispatch-tagger.js';
 import { timeStepKernels, traceOneStep, type TimedStep } from '../trace/kernel-timing.js';
-import type { StepPhase } from '../../src/train/step-tracer.js';
+import type { StepPhase } from 'webgpu-backprop';
 
 /** While training, the table is redrawn at most this often. */
 const REDRAW_MS = 2000;

@@ -5,11 +5,7 @@
  * noting each dispatch made under a label. The engine has no hook for labels, so the tagger
  * wraps `ctx.dispatch` and the layer methods of the nets it is given (demo code only).
  */
-import type { Dispatch, DispatchRecord, GpuContext } from '../../src/gpu/gpu-context.js';
-import type { Layer } from '../../src/nn/layer.js';
-import type { Sequential } from '../../src/nn/sequential.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
-import type { StepPhase, StepTracer } from '../../src/train/step-tracer.js';
+import type { Dispatch, DispatchRecord, GpuContext, Layer, Sequential, StepPhase, StepTracer, Tensor } from 'webgpu-backprop';
 
 export interface TracedDispatch extends DispatchRecord {
   phase: StepPhase;

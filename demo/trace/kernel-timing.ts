@@ -8,13 +8,7 @@
  * otherwise move the real weights (and the optimizer's state). Call it only while training is stopped: the re-run dispatches write into
  * buffers the scratch step released, which nothing may take from the pool meanwhile.
  */
-import type { GpuBackend } from '../../src/backend/gpu-backend.js';
-import type { Dataset } from '../../src/data/dataset.js';
-import { Rng, sampleIndices } from '../../src/data/rng.js';
-import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
-import type { GpuTensor } from '../../src/tensor/gpu-tensor.js';
-import { createOptimizer } from '../../src/train/optimizer.js';
-import { Trainer } from '../../src/train/trainer.js';
+import { createOptimizer, MultiLayerNet, Rng, sampleIndices, Trainer, type Dataset, type GpuBackend, type GpuTensor } from 'webgpu-backprop';
 import { netConfig, type DemoSettings } from '../app/settings.js';
 import { yieldToBrowser } from '../app/yield.js';
 import type { DispatchTagger, StepTrace } from './dispatch-tagger.js';

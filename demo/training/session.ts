@@ -4,15 +4,23 @@
  * every few milliseconds, loss readbacks sized to about a quarter second of work, and a safe
  * point at each evaluation to carry the run on elsewhere.
  */
-import type { Dataset } from '../../src/data/dataset.js';
-import { Rng } from '../../src/data/rng.js';
-import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
-import { readTensors } from '../../src/nn/model-file.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
-import { checkLearning, type LearningProblem } from '../../src/train/learning-check.js';
-import { createOptimizer, USUAL_LR, type OptimizerState, type StatefulOptimizer } from '../../src/train/optimizer.js';
-import { NO_TRACER, type StepTracer } from '../../src/train/step-tracer.js';
-import { Trainer, type Checkpoint } from '../../src/train/trainer.js';
+import {
+  checkLearning,
+  createOptimizer,
+  MultiLayerNet,
+  NO_TRACER,
+  readTensors,
+  Rng,
+  Trainer,
+  USUAL_LR,
+  type Checkpoint,
+  type Dataset,
+  type LearningProblem,
+  type OptimizerState,
+  type StatefulOptimizer,
+  type StepTracer,
+  type Tensor,
+} from 'webgpu-backprop';
 import { evalInterval, iterPerEpoch, netConfig, type DemoSettings } from '../app/settings.js';
 import { TimeSlicer } from '../app/yield.js';
 import type { DeviceData } from '../engine/devices.js';

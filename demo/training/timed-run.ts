@@ -3,13 +3,7 @@
  * with the same seed, so both draw the same initial weights and the same minibatches and their
  * losses should agree to float32 rounding.
  */
-import type { Backend } from '../../src/backend/backend.js';
-import type { Dataset } from '../../src/data/dataset.js';
-import { Rng, sampleIndices } from '../../src/data/rng.js';
-import { MultiLayerNet } from '../../src/nn/multi-layer-net.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
-import { createOptimizer } from '../../src/train/optimizer.js';
-import { Trainer } from '../../src/train/trainer.js';
+import { createOptimizer, MultiLayerNet, Rng, sampleIndices, Trainer, type Backend, type Dataset, type Tensor } from 'webgpu-backprop';
 import { netConfig, type DemoSettings } from '../app/settings.js';
 import { TimeSlicer } from '../app/yield.js';
 
