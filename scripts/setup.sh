@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 need=()
 [ -e /usr/lib/chromium/libvk_swiftshader.so ] || need+=(chromium)
-ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 ' || need+=(libvulkan1)
+# grep without -q reads all of ldconfig's output: with -q it stops early, ldconfig gets SIGPIPE
+# and pipefail turns a found loader into a missing one.
+ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1 ' >/dev/null || need+=(libvulkan1)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
