@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { adapterLabel } from 'webgpu-backprop';
 import { launch, launchOrder, type Launched } from './browser/launch.js';
 import { startBenchServer } from './browser/server.js';
-import { runCli } from './cli/args.js';
+import { runCli } from '../tools/cli-args.js';
 import { loadAverage, machine } from './cli/machine.js';
 import { BROWSER_SECTIONS, parseOptions, usage } from './cli/options.js';
 import { printResult, progress, writeResult } from './cli/output.js';

@@ -5,7 +5,7 @@
  */
 import { adapterLabel, CpuBackend, type GpuContext } from 'webgpu-backprop';
 import { openNodeGpu, type AdapterChoice } from 'webgpu-backprop/node';
-import { runCli } from './cli/args.js';
+import { runCli } from '../tools/cli-args.js';
 import { nodeData } from './cli/data.js';
 import { loadAverage, machine } from './cli/machine.js';
 import { parseOptions, usage } from './cli/options.js';

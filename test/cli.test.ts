@@ -4,7 +4,7 @@ import { decodeSafetensors } from '../src/io/safetensors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../src/cli/args.js';
+import { UsageError } from '../tools/cli-args.js';
 import { parseSettings } from '../src/cli/train.js';
 
 describe('npm start flags', () => {

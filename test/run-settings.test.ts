@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseSettings as parseCliSettings } from '../src/cli/train.js';
-import { UsageError } from '../src/cli/args.js';
+import { UsageError } from '../tools/cli-args.js';
 import {
   formatRunSetting,
   parseRunSetting,

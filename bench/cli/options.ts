@@ -1,5 +1,5 @@
 import type { AdapterChoice } from 'webgpu-backprop/node';
-import { choiceFlag, intFlag, parseFlags, UsageError } from './args.js';
+import { choiceFlag, intFlag, parseFlags, UsageError } from '../../tools/cli-args.js';
 import { ENGINE_NAMES, type EngineName } from '../lib/engine.js';
 import { FULL_PLAN, QUICK_PLAN, type Plan } from '../lib/plan.js';
 

@@ -1,7 +1,7 @@
 import type { CrossoverTiming } from './crossover.js';
 import type { MatmulVsTfjs } from './matmul-vs-tfjs.js';
 import type { BenchResult } from './result.js';
-import { table } from './table.js';
+import { table } from '../../tools/format.js';
 
 const f = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
 const ratio = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(x < 10 ? 2 : 1)}×`);

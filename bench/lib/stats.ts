@@ -1,16 +1,13 @@
+import { median } from '../../tools/format.js';
+
+export { median };
+
 /** Median, extremes and count of one measurement's samples (milliseconds unless said otherwise). */
 export interface Summary {
   median: number;
   min: number;
   max: number;
   n: number;
-}
-
-/** The middle sample, or the mean of the two middle ones; NaN for none. */
-export function median(samples: readonly number[]): number {
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 export function summarize(samples: readonly number[]): Summary {

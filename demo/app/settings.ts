@@ -8,11 +8,10 @@
 import {
   formatRunSetting,
   isRunKey,
-  netConfigOf,
+  parseInteger,
   parseRunSetting,
   RUN_DEFAULTS,
   SettingError,
-  type NetConfig,
   type RunKey,
   type RunSettings,
 } from 'webgpu-backprop';
@@ -49,8 +48,8 @@ type PageKey = Exclude<Key, RunKey>;
 
 function int(min: number, max: number): (text: string) => number {
   return (text) => {
-    const n = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) throw new Error(`an integer from ${min} to ${max}`);
+    const n = parseInteger(text, min, max);
+    if (n === undefined) throw new Error(`an integer from ${min} to ${max}`);
     return n;
   };
 }
@@ -130,9 +129,6 @@ export function fieldText(settings: DemoSettings, key: Key): string {
   return format(key, settings[key]);
 }
 
-export function netConfig(s: DemoSettings): NetConfig {
-  return netConfigOf(s);
-}
 
 /** The book's iter_per_epoch: how many minibatches make one pass over the training set. */
 export function iterPerEpoch(s: DemoSettings): number {

@@ -5,23 +5,22 @@
  * point at each evaluation to carry the run on elsewhere.
  */
 import {
-  checkLearning,
   createOptimizer,
   MultiLayerNet,
+  netConfigOf,
   NO_TRACER,
   readTensors,
   Rng,
   Trainer,
-  USUAL_LR,
   type Checkpoint,
-  type Dataset,
+  type EvalSets,
   type LearningProblem,
   type OptimizerState,
   type StatefulOptimizer,
   type StepTracer,
   type Tensor,
 } from 'webgpu-backprop';
-import { evalInterval, iterPerEpoch, netConfig, type DemoSettings } from '../app/settings.js';
+import { evalInterval, iterPerEpoch, type DemoSettings } from '../app/settings.js';
 import { TimeSlicer } from '../app/yield.js';
 import type { DeviceData } from '../engine/devices.js';
 
@@ -72,11 +71,6 @@ export interface SafePoint {
   evals: EvalPoint[];
 }
 
-export interface EvalSets<T extends Tensor> {
-  train: Dataset<T>;
-  test: Dataset<T>;
-}
-
 export class TrainingSession<T extends Tensor = Tensor> {
   readonly net: MultiLayerNet<T>;
   readonly optimizer: StatefulOptimizer<T>;
@@ -105,7 +99,7 @@ export class TrainingSession<T extends Tensor = Tensor> {
     private readonly listener: SessionListener,
     readonly tracer: StepTracer = NO_TRACER,
   ) {
-    this.net = new MultiLayerNet(data.backend, netConfig(settings));
+    this.net = new MultiLayerNet(data.backend, netConfigOf(settings));
     this.optimizer = createOptimizer(data.backend, settings.optimizer, settings.lr);
     this.trainer = new Trainer(this.net, data.train, data.test, this.optimizer, evalSets);
     this.losses = new Float32Array(settings.steps);
@@ -155,14 +149,7 @@ export class TrainingSession<T extends Tensor = Tensor> {
       await this.train();
       const done = this.step >= this.settings.steps;
       if (done) {
-        this.learning = checkLearning({
-          losses: this.losses,
-          batchSize: this.settings.batch,
-          classes: this.net.outputSize,
-          accuracy: this.evals.at(-1)?.testAcc,
-          lr: this.settings.lr,
-          usualLr: USUAL_LR[this.settings.optimizer],
-        });
+        this.learning = this.trainer.learningOf(this.losses, this.settings.batch, this.evals.at(-1)?.testAcc);
       }
       this.setState(done ? 'done' : 'paused');
     } catch (e) {

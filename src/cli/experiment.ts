@@ -21,8 +21,9 @@ import { finalGap, OVERFIT_SETUP, overfitting } from '../experiments/overfitting
 import { sliceSplit, type Mnist } from '../data/mnist.js';
 import { loadMnist } from '../node/load-mnist.js';
 import type { LearningProblem } from '../train/learning-check.js';
-import { choiceFlag, intFlag, parseFlags, runCli, UsageError } from './args.js';
-import { skippedLines, table } from './format.js';
+import { choiceFlag, intFlag, parseFlags, runCli, UsageError } from '../../tools/cli-args.js';
+import { table } from '../../tools/format.js';
+import { skippedLines } from './format.js';
 
 const USAGE = `usage: npm run experiment -- init|optimizers|overfitting [options]
   init                    activations of 5 layers x 100 units for sigmoid/ReLU x std 0.01 / 1 / Xavier / He

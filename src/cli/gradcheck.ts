@@ -16,8 +16,9 @@ import type { Tensor } from '../tensor/tensor.js';
 import { backpropGradients, compareGradients } from '../train/gradient-check.js';
 import { numericalGradient, numericalGradients } from '../train/numerical-gradient.js';
 import type { CpuTensor } from '../tensor/cpu-tensor.js';
-import { intFlag, nonNegativeFlag, parseFlags, runCli, UsageError } from './args.js';
-import { median, sci, skippedLines, table } from './format.js';
+import { intFlag, nonNegativeFlag, parseFlags, runCli, UsageError } from '../../tools/cli-args.js';
+import { median, sci, table } from '../../tools/format.js';
+import { skippedLines } from './format.js';
 
 const USAGE = `usage: npm run gradcheck -- [options]
   --images N    training images in the check (default 3, as in the book)

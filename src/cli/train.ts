@@ -22,8 +22,9 @@ import type { Tensor } from '../tensor/tensor.js';
 import { createOptimizer } from '../train/optimizer.js';
 import { netConfigOf, parseRunSetting, RUN_DEFAULTS, runSettingsOf, SettingError, validRunSettings, type RunKey, type RunSettings } from '../train/run-settings.js';
 import { DivergenceError, Trainer, type TrainResult } from '../train/trainer.js';
-import { intFlag, parseFlags, runCli, UsageError } from './args.js';
-import { median, skippedLines } from './format.js';
+import { intFlag, parseFlags, runCli, UsageError } from '../../tools/cli-args.js';
+import { median } from '../../tools/format.js';
+import { skippedLines } from './format.js';
 
 const USAGE = `usage: npm start -- [options]
   --device gpu|cpu        where to train (default gpu)

@@ -68,14 +68,14 @@ export class SettingError extends Error {
 
 type Parser<K extends RunKey> = (text: string) => RunSettings[K] | undefined;
 
+/** A whole number written in digits, from min to max; undefined for anything else. */
+export function parseInteger(text: string, min: number, max: number): number | undefined {
+  const n = Number(text);
+  return /^\d+$/.test(text) && Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
+}
+
 function int(min: number, max: number): [(text: string) => number | undefined, string] {
-  return [
-    (text) => {
-      const n = Number(text);
-      return /^\d+$/.test(text) && Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
-    },
-    `an integer from ${min} to ${max}`,
-  ];
+  return [(text) => parseInteger(text, min, max), `an integer from ${min} to ${max}`];
 }
 
 function choice<C extends string>(choices: readonly C[]): [(text: string) => C | undefined, string] {
@@ -134,11 +134,6 @@ export function parseRunSetting<K extends RunKey>(key: K, text: string): RunSett
   const value = parse(text.trim());
   if (value === undefined) throw new SettingError(key, text, requirement);
   return value;
-}
-
-/** What a setting must be, in words ("a finite number >= 0"). */
-export function requirementOf(key: RunKey): string {
-  return RULES[key][1];
 }
 
 /** A setting as text, the inverse of parseRunSetting. */

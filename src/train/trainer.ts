@@ -314,14 +314,7 @@ export class Trainer<T extends Tensor> {
     await settle();
     this.release(good);
     return {
-      learning: checkLearning({
-        losses: losses.subarray(first, step),
-        batchSize,
-        classes: this.net.outputSize,
-        accuracy: epochs.at(-1)?.testAcc,
-        lr: this.optimizer.lr,
-        usualLr: usualLr(this.optimizer.name),
-      }),
+      learning: this.learningOf(losses.subarray(first, step), batchSize, epochs.at(-1)?.testAcc),
       losses,
       epochs,
       msPerStep,
@@ -330,6 +323,22 @@ export class Trainer<T extends Tensor> {
       stoppedAt: step < steps ? step : undefined,
       rngState: rng.getState(),
     };
+  }
+
+  /**
+   * Whether losses of this net and optimizer (and the final test accuracy, where there is one)
+   * show a run that did not learn (src/train/learning-check.ts); a caller that trains in several
+   * runs (a page that pauses) asks about all of its losses at the end.
+   */
+  learningOf(losses: ArrayLike<number>, batchSize: number, accuracy?: number): LearningProblem | null {
+    return checkLearning({
+      losses,
+      batchSize,
+      classes: this.net.outputSize,
+      accuracy,
+      lr: this.optimizer.lr,
+      usualLr: usualLr(this.optimizer.name),
+    });
   }
 
   /**

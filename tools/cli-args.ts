@@ -1,3 +1,7 @@
+// Command lines of this repository's programs (npm start, gradcheck, experiment, the benchmarks):
+// node:util's parseArgs, the checked values flags take, and a main that answers a bad command
+// line with the usage text. Not part of the library.
+
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A bad command line: printed with the usage text, exit code 2. */
@@ -16,6 +20,7 @@ export function parseFlags<O extends Options>(argv: string[], options: O) {
   }
 }
 
+/** A whole number of at least `min`; `fallback` when the flag is absent. */
 export function intFlag(value: string | undefined, flag: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -24,19 +29,14 @@ export function intFlag(value: string | undefined, flag: string, fallback: numbe
   return n;
 }
 
-export function positiveFloatFlag(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag} must be a finite number > 0, got '${value}'`);
-  return n;
-}
-
+/** A finite number >= 0. */
 export function nonNegativeFlag(value: string, flag: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--${flag} must be a finite number >= 0, got '${value}'`);
   return n;
 }
 
+/** One of `choices`; `fallback` when the flag is absent. */
 export function choiceFlag<C extends string>(value: string | undefined, flag: string, choices: readonly C[], fallback: C): C {
   if (value === undefined) return fallback;
   if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${choices.join(', ')}, got '${value}'`);
