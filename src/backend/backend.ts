@@ -1,6 +1,6 @@
 import type { Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { BatchNormHyper, MatmulArgs, OptimizerHyper, OptimizerKind, RunningStats } from './ops.js';
+import type { BatchNormHyper, ConvArgs, MatmulArgs, OptimizerHyper, OptimizerKind, PoolArgs, RunningStats } from './ops.js';
 
 /**
  * The ops layers and networks are written against. The GPU implementation records each op
@@ -23,6 +23,12 @@ export interface Backend<T extends Tensor = Tensor> {
   write(t: T, data: ArrayLike<number>): void;
   read(t: T): Promise<Float32Array | Float64Array | Uint32Array>;
   dispose(...tensors: (T | undefined)[]): void;
+  /**
+   * x's values under another shape of the same size (a flatten, or rows of pixels seen as
+   * images), sharing x's storage: nothing is copied or dispatched, the view is valid while x
+   * is, and disposing it frees nothing.
+   */
+  reshape(x: T, shape: Shape): T;
 
   /**
    * op(A)·op(B) (+ bias) (activation), A and B optionally transposed without copying.
@@ -52,6 +58,22 @@ export interface Backend<T extends Tensor = Tensor> {
   /** Inference batch normalization with the running statistics. */
   batchNormInference(x: T, gamma: T, beta: T, running: RunningStats<T>, hyper: BatchNormHyper): T;
   batchNormBackward(dy: T, xn: T, invStd: T, gamma: T): { dx: T; dgamma: T; dbeta: T };
+  /**
+   * The book's Convolution forward: y [N, O, OH, OW] from images x [N, C, H, W], filters
+   * W [O, C, KH, KW] and bias b [O], with `args.stride` and zero padding `args.pad`.
+   */
+  convForward(x: T, w: T, b: T, args?: ConvArgs): T;
+  /** The filters' and bias' gradients: dW = Σ over (n, oh, ow) of dout · the input patch; db = Σ dout per filter. */
+  convBackwardFilter(dout: T, x: T, w: T, args?: ConvArgs): { dw: T; db: T };
+  /** The input's gradient [N, C, H, W] (the book's col2im of dout·W), for an input of shape `xShape`. */
+  convBackwardData(dout: T, w: T, xShape: Shape, args?: ConvArgs): T;
+  /**
+   * Max pooling: y [N, C, OH, OW] and, per output, the flat index into x of the value taken
+   * (u32), which backward routes the gradient to.
+   */
+  maxPoolForward(x: T, args: PoolArgs): { y: T; argmax: T };
+  /** dx [xShape]: each dy added at its argmax, zero elsewhere (overlapping windows add up). */
+  maxPoolBackward(dy: T, argmax: T, xShape: Shape, args: PoolArgs): T;
   softmax(x: T): T;
   /** Row softmax and the batch-mean cross-entropy loss (shape []); labels are indices [n] or one-hot [n, classes]. */
   softmaxCrossEntropy(logits: T, labels: T): { probs: T; loss: T };

@@ -1,8 +1,9 @@
 import { matmulDims, checkBias } from '../kernels/matmul.js';
 import { OPTIMIZER_SPEC } from '../kernels/optimizers.js';
-import { expectRank, sameShape, ShapeError, shapeStr, type Shape } from '../tensor/shape.js';
+import { expectRank, expectShape, sameShape, ShapeError, shapeStr, type Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { MatmulOptions, OptimizerHyper, OptimizerKind } from './ops.js';
+import { convGeometry, convOutputShape, poolGeometry, poolOutputShape, type ConvGeometry, type PoolGeometry } from './geometry.js';
+import type { ConvArgs, MatmulOptions, OptimizerHyper, OptimizerKind, PoolArgs } from './ops.js';
 
 /** Shape rules shared by both backends, so both refuse the same inputs with the same words. */
 export function checkMatmul(a: Tensor, b: Tensor, bias: Tensor | undefined, opts: MatmulOptions) {
@@ -107,4 +108,25 @@ export function checkBatchNorm(x: Tensor, vectors: Record<string, Tensor>, train
 export function checkBatchNormHyper(h: { momentum: number; eps: number }): void {
   if (!(h.momentum >= 0 && h.momentum < 1)) throw new RangeError(`batch norm: momentum must be in [0, 1), got ${h.momentum}`);
   if (!(h.eps > 0 && Number.isFinite(h.eps))) throw new RangeError(`batch norm: eps must be a finite number > 0, got ${h.eps}`);
+}
+
+/** A convolution's operands: the geometry of x and W, with b [O] and, for a backward, dout [N, O, OH, OW]. */
+export function checkConv(op: string, xShape: Shape, w: Tensor, args: ConvArgs, operands: { b?: Tensor; dout?: Tensor }): ConvGeometry {
+  const g = convGeometry(xShape, w.shape, args, op);
+  if (operands.b && !sameShape(operands.b.shape, [g.filters])) {
+    throw new ShapeError(`${op}: bias b ${shapeStr(operands.b.shape)} must have shape [${g.filters}], one per filter`);
+  }
+  if (operands.dout) expectShape(operands.dout.shape, convOutputShape(g), `${op}: dout`);
+  return g;
+}
+
+/** Max pooling's operands: the geometry of x, with dy [N, C, OH, OW] and u32 argmax of that shape for a backward. */
+export function checkPool(op: string, xShape: Shape, args: PoolArgs, operands: { dy?: Tensor; argmax?: Tensor }): PoolGeometry {
+  const g = poolGeometry(xShape, args, op);
+  if (operands.dy) expectShape(operands.dy.shape, poolOutputShape(g), `${op}: dy`);
+  if (operands.argmax) {
+    expectShape(operands.argmax.shape, poolOutputShape(g), `${op}: argmax`);
+    if (operands.argmax.dtype !== 'u32') throw new TypeError(`${op}: argmax must be the u32 indices maxPoolForward returned, got ${operands.argmax.dtype}`);
+  }
+  return g;
 }

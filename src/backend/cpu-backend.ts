@@ -8,7 +8,11 @@ import { softmaxCpu, xentBackwardCpu, xentCpu } from '../kernels/softmax.js';
 import { CpuTensor } from '../tensor/cpu-tensor.js';
 import type { FloatDType, Shape } from '../tensor/shape.js';
 import type { Backend } from './backend.js';
-import type { BatchNormHyper, MatmulArgs, OptimizerHyper, OptimizerKind, RunningStats } from './ops.js';
+import type { BatchNormHyper, ConvArgs, MatmulArgs, PoolArgs, OptimizerHyper, OptimizerKind, RunningStats } from './ops.js';
+import { checkConv, checkPool } from './checks.js';
+import { convOutputShape, poolOutputShape } from './geometry.js';
+import { convBackwardDataCpu, convBackwardFilterCpu, convForwardCpu } from '../kernels/conv.js';
+import { maxPoolBackwardCpu, maxPoolForwardCpu } from '../kernels/pooling.js';
 import { checkBatchNorm, checkBatchNormHyper, checkDropout, checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 
 type Floats = Float32Array | Float64Array;
@@ -64,6 +68,10 @@ export class CpuBackend implements Backend<CpuTensor> {
   }
 
   /** `args.data` is not read: one loop serves every A (and skips A's zeros where B is not transposed). */
+  reshape(x: CpuTensor, shape: Shape): CpuTensor {
+    return x.view(shape);
+  }
+
   matmul(a: CpuTensor, b: CpuTensor, args: MatmulArgs = {}): CpuTensor {
     const bias = args.bias as CpuTensor | undefined;
     const d = checkMatmul(a, b, bias, args);
@@ -155,6 +163,41 @@ export class CpuBackend implements Backend<CpuTensor> {
       dbeta: this.data(out.dbeta),
     });
     return out;
+  }
+
+  convForward(x: CpuTensor, w: CpuTensor, b: CpuTensor, args: ConvArgs = {}): CpuTensor {
+    const g = checkConv('convForward', x.shape, w, args, { b });
+    const y = this.floats(convOutputShape(g));
+    convForwardCpu(g, this.data(x), this.data(w), this.data(b), this.data(y));
+    return y;
+  }
+
+  convBackwardFilter(dout: CpuTensor, x: CpuTensor, w: CpuTensor, args: ConvArgs = {}) {
+    const g = checkConv('convBackwardFilter', x.shape, w, args, { dout });
+    const out = { dw: this.floats(w.shape), db: this.floats([g.filters]) };
+    convBackwardFilterCpu(g, this.data(dout), this.data(x), this.data(out.dw), this.data(out.db));
+    return out;
+  }
+
+  convBackwardData(dout: CpuTensor, w: CpuTensor, xShape: Shape, args: ConvArgs = {}): CpuTensor {
+    const g = checkConv('convBackwardData', xShape, w, args, { dout });
+    const dx = this.floats(xShape);
+    convBackwardDataCpu(g, this.data(dout), this.data(w), this.data(dx));
+    return dx;
+  }
+
+  maxPoolForward(x: CpuTensor, args: PoolArgs) {
+    const g = checkPool('maxPoolForward', x.shape, args, {});
+    const out = { y: this.floats(poolOutputShape(g)), argmax: CpuTensor.zeros(poolOutputShape(g), 'u32') };
+    maxPoolForwardCpu(g, this.data(x), this.data(out.y), out.argmax.data as Uint32Array);
+    return out;
+  }
+
+  maxPoolBackward(dy: CpuTensor, argmax: CpuTensor, xShape: Shape, args: PoolArgs): CpuTensor {
+    const g = checkPool('maxPoolBackward', xShape, args, { dy, argmax });
+    const dx = this.floats(xShape);
+    maxPoolBackwardCpu(g, this.data(dy), argmax.data as Uint32Array, this.data(dx));
+    return dx;
   }
 
   softmax(x: CpuTensor): CpuTensor {

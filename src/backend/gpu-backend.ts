@@ -12,7 +12,11 @@ import { GpuTensor } from '../tensor/gpu-tensor.js';
 import type { Shape } from '../tensor/shape.js';
 import type { Backend } from './backend.js';
 import { defaultKernelChoices, type KernelChoices } from './kernel-choices.js';
-import type { BatchNormHyper, DataOperand, MatmulArgs, MatmulOptions, OptimizerHyper, OptimizerKind, RunningStats } from './ops.js';
+import type { BatchNormHyper, ConvArgs, DataOperand, PoolArgs, MatmulArgs, MatmulOptions, OptimizerHyper, OptimizerKind, RunningStats } from './ops.js';
+import { checkConv, checkPool } from './checks.js';
+import { convOutputShape, poolOutputShape } from './geometry.js';
+import { convBackwardDataGpu, convBackwardFilterGpu, convForwardGpu, convKernels } from '../kernels/conv.js';
+import { maxPoolBackwardGpu, maxPoolForwardGpu, POOLING_KERNELS } from '../kernels/pooling.js';
 import { checkBatchNorm, checkBatchNormHyper, checkDropout, checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 import { adapterLabel } from '../device/adapter-info.js';
 
@@ -148,6 +152,10 @@ export class GpuBackend implements Backend<GpuTensor> {
     for (const t of tensors) t?.dispose();
   }
 
+  reshape(x: GpuTensor, shape: Shape): GpuTensor {
+    return this.own(x).view(shape);
+  }
+
   matmul(a: GpuTensor, b: GpuTensor, args: MatmulArgs = {}): GpuTensor {
     const bias = args.bias as GpuTensor | undefined;
     const d = checkMatmul(a, b, bias, args);
@@ -235,6 +243,41 @@ export class GpuBackend implements Backend<GpuTensor> {
     const out = { dx: this.empty(dy.shape), dgamma: this.empty([cols]), dbeta: this.empty([cols]) };
     batchNormBackwardGpu(this.ctx, this.own(dy), this.own(xn), this.own(invStd), this.own(gamma), out);
     return out;
+  }
+
+  convForward(x: GpuTensor, w: GpuTensor, b: GpuTensor, args: ConvArgs = {}): GpuTensor {
+    const g = checkConv('convForward', x.shape, w, args, { b });
+    const y = this.empty(convOutputShape(g));
+    convForwardGpu(this.ctx, g, this.own(x), this.own(w), this.own(b), y);
+    return y;
+  }
+
+  convBackwardFilter(dout: GpuTensor, x: GpuTensor, w: GpuTensor, args: ConvArgs = {}) {
+    const g = checkConv('convBackwardFilter', x.shape, w, args, { dout });
+    const out = { dw: this.empty(w.shape), db: this.empty([g.filters]) };
+    convBackwardFilterGpu(this.ctx, g, this.own(dout), this.own(x), out.dw, out.db);
+    return out;
+  }
+
+  convBackwardData(dout: GpuTensor, w: GpuTensor, xShape: Shape, args: ConvArgs = {}): GpuTensor {
+    const g = checkConv('convBackwardData', xShape, w, args, { dout });
+    const dx = this.empty(xShape);
+    convBackwardDataGpu(this.ctx, g, this.own(dout), this.own(w), dx);
+    return dx;
+  }
+
+  maxPoolForward(x: GpuTensor, args: PoolArgs) {
+    const g = checkPool('maxPoolForward', x.shape, args, {});
+    const out = { y: this.empty(poolOutputShape(g)), argmax: this.empty(poolOutputShape(g), 'u32') };
+    maxPoolForwardGpu(this.ctx, g, this.own(x), out.y, out.argmax);
+    return out;
+  }
+
+  maxPoolBackward(dy: GpuTensor, argmax: GpuTensor, xShape: Shape, args: PoolArgs): GpuTensor {
+    const g = checkPool('maxPoolBackward', xShape, args, { dy, argmax });
+    const dx = this.empty(xShape);
+    maxPoolBackwardGpu(this.ctx, g, this.own(dy), this.own(argmax), dx);
+    return dx;
   }
 
   softmax(x: GpuTensor): GpuTensor {

@@ -69,3 +69,27 @@ export interface OptimizerHyper {
   beta2?: number;
   step?: number;
 }
+
+/**
+ * A convolution's stride and zero padding, as the book's Convolution(W, b, stride=1, pad=0):
+ * the same on both image axes.
+ */
+export interface ConvArgs {
+  /** Default 1. */
+  stride?: number;
+  /** Zeros added on every side of the image; default 0. */
+  pad?: number;
+}
+
+/**
+ * Max pooling's window and stride, as the book's Pooling(pool_h, pool_w, stride=1, pad=0). A
+ * padded position counts as a zero, as the book's im2col pads; it never receives a gradient.
+ */
+export interface PoolArgs {
+  poolH: number;
+  poolW: number;
+  /** Default 1 (the book's default; SimpleConvNet pools 2x2 with stride 2). */
+  stride?: number;
+  /** Default 0. */
+  pad?: number;
+}

@@ -23,6 +23,15 @@ export class CpuTensor implements Tensor {
     return this.data instanceof Float64Array ? 'f64' : this.data instanceof Float32Array ? 'f32' : 'u32';
   }
 
+  /** The same values under another shape of the same size, sharing the array (no copy). */
+  view(shape: Shape): CpuTensor {
+    checkShape(shape, 'CpuTensor.view');
+    if (sizeOf(shape) !== this.size) {
+      throw new ShapeError(`reshape: ${shapeStr(this.shape)} (${this.size} values) cannot be viewed as ${shapeStr(shape)} (${sizeOf(shape)} values)`);
+    }
+    return new CpuTensor(shape, this.data);
+  }
+
   static zeros(shape: Shape, dtype: DType): CpuTensor {
     const n = sizeOf(shape);
     return new CpuTensor(shape, dtype === 'f64' ? new Float64Array(n) : dtype === 'f32' ? new Float32Array(n) : new Uint32Array(n));

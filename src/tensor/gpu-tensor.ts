@@ -18,8 +18,22 @@ export class GpuTensor implements Tensor {
     readonly shape: Shape,
     readonly dtype: GpuDType,
     private readonly storage: GPUBuffer,
+    /** A view shares another tensor's buffer and gives nothing back to the pool. */
+    private readonly ownsStorage = true,
   ) {
     this.size = sizeOf(shape);
+  }
+
+  /**
+   * The same buffer under another shape of the same size (a flatten, rows of pixels seen as
+   * images): no copy, valid while this tensor is; disposing the view frees nothing.
+   */
+  view(shape: Shape): GpuTensor {
+    checkShape(shape, 'GpuTensor.view');
+    if (sizeOf(shape) !== this.size) {
+      throw new ShapeError(`reshape: ${shapeStr(this.shape)} (${this.size} values) cannot be viewed as ${shapeStr(shape)} (${sizeOf(shape)} values)`);
+    }
+    return new GpuTensor(this.ctx, shape, this.dtype, this.buffer, false);
   }
 
   /** A tensor with undefined contents: every op writes its whole output. */
@@ -67,6 +81,6 @@ export class GpuTensor implements Tensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.ctx.pool.release(this.storage);
+    if (this.ownsStorage) this.ctx.pool.release(this.storage);
   }
 }
