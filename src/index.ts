@@ -24,9 +24,10 @@ export { ShapeError, sizeOf, shapeStr, type Shape, type DType, type FloatDType }
 
 // Backends
 export type { Backend } from './backend/backend.js';
-export type { Activation, BatchNormHyper, DataOperand, MatmulArgs, MatmulOptions, OptimizerHyper, OptimizerKind, RunningStats } from './backend/ops.js';
+export type { Activation, BatchNormHyper, ConvArgs, DataOperand, MatmulArgs, MatmulOptions, OptimizerHyper, OptimizerKind, PoolArgs, RunningStats } from './backend/ops.js';
+export { convGeometry, convOutputShape, poolGeometry, poolOutputShape, type ConvGeometry, type PoolGeometry } from './backend/geometry.js';
 export { CpuBackend } from './backend/cpu-backend.js';
-export { GpuBackend, type GpuBackendOptions, type MatmulForm } from './backend/gpu-backend.js';
+export { GpuBackend, type GpuBackendOptions, type LayerKernels, type MatmulForm } from './backend/gpu-backend.js';
 export { defaultKernelChoices, type KernelChoices } from './backend/kernel-choices.js';
 export { GpuContext, type GpuContextOptions, type Dispatch, type DispatchRecord } from './gpu/gpu-context.js';
 export { kernelName, type KernelSpec, type PipelineCache } from './gpu/pipeline-cache.js';
@@ -45,6 +46,8 @@ export { GpuError, NoAdapterError } from './device/errors.js';
 export { preparesFor, type ForwardMode, type Layer, type LayerNeeds, type NamedTensor, type Param } from './nn/layer.js';
 export { Affine, ParameterFreeLayer, Relu, Sigmoid, SoftmaxWithLoss, type ActivationLayer, type AffineOptions } from './nn/layers.js';
 export { Sequential, type SequentialOptions } from './nn/sequential.js';
+export { Convolution, Pooling, type ConvolutionOptions, type PoolingOptions } from './nn/conv-layers.js';
+export { DEEP_CONV_NET, DeepConvNet, SIMPLE_CONV_NET, SimpleConvNet, type DeepConvNetConfig, type ImageShape, type SimpleConvNetConfig } from './nn/conv-nets.js';
 export { BatchNorm, type BatchNormOptions } from './nn/batch-norm.js';
 export { Dropout, type DropoutOptions } from './nn/dropout.js';
 export { gaussian, initStd, type WeightInit } from './nn/init.js';
@@ -82,8 +85,14 @@ export {
 } from './train/trainer.js';
 export { NO_TRACER, type StepPhase, type StepTracer } from './train/step-tracer.js';
 export {
+  createNet,
+  describeNet,
   formatRunSetting,
   INIT_STD,
+  MLP_ONLY_KEYS,
+  NET_KINDS,
+  netDefaults,
+  type NetKind,
   isRunKey,
   netConfigOf,
   parseInteger,

@@ -25,6 +25,14 @@ export type MatmulForm = MatmulOptions & { bias?: boolean };
 
 const TRAINING_MATMULS: MatmulForm[] = [{ bias: true }, { transA: true }, { transB: true }];
 
+/** The kernel families beyond those every net uses that a net's layers need (the nn layer's LayerNeeds). */
+export interface LayerKernels {
+  dropout?: boolean;
+  batchNorm?: boolean;
+  conv?: boolean;
+  pooling?: boolean;
+}
+
 /** Kernel choices that override the adapter's defaults (defaultKernelChoices), e.g. a test's. */
 export type GpuBackendOptions = Partial<KernelChoices>;
 
@@ -88,7 +96,7 @@ export class GpuBackend implements Backend<GpuTensor> {
    * any `extra` matmul forms. Other matmul forms compile on first use. (On a software adapter an
    * unrolled matmul pipeline takes seconds to compile, so compiling all 24 forms would not do.)
    */
-  async prepare(extra: MatmulForm[] = [], layers: { dropout?: boolean; batchNorm?: boolean } = {}): Promise<void> {
+  async prepare(extra: MatmulForm[] = [], layers: LayerKernels = {}): Promise<void> {
     const { matmulVariant, elementBlock, sparseInputs } = this.kernels;
     const matmuls = [...TRAINING_MATMULS, ...extra].map((f) => matmulKernel(matmulVariant, f, !!f.bias));
     await this.ctx.pipelines.prepare([
@@ -101,6 +109,8 @@ export class GpuBackend implements Backend<GpuTensor> {
       ...optimizerKernels(elementBlock),
       ...(layers.dropout ? dropoutKernels(elementBlock) : []),
       ...(layers.batchNorm ? BATCHNORM_KERNELS : []),
+      ...(layers.conv ? convKernels() : []),
+      ...(layers.pooling ? POOLING_KERNELS : []),
       // The first layer's products with a data batch (MNIST's image order).
       ...(sparseInputs ? sparseTrainingKernels('none', true) : []),
     ]);

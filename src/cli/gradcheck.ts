@@ -2,7 +2,9 @@
  * npm run gradcheck: the book's gradient_check.py. A 784-50-10 TwoLayerNet, the first 3 MNIST
  * training images; for W1, b1, W2, b2 the mean |difference| of numerical vs backprop gradients
  * on the CPU (f64) and on the GPU (f32). With --timing, the chapter's point: how much slower the
- * numerical gradient is than backprop on a 100-image batch.
+ * numerical gradient is than backprop on a 100-image batch. With --net simple-conv, ch. 7's
+ * check (ch07/gradient_check.py): a SimpleConvNet of 10 3x3 filters and 10 hidden units on one
+ * random 1x10x10 image of label 1.
  */
 import { CpuBackend } from '../backend/cpu-backend.js';
 import { GpuBackend } from '../backend/gpu-backend.js';
@@ -13,6 +15,9 @@ import { loadMnist } from '../node/load-mnist.js';
 import { preparesFor } from '../nn/layer.js';
 import { MultiLayerNet, TwoLayerNet, type NetConfig } from '../nn/multi-layer-net.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { Rng } from '../data/rng.js';
+import { SimpleConvNet } from '../nn/conv-nets.js';
+import type { Sequential } from '../nn/sequential.js';
 import { backpropGradients, compareGradients } from '../train/gradient-check.js';
 import { numericalGradient, numericalGradients } from '../train/numerical-gradient.js';
 import type { CpuTensor } from '../tensor/cpu-tensor.js';
@@ -21,6 +26,9 @@ import { median, sci, table } from '../../tools/format.js';
 import { skippedLines } from './format.js';
 
 const USAGE = `usage: npm run gradcheck -- [options]
+  --net mlp|simple-conv
+                the net (default mlp: the TwoLayerNet); simple-conv checks ch. 7's
+                SimpleConvNet on a random 1x10x10 image, as the book's ch07/gradient_check.py
   --images N    training images in the check (default 3, as in the book)
   --seed N      weight initialization seed (default 42)
   --batch-norm  check a net with a BatchNorm layer after the hidden Affine (ch. 6)
@@ -33,6 +41,25 @@ const USAGE = `usage: npm run gradcheck -- [options]
   --help        this text
 `;
 
+/** The net a check runs on both devices, and the batch it checks on. */
+interface CheckCase {
+  name: string;
+  build<T extends Tensor>(be: Backend<T>): Sequential<T>;
+  batch<T extends Tensor>(be: Backend<T>): { x: T; t: T };
+}
+
+/** ch07/gradient_check.py: input_dim (1, 10, 10), 10 filters 3x3, hidden 10, std 0.01; x = rand(1, 1, 10, 10), t = [1]. */
+function simpleConvCase(seed: number, images: number): CheckCase {
+  const rng = new Rng(seed + 1);
+  const pixels = Float64Array.from({ length: images * 100 }, () => rng.next());
+  const labels = Array.from({ length: images }, (_, i) => (i === 0 ? 1 : rng.int(10)));
+  return {
+    name: 'SimpleConvNet (1x10x10 input, 10 filters 3x3, hidden 10)',
+    build: (be) => new SimpleConvNet(be, { inputDim: [1, 10, 10], filterNum: 10, filterSize: 3, hiddenSize: 10, outputSize: 10, weightInitStd: 0.01, seed }),
+    batch: (be) => ({ x: be.fromArray(pixels, [images, 1, 10, 10]), t: be.labels(labels, 10) }),
+  };
+}
+
 function batch<T extends Tensor>(be: Backend<T>, split: MnistSplit) {
   const x = be.fromArray(normalizePixels(split.pixels, Float64Array), [split.count, 784]);
   const t = be.labels(split.labels, 10);
@@ -41,6 +68,7 @@ function batch<T extends Tensor>(be: Backend<T>, split: MnistSplit) {
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2), {
+    net: { type: 'string' },
     images: { type: 'string' },
     seed: { type: 'string' },
     'batch-norm': { type: 'boolean' },
@@ -52,7 +80,12 @@ async function main(): Promise<void> {
     help: { type: 'boolean' },
   });
   if (flags.help) return void process.stdout.write(USAGE);
-  const images = intFlag(flags.images, 'images', 3);
+  const net = flags.net ?? 'mlp';
+  if (net !== 'mlp' && net !== 'simple-conv') throw new UsageError(`--net must be mlp or simple-conv, got '${net}'`);
+  if (net === 'simple-conv' && (flags['batch-norm'] || flags.dropout !== undefined || flags.timing)) {
+    throw new UsageError('--batch-norm, --dropout and --timing check the MLP only; --net simple-conv is the book\'s ch. 7 check');
+  }
+  const images = intFlag(flags.images, 'images', net === 'simple-conv' ? 1 : 3);
   const seed = intFlag(flags.seed, 'seed', 42, 0);
   const dropoutRatio = flags.dropout === undefined ? 0 : nonNegativeFlag(flags.dropout, 'dropout');
   if (dropoutRatio >= 1) throw new UsageError(`--dropout is the fraction of units dropped, in [0, 1), got ${flags.dropout}`);
@@ -61,20 +94,25 @@ async function main(): Promise<void> {
   const netName = ['784-50-10 TwoLayerNet', config.batchNorm && 'BatchNorm', dropoutRatio > 0 && `Dropout ${dropoutRatio}`].filter(Boolean).join(' + ');
   const log = (s: string) => process.stdout.write(`${s}\n`);
 
-  const mnist = await loadMnist();
+  const mnist = net === 'mlp' ? await loadMnist() : undefined;
+  const check: CheckCase = mnist
+    ? {
+        name: netName,
+        build: (be) => new MultiLayerNet(be, config),
+        batch: (be) => batch(be, sliceSplit(mnist.train, 0, images)),
+      }
+    : simpleConvCase(seed, images);
   const ctx = await openNodeGpu();
   try {
     const gpuBe = new GpuBackend(ctx);
-    const gpuNet = new MultiLayerNet(gpuBe, config);
+    const gpuNet = check.build(gpuBe);
     await gpuBe.prepare([], preparesFor(gpuNet.layers));
     log(`adapter: ${gpuBe.label}`);
     if (flags.verbose) skippedLines(ctx).forEach(log);
     const cpuBe = new CpuBackend('f64');
-    const split = sliceSplit(mnist.train, 0, images);
-
-    const cpuNet = new MultiLayerNet(cpuBe, config);
-    const c = batch(cpuBe, split);
-    const g = batch(gpuBe, split);
+    const cpuNet = check.build(cpuBe);
+    const c = check.batch(cpuBe);
+    const g = check.batch(gpuBe);
     const numerical = numericalGradients(cpuNet, c.x, c.t);
     const cpuGrad = await backpropGradients(cpuNet, c.x, c.t);
     const gpuGrad = await backpropGradients(gpuNet, g.x, g.t);
@@ -87,15 +125,16 @@ async function main(): Promise<void> {
       numerical_vs_gpu: vsGpu[i]!.meanAbsDiff,
       cpu_vs_gpu: cpuVsGpu[i]!.meanAbsDiff,
     }));
-    log(`\nmean |difference| of gradients, ${netName}, first ${images} MNIST training images\n`);
+    const inputs = mnist ? `first ${images} MNIST training images` : `${images} random image${images === 1 ? '' : 's'}`;
+    log(`\nmean |difference| of gradients, ${check.name}, ${inputs}\n`);
     log(table([
       ['param', 'numerical vs CPU backprop (f64)', 'numerical vs GPU backprop (f32)', 'CPU vs GPU backprop'],
       ...rows.map((r) => [r.param, sci(r.numerical_vs_cpu), sci(r.numerical_vs_gpu), sci(r.cpu_vs_gpu)]),
     ]));
 
-    const timing = flags.timing ? await timeGradients(cpuBe, gpuBe, mnist.train, seed, !!flags.full, log) : undefined;
+    const timing = flags.timing && mnist ? await timeGradients(cpuBe, gpuBe, mnist.train, seed, !!flags.full, log) : undefined;
     gpuNet.dispose();
-    if (flags.json) log(JSON.stringify({ adapter: ctx.adapter, net: netName, images, seed, gradients: rows, timing }));
+    if (flags.json) log(JSON.stringify({ adapter: ctx.adapter, net: check.name, images, seed, gradients: rows, timing }));
   } finally {
     ctx.destroy();
   }

@@ -14,13 +14,13 @@ import { MNIST_CLASSES, type Mnist } from '../data/mnist.js';
 import { openNodeGpu } from '../device/discover-node.js';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import { loadMnist } from '../node/load-mnist.js';
-import { MultiLayerNet } from '../nn/multi-layer-net.js';
+import { preparesFor } from '../nn/layer.js';
 import { encodeModel, loadModel, readOptimizerState, readTensors, saveModel } from '../nn/model-file.js';
 import { GpuError } from '../device/errors.js';
 import { decodeSafetensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { createOptimizer } from '../train/optimizer.js';
-import { netConfigOf, parseRunSetting, RUN_DEFAULTS, runSettingsOf, SettingError, validRunSettings, type RunKey, type RunSettings } from '../train/run-settings.js';
+import { createNet, describeNet, MLP_ONLY_KEYS, netDefaults, parseRunSetting, RUN_DEFAULTS, runSettingsOf, SettingError, validRunSettings, type RunKey, type RunSettings } from '../train/run-settings.js';
 import { DivergenceError, Trainer, type TrainResult } from '../train/trainer.js';
 import { intFlag, parseFlags, runCli, UsageError } from '../../tools/cli-args.js';
 import { median } from '../../tools/format.js';
@@ -28,6 +28,10 @@ import { skippedLines } from './format.js';
 
 const USAGE = `usage: npm start -- [options]
   --device gpu|cpu        where to train (default gpu)
+  --net mlp|simple-conv|deep-conv
+                          the net (default mlp: the TwoLayerNet of --hidden); simple-conv is
+                          the book's ch. 7 SimpleConvNet, deep-conv its ch. 8 DeepConvNet, both
+                          trained as train_convnet.py (Adam, lr 0.001) unless told otherwise
   --steps N               training steps (default 1000, the book's iterations)
   --epochs N              train N epochs of 60000/batch steps instead of --steps
   --batch N               minibatch size (default 100)
@@ -75,8 +79,8 @@ function flagOf(key: RunKey): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-function runSetting<K extends RunKey>(key: K, text: string | undefined): RunSettings[K] {
-  if (text === undefined) return RUN_DEFAULTS[key];
+function runSetting<K extends RunKey>(key: K, text: string | undefined, defaults: Readonly<RunSettings> = RUN_DEFAULTS): RunSettings[K] {
+  if (text === undefined) return defaults[key];
   try {
     return parseRunSetting(key, text);
   } catch (e) {
@@ -88,6 +92,7 @@ function runSetting<K extends RunKey>(key: K, text: string | undefined): RunSett
 export function parseSettings(argv: string[]): Settings | 'help' {
   const f = parseFlags(argv, {
     device: { type: 'string' },
+    net: { type: 'string' },
     steps: { type: 'string' },
     epochs: { type: 'string' },
     batch: { type: 'string' },
@@ -112,15 +117,22 @@ export function parseSettings(argv: string[]): Settings | 'help' {
   if (f.help) return 'help';
   if (f.steps !== undefined && f.epochs !== undefined) throw new UsageError('--steps and --epochs exclude each other');
   if (f.resume !== undefined && f.load !== undefined) throw new UsageError('--resume and --load exclude each other (a checkpoint holds the weights)');
+  const net = runSetting('net', f.net);
+  const defaults: RunSettings = { ...RUN_DEFAULTS, ...netDefaults(net) };
+  if (net !== 'mlp') {
+    const mlpOnly = MLP_ONLY_KEYS.map(flagOf).filter((flag) => f[flag as keyof typeof f] !== undefined);
+    if (mlpOnly.length > 0) throw new UsageError(`--${mlpOnly[0]} shapes the MLP only; --net ${net} is built as the book builds it`);
+  }
   const batch = runSetting('batch', f.batch);
   if (batch > TRAIN_IMAGES) throw new UsageError(`--batch must be at most the ${TRAIN_IMAGES} training images, got ${batch}`);
   const steps = f.epochs !== undefined ? intFlag(f.epochs, 'epochs', 1) * Math.max(Math.floor(TRAIN_IMAGES / batch), 1) : runSetting('steps', f.steps);
   return {
     device: runSetting('device', f.device),
+    net,
     steps,
     batch,
-    lr: runSetting('lr', f.lr),
-    optimizer: runSetting('optimizer', f.optimizer),
+    lr: runSetting('lr', f.lr, defaults),
+    optimizer: runSetting('optimizer', f.optimizer, defaults),
     hidden: runSetting('hidden', f.hidden),
     activation: runSetting('activation', f.activation),
     init: runSetting('init', f.init),
@@ -156,7 +168,6 @@ async function main(): Promise<void> {
     if (settings.device === 'gpu') {
       ctx = await openNodeGpu();
       const gpu = new GpuBackend(ctx);
-      await gpu.prepare([], { dropout: settings.dropout > 0, batchNorm: settings.batchNorm });
       await train(gpu, new GpuDataset(gpu, mnist.train), new GpuDataset(gpu, mnist.test), settings, mnist, resume);
     } else {
       const cpu = new CpuBackend('f32');
@@ -204,7 +215,8 @@ async function train<T extends Tensor>(
   resume: Resume | undefined,
 ): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  const net = new MultiLayerNet(backend, netConfigOf(s, trainSet.features, MNIST_CLASSES));
+  const net = createNet(backend, s, trainSet.sampleShape, MNIST_CLASSES);
+  if (backend instanceof GpuBackend) await backend.prepare([], preparesFor(net.layers));
   if (s.load) loadModel(net, await readModelFile(s.load, '--load'), s.load);
   const optimizer = createOptimizer(backend, s.optimizer, s.lr);
   if (resume) {
@@ -215,8 +227,7 @@ async function train<T extends Tensor>(
   const trainer = new Trainer(net, trainSet, testSet, optimizer);
   out(`device: ${backend.device} — ${backend.label}`);
   if (s.verbose && backend instanceof GpuBackend) skippedLines(backend.ctx).forEach(out);
-  const extras = [s.batchNorm && 'batch norm', s.dropout > 0 && `dropout ${s.dropout}`, s.weightDecay > 0 && `weight decay ${s.weightDecay}`].filter(Boolean);
-  out(`net ${net.layerSizes().join('-')} (${[s.activation, `init ${s.init}`, ...extras].join(', ')}), ${s.steps} steps of batch ${s.batch}, ${s.optimizer} lr ${s.lr}, seed ${s.seed}`);
+  out(`${describeNet(net, s)}, ${s.steps} steps of batch ${s.batch}, ${s.optimizer} lr ${s.lr}, seed ${s.seed}`);
   out(`data: MNIST ${mnist.train.count} train / ${mnist.test.count} test images`);
   if (resume) out(`resuming ${s.resume} at step ${resume.step}`);
 
@@ -239,6 +250,8 @@ async function train<T extends Tensor>(
         batchSize: s.batch,
         seed: s.seed,
         readEvery: 50,
+        // A convnet's activations are big: SimpleConvNet's first layer holds 69 KB per image.
+        evalChunk: s.net === 'mlp' ? undefined : 500,
         checkpointEvery: s.checkpointEvery || undefined,
         resume: resume && { step: resume.step, rngState: resume.rngState },
       },

@@ -34,6 +34,8 @@ export interface ForwardMode {
 export interface LayerNeeds {
   dropout?: boolean;
   batchNorm?: boolean;
+  conv?: boolean;
+  pooling?: boolean;
 }
 
 /**
@@ -61,5 +63,6 @@ export interface Layer<T extends Tensor> {
 /** Everything a list of layers needs prepared: GpuBackend.prepare([], preparesFor(net.layers)). */
 export function preparesFor<T extends Tensor>(layers: readonly Layer<T>[]): LayerNeeds {
   const needs = layers.map((l) => l.kernels());
-  return { dropout: needs.some((n) => n.dropout), batchNorm: needs.some((n) => n.batchNorm) };
+  const any = (key: keyof LayerNeeds) => needs.some((n) => n[key]);
+  return { dropout: any('dropout'), batchNorm: any('batchNorm'), conv: any('conv'), pooling: any('pooling') };
 }

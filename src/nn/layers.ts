@@ -5,6 +5,7 @@
  */
 import type { Backend } from '../backend/backend.js';
 import type { DataOperand } from '../backend/ops.js';
+import { sizeOf, type Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ForwardMode, Layer, LayerNeeds, NamedTensor, Param } from './layer.js';
 
@@ -23,13 +24,18 @@ export interface AffineOptions {
   data?: DataOperand;
 }
 
-/** y = x·W + b. Keeps x; backward gives dW = xᵀ·dout, db = Σrows dout, dx = dout·Wᵀ. */
+/**
+ * y = x·W + b. Keeps x; backward gives dW = xᵀ·dout, db = Σrows dout, dx = dout·Wᵀ. An input of
+ * more than two dimensions (a convnet's pooled feature maps) is flattened per sample, as the
+ * book's Affine does with x.reshape(x.shape[0], -1), and dx gets its shape back.
+ */
 export class Affine<T extends Tensor> implements Layer<T> {
   readonly name: string;
   readonly W: Param<T>;
   readonly b: Param<T>;
   private readonly data: DataOperand | undefined;
   private x: T | undefined;
+  private xShape: Shape | undefined;
   private y: T | undefined;
   private dx: T | undefined;
 
@@ -46,9 +52,11 @@ export class Affine<T extends Tensor> implements Layer<T> {
   }
 
   forward(x: T): T {
-    this.x = x;
+    this.xShape = x.shape;
+    // A view: nothing is copied.
+    this.x = x.shape.length > 2 ? this.backend.reshape(x, [x.shape[0]!, sizeOf(x.shape.slice(1))]) : x;
     this.backend.dispose(this.y);
-    this.y = this.backend.matmul(x, this.W.value, { bias: this.b.value, data: this.data });
+    this.y = this.backend.matmul(this.x, this.W.value, { bias: this.b.value, data: this.data });
     return this.y;
   }
 
@@ -59,7 +67,7 @@ export class Affine<T extends Tensor> implements Layer<T> {
     this.W.grad = be.matmul(this.x, dout, { transA: true, data: this.data });
     this.b.grad = be.sumColumns(dout);
     this.dx = this.data ? undefined : be.matmul(dout, this.W.value, { transB: true });
-    return this.dx;
+    return this.dx && this.xShape!.length > 2 ? be.reshape(this.dx, this.xShape!) : this.dx;
   }
 
   params(): Param<T>[] {

@@ -1,4 +1,5 @@
 import type { Backend } from '../backend/backend.js';
+import { sameShape, ShapeError, shapeStr, sizeOf, type Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ForwardMode, Layer, NamedTensor, Param } from './layer.js';
 import { Affine, type SoftmaxWithLoss } from './layers.js';
@@ -9,6 +10,12 @@ export interface SequentialOptions {
   weightDecay?: number;
   /** The number of classes; by default the last Affine layer's output width. */
   outputSize?: number;
+  /**
+   * The shape of one sample as the first layer takes it, e.g. [1, 28, 28] for a convnet: a batch
+   * of flat rows (as datasets gather them) is viewed as [batch, ...inputShape] without a copy.
+   * By default the batch goes in as it comes.
+   */
+  inputShape?: Shape;
 }
 
 /**
@@ -20,6 +27,7 @@ export interface SequentialOptions {
 export class Sequential<T extends Tensor> {
   readonly weightDecay: number;
   readonly outputSize: number;
+  readonly inputShape: Shape | undefined;
 
   constructor(
     readonly backend: Backend<T>,
@@ -33,6 +41,18 @@ export class Sequential<T extends Tensor> {
     const outputSize = options.outputSize ?? this.affines.at(-1)?.W.value.shape[1];
     if (outputSize === undefined) throw new Error('network: no Affine layer to take the output size from; pass outputSize');
     this.outputSize = outputSize;
+    this.inputShape = options.inputShape;
+  }
+
+  /** x as the first layer takes it: a view of [batch, ...inputShape] when the net has an input shape. */
+  private shaped(x: T): T {
+    const shape = this.inputShape;
+    if (!shape || sameShape(x.shape.slice(1), shape)) return x;
+    const batch = x.shape[0] ?? 0;
+    if (x.shape.length === 0 || x.size !== batch * sizeOf(shape)) {
+      throw new ShapeError(`network: input ${shapeStr(x.shape)} is not a batch of samples of shape ${shapeStr(shape)}`);
+    }
+    return this.backend.reshape(x, [batch, ...shape]);
   }
 
   /** The Affine layers in order: their weights are what weight decay shrinks. */
@@ -59,7 +79,7 @@ export class Sequential<T extends Tensor> {
    * BatchNorm then uses the batch's statistics and moves its running ones, Dropout drops units.
    */
   predict(x: T, mode: ForwardMode = { train: false }): T {
-    let h = x;
+    let h = this.shaped(x);
     for (const layer of this.layers) h = layer.forward(h, mode);
     return h;
   }

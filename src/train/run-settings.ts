@@ -3,13 +3,26 @@
  * flags, the demo page's URL and form, and the settings a checkpoint keeps all go through
  * `parseRunSetting`, so a value is refused with the same words wherever it comes from.
  */
-import type { ActivationName, NetConfig } from '../nn/multi-layer-net.js';
+import type { Backend } from '../backend/backend.js';
+import { DeepConvNet, SimpleConvNet, type ImageShape } from '../nn/conv-nets.js';
+import { MultiLayerNet, type ActivationName, type NetConfig } from '../nn/multi-layer-net.js';
+import type { Sequential } from '../nn/sequential.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { WeightInit } from '../nn/init.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from './optimizer.js';
+
+/**
+ * Which of the book's nets a run trains: 'mlp' is the TwoLayerNet / MultiLayerNet of the hidden
+ * sizes (ch. 5-6), 'simple-conv' the SimpleConvNet of ch. 7, 'deep-conv' the DeepConvNet of ch. 8.
+ */
+export type NetKind = 'mlp' | 'simple-conv' | 'deep-conv';
+export const NET_KINDS: readonly NetKind[] = ['mlp', 'simple-conv', 'deep-conv'];
 
 /** What defines a training run of the book's nets on MNIST. */
 export interface RunSettings {
   device: 'gpu' | 'cpu';
+  /** The net: an MLP shaped by the settings below, or one of the book's convnets. */
+  net: NetKind;
   steps: number;
   batch: number;
   lr: number;
@@ -33,6 +46,7 @@ export interface RunSettings {
 export const RUN_DEFAULTS: Readonly<RunSettings> = {
   // In the order the demo page's links list them.
   device: 'gpu',
+  net: 'mlp',
   hidden: [50],
   activation: 'relu',
   init: 'std',
@@ -98,6 +112,7 @@ const MAX_UNITS = 4096;
 
 const RULES: { [K in RunKey]: [Parser<K>, string] } = {
   device: choice(['gpu', 'cpu'] as const),
+  net: choice(NET_KINDS),
   steps: int(1, 10_000_000),
   batch: int(1, 1_000_000),
   lr: [
@@ -162,6 +177,20 @@ export function runSettingsOf(s: RunSettings): RunSettings {
   return Object.fromEntries(RUN_KEYS.map((k) => [k, s[k]])) as unknown as RunSettings;
 }
 
+/**
+ * The settings that shape only an MLP: the convnets are built as the book builds them, so a run
+ * of one refuses these when given.
+ */
+export const MLP_ONLY_KEYS: readonly RunKey[] = ['hidden', 'activation', 'init', 'weightDecay', 'dropout', 'batchNorm'];
+
+/**
+ * Defaults that differ by net: the convnets train as the book's train_convnet.py does, with
+ * Adam at lr 0.001.
+ */
+export function netDefaults(net: NetKind): Partial<RunSettings> {
+  return net === 'mlp' ? {} : { optimizer: 'adam', lr: 0.001 };
+}
+
 /** The net these settings describe, for a data set of `inputSize` features and `classes` classes. */
 export function netConfigOf(s: RunSettings, inputSize = 784, classes = 10): NetConfig {
   return {
@@ -176,4 +205,31 @@ export function netConfigOf(s: RunSettings, inputSize = 784, classes = 10): NetC
     dropoutRatio: s.dropout,
     seed: s.seed,
   };
+}
+
+/** The image shape [channels, height, width] a convnet takes, from a dataset's sample shape. */
+function imageOf(sampleShape: readonly number[]): ImageShape {
+  if (sampleShape.length === 2) return [1, sampleShape[0]!, sampleShape[1]!];
+  if (sampleShape.length === 3) return [sampleShape[0]!, sampleShape[1]!, sampleShape[2]!];
+  throw new RangeError(`a convnet needs images: samples of shape [height, width] or [channels, height, width], got [${sampleShape.join(', ')}]`);
+}
+
+/**
+ * The net these settings describe, on `backend`, for samples of `sampleShape` ([28, 28] for
+ * MNIST) and `classes` classes: a MultiLayerNet, SimpleConvNet or DeepConvNet.
+ */
+export function createNet<T extends Tensor>(backend: Backend<T>, s: RunSettings, sampleShape: readonly number[] = [28, 28], classes = 10): Sequential<T> {
+  if (s.net === 'simple-conv') return new SimpleConvNet(backend, { inputDim: imageOf(sampleShape), outputSize: classes, seed: s.seed });
+  if (s.net === 'deep-conv') return new DeepConvNet(backend, { inputDim: imageOf(sampleShape), outputSize: classes, seed: s.seed });
+  const inputSize = sampleShape.reduce((a, b) => a * b, 1);
+  const image = sampleShape.length === 2 ? ([sampleShape[0]!, sampleShape[1]!] as const) : undefined;
+  return new MultiLayerNet(backend, { ...netConfigOf(s, inputSize, classes), inputImage: image });
+}
+
+/** A one-line description of the net, as `npm start` and reports print it. */
+export function describeNet(net: Sequential<Tensor>, s: RunSettings): string {
+  if (s.net !== 'mlp') return `${s.net === 'simple-conv' ? 'SimpleConvNet' : 'DeepConvNet'} (${net.layers.map((l) => l.name).join(' → ')})`;
+  const extras = [s.batchNorm && 'batch norm', s.dropout > 0 && `dropout ${s.dropout}`, s.weightDecay > 0 && `weight decay ${s.weightDecay}`].filter(Boolean);
+  const sizes = net instanceof MultiLayerNet ? net.layerSizes().join('-') : '';
+  return `net ${sizes} (${[s.activation, `init ${s.init}`, ...extras].join(', ')})`;
 }
