@@ -7,7 +7,7 @@ import { entryAliases } from './tools/entries.js';
  * Chromium (the CLI, the demo page, the benchmarks, the packed package). gpu: everything else,
  * kernels and training on the WebGPU adapter (SwiftShader here).
  */
-const UNIT = ['idx', 'mnist', 'rng', 'safetensors', 'learning-check', 'run-settings', 'layering', 'public-imports', 'model-compat', 'regularization', 'overfitting'].map((name) => `test/${name}.test.ts`);
+const UNIT = ['idx', 'mnist', 'rng', 'safetensors', 'learning-check', 'run-settings', 'layering', 'public-imports', 'model-compat', 'regularization', 'overfitting', 'shift'].map((name) => `test/${name}.test.ts`);
 const E2E = ['cli', 'demo', 'bench', 'package', 'device-lifetime'].map((name) => `test/${name}.test.ts`);
 
 export default defineConfig({

@@ -48,6 +48,60 @@ fn isNan(v: f32) -> bool {
   return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
+// Writes output o: the window's maximum and argmax. Returns at the first NaN, which wins.
+fn windowMax(o: u32, base: u32, h0: u32, w0: u32) {
+  var best = 0.0;
+  var arg = NONE;
+  // A window inside the image (all of them when pad = 0) skips the bounds checks.
+  if (h0 + p.poolH <= p.height && w0 + p.poolW <= p.width) {
+    arg = base + h0 * p.width + w0;
+    best = src[arg];
+    for (var kh = 0u; kh < p.poolH; kh++) {
+      let row = base + (h0 + kh) * p.width + w0;
+      for (var kw = 0u; kw < p.poolW; kw++) {
+        let v = src[row + kw];
+        if (isNan(v)) {
+          dst[o] = v;
+          argmaxOut[o] = row + kw;
+          return;
+        }
+        if (v > best) {
+          best = v;
+          arg = row + kw;
+        }
+      }
+    }
+  } else {
+    var first = true;
+    for (var kh = 0u; kh < p.poolH; kh++) {
+      let h = h0 + kh;
+      let rowInside = h < p.height;
+      let row = base + h * p.width;
+      for (var kw = 0u; kw < p.poolW; kw++) {
+        let w = w0 + kw;
+        var v = 0.0;
+        var idx = NONE;
+        if (rowInside && w < p.width) {
+          idx = row + w;
+          v = src[idx];
+          if (isNan(v)) {
+            dst[o] = v;
+            argmaxOut[o] = idx;
+            return;
+          }
+        }
+        if (first || v > best) {
+          best = v;
+          arg = idx;
+          first = false;
+        }
+      }
+    }
+  }
+  dst[o] = best;
+  argmaxOut[o] = arg;
+}
+
 @compute @workgroup_size(WG)
 fn max_pool_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let o = flatIndex(gid, nwg);
@@ -56,38 +110,9 @@ fn max_pool_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   let rest = o / p.outW;
   let oh = rest % p.outH;
   let plane = rest / p.outH;
-  let base = plane * p.height * p.width;
   // Window origin; u32 arithmetic wraps a row or column above or left of the image past
   // height / width, so one unsigned comparison tells padding from image.
-  let h0 = oh * p.stride - p.pad;
-  let w0 = ow * p.stride - p.pad;
-  var best = 0.0;
-  var arg = NONE;
-  var bestNan = false;
-  var first = true;
-  for (var kh = 0u; kh < p.poolH; kh++) {
-    let h = h0 + kh;
-    let rowInside = h < p.height;
-    let row = base + h * p.width;
-    for (var kw = 0u; kw < p.poolW; kw++) {
-      let w = w0 + kw;
-      var v = 0.0;
-      var idx = NONE;
-      if (rowInside && w < p.width) {
-        idx = row + w;
-        v = src[idx];
-      }
-      let vNan = isNan(v);
-      if (first || (!bestNan && (vNan || v > best))) {
-        best = v;
-        arg = idx;
-        bestNan = vNan;
-        first = false;
-      }
-    }
-  }
-  dst[o] = best;
-  argmaxOut[o] = arg;
+  windowMax(o, plane * p.height * p.width, oh * p.stride - p.pad, ow * p.stride - p.pad);
 }
 
 @compute @workgroup_size(WG)

@@ -5,14 +5,19 @@
 import { describe, expect, it } from 'vitest';
 import { parseSettings as parseCliSettings } from '../src/cli/train.js';
 import { UsageError } from '../tools/cli-args.js';
+import { CpuBackend } from '../src/backend/cpu-backend.js';
 import {
+  createNet,
   formatRunSetting,
+  NET_KINDS,
+  netDefaults,
   parseRunSetting,
   RUN_DEFAULTS,
   RUN_KEYS,
   runSettingsOf,
   SettingError,
   validRunSettings,
+  type NetKind,
   type RunKey,
 } from '../src/train/run-settings.js';
 import { BOOK_SETTINGS, parseSettings as parseDemoSettings, toQuery } from '../demo/app/settings.js';
@@ -92,5 +97,37 @@ describe('run settings', () => {
     expect(toQuery(settings)).toBe('hidden=100%2C50&lr=0.001&optimizer=adam&batchNorm=1');
     expect(parseDemoSettings(toQuery(settings)).settings).toEqual(settings);
     expect(toQuery(BOOK_SETTINGS)).toBe('');
+  });
+});
+
+describe('the net setting', () => {
+  it('takes the three nets, refuses others, and defaults the convnets to Adam at lr 0.001', () => {
+    expect(NET_KINDS.map((k) => parseRunSetting('net', k))).toEqual(['mlp', 'simple-conv', 'deep-conv']);
+    expect(() => parseRunSetting('net', 'lenet')).toThrow("net must be one of mlp, simple-conv, deep-conv, got 'lenet'");
+    expect(netDefaults('mlp')).toEqual({});
+    expect(netDefaults('simple-conv')).toEqual({ optimizer: 'adam', lr: 0.001 });
+    // A checkpoint from before the setting existed trains the MLP it was.
+    expect(validRunSettings({ hidden: [50] }).net).toBe('mlp');
+  });
+
+  it('createNet builds the net each setting names', () => {
+    const cpu = new CpuBackend('f64');
+    const names = (net: NetKind) => createNet(cpu, { ...RUN_DEFAULTS, net }).layers.map((l) => l.name);
+    expect(names('mlp')).toEqual(['Affine1', 'Relu1', 'Affine2']);
+    expect(names('simple-conv')).toEqual(['Conv1', 'Relu1', 'Pool1', 'Affine1', 'Relu2', 'Affine2']);
+    expect(names('deep-conv').filter((n) => n.startsWith('Conv'))).toHaveLength(6);
+    expect(() => createNet(cpu, { ...RUN_DEFAULTS, net: 'simple-conv' }, [784])).toThrow(/a convnet needs images/);
+  });
+});
+
+describe('npm start --net', () => {
+  it('trains a convnet with the book\'s Adam lr 0.001 unless told otherwise, and refuses the MLP\'s flags for it', () => {
+    const s = parseCliSettings(['--net', 'simple-conv']);
+    expect(s !== 'help' && [s.net, s.optimizer, s.lr]).toEqual(['simple-conv', 'adam', 0.001]);
+    const sgd = parseCliSettings(['--net', 'simple-conv', '--optimizer', 'sgd', '--lr', '0.05']);
+    expect(sgd !== 'help' && [sgd.optimizer, sgd.lr]).toEqual(['sgd', 0.05]);
+    expect(() => parseCliSettings(['--net', 'simple-conv', '--hidden', '100'])).toThrow(new UsageError('--hidden shapes the MLP only; --net simple-conv is built as the book builds it'));
+    expect(() => parseCliSettings(['--net', 'deep-conv', '--batch-norm'])).toThrow(/--batch-norm shapes the MLP only/);
+    expect(() => parseCliSettings(['--net', 'cnn'])).toThrow("--net must be one of mlp, simple-conv, deep-conv, got 'cnn'");
   });
 });

@@ -18,6 +18,7 @@ import { GpuDataset } from '../data/gpu-dataset.js';
 import { compareOptimizers, finalLevel } from '../experiments/optimizer-comparison.js';
 import { lineChartSvg } from '../experiments/line-chart-svg.js';
 import { finalGap, OVERFIT_SETUP, overfitting } from '../experiments/overfitting.js';
+import { SHIFTS, shiftAccuracy, type ShiftResult } from '../experiments/shift.js';
 import { sliceSplit, type Mnist } from '../data/mnist.js';
 import { loadMnist } from '../node/load-mnist.js';
 import type { LearningProblem } from '../train/learning-check.js';
@@ -25,16 +26,20 @@ import { choiceFlag, intFlag, parseFlags, runCli, UsageError } from '../../tools
 import { table } from '../../tools/format.js';
 import { skippedLines } from './format.js';
 
-const USAGE = `usage: npm run experiment -- init|optimizers|overfitting [options]
+const USAGE = `usage: npm run experiment -- init|optimizers|overfitting|shift [options]
   init                    activations of 5 layers x 100 units for sigmoid/ReLU x std 0.01 / 1 / Xavier / He
   optimizers              loss curves of SGD, Momentum, AdaGrad and Adam on MNIST (5 layers x 100 ReLU
                           units, batch 128): writes <date>-optimizers.json and .svg into --out
   overfitting             300 training images, 7 layers (6 x 100 ReLU), SGD lr 0.01: train vs test
                           accuracy per epoch without a cure, with weight decay 0.1, with dropout 0.2;
                           writes <date>-overfitting.json and .svg into --out
+  shift                   trains the TwoLayerNet (SGD lr 0.1) and SimpleConvNet (Adam lr 0.001) on
+                          MNIST, then scores both on the test set shifted by 0, 2, 4 and 6 pixels
+                          (mean over right, left, down, up); writes shift.json into --out
   --device gpu|cpu        where to run (default gpu)
   --steps N               optimizers: steps per optimizer (default 2000, the book's)
-  --epochs N              overfitting: epochs of 3 steps per run (default 201, the book's)
+  --epochs N              overfitting: epochs of 3 steps per run (default 201, the book's);
+                          shift: training epochs of each net (default 3)
   --out DIR               optimizers, overfitting: where the JSON and SVG go (default docs/experiments)
   --json                  print one JSON object as the last line
   --verbose               also say which GPU drivers device discovery passed over, and why
@@ -45,7 +50,9 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const [name, ...rest] = argv;
   if (name === '--help' || name === undefined) return void process.stdout.write(USAGE);
-  if (name !== 'init' && name !== 'optimizers' && name !== 'overfitting') throw new UsageError(`unknown experiment '${name}' (available: init, optimizers, overfitting)`);
+  if (name !== 'init' && name !== 'optimizers' && name !== 'overfitting' && name !== 'shift') {
+    throw new UsageError(`unknown experiment '${name}' (available: init, optimizers, overfitting, shift)`);
+  }
   const f = parseFlags(rest, {
     device: { type: 'string' },
     steps: { type: 'string' },
@@ -58,7 +65,7 @@ async function main(): Promise<void> {
   if (f.help) return void process.stdout.write(USAGE);
   const device = choiceFlag(f.device, 'device', ['gpu', 'cpu'] as const, 'gpu');
   const steps = intFlag(f.steps, 'steps', 2000);
-  const epochs = intFlag(f.epochs, 'epochs', OVERFIT_SETUP.epochs);
+  const epochs = intFlag(f.epochs, 'epochs', name === 'shift' ? 3 : OVERFIT_SETUP.epochs);
   let ctx: GpuContext | undefined;
   try {
     let backend: Backend<Tensor>;
@@ -72,6 +79,7 @@ async function main(): Promise<void> {
     if (f.verbose) for (const line of skippedLines(ctx)) process.stdout.write(`${line}\n`);
     if (name === 'optimizers') return await optimizers(backend, steps, f.out ?? 'docs/experiments', !!f.json);
     if (name === 'overfitting') return await overfit(backend, epochs, f.out ?? 'docs/experiments', !!f.json);
+    if (name === 'shift') return await shift(backend, epochs, f.out ?? 'docs/experiments', !!f.json);
     process.stdout.write(`${INIT_SETUP.inputs} inputs ~ N(0, 1) through ${INIT_SETUP.layers} layers of ${INIT_SETUP.units} units\n\n`);
     const runs: InitRun[] = [];
     for (const [activation, init] of INIT_RUNS) runs.push(await initActivations(backend, activation, init));
@@ -158,6 +166,36 @@ async function overfit(backend: Backend<Tensor>, epochs: number, outDir: string,
   reportLearning(curves.map((c) => [c.name, c.learning]));
   for (const d of [train, testPerEpoch, fullTest]) d!.dispose();
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+async function shift(backend: Backend<Tensor>, epochs: number, outDir: string, json: boolean): Promise<void> {
+  const mnist = await loadMnist();
+  const dataset = (split: Mnist['train']) => datasets(backend, [split])[0]!;
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const results: ShiftResult[] = [];
+  for (const net of ['mlp', 'simple-conv'] as const) {
+    log(`${net}: training ${epochs} epoch${epochs === 1 ? '' : 's'}, then scoring the shifted test sets`);
+    results.push(await shiftAccuracy(backend, dataset, mnist, net, epochs, log));
+  }
+  log(`\n${table([
+    ['net', 'training', ...SHIFTS.map((s) => `shift ${s} px`)],
+    ...results.map((r) => [r.name, r.training, ...r.accuracy.map((a) => a.toFixed(4))]),
+  ])}`);
+  const date = new Date().toISOString().slice(0, 10);
+  const result = {
+    about: 'Test accuracy on the MNIST test set with every image moved by 0, 2, 4 and 6 pixels (the mean over right, left, down and up; zeros come in), after training on the centred training set. Written by npm run experiment -- shift.',
+    date,
+    device: backend.device,
+    adapter: backend.label,
+    shifts: SHIFTS,
+    nets: results.map(({ learning, ...r }) => r),
+  };
+  await mkdir(outDir, { recursive: true });
+  const file = join(outDir, 'shift.json');
+  await writeFile(file, `${JSON.stringify(result, null, 1)}\n`);
+  log(`wrote ${file}`);
+  reportLearning(results.map((r) => [r.name, r.learning]));
+  if (json) log(JSON.stringify(result));
 }
 
 /** A run that did not learn fails the experiment, with the reason (learning-check.ts). */

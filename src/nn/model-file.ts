@@ -3,6 +3,7 @@ import { decodeSafetensors, encodeSafetensors, expectTensors } from '../io/safet
 import type { Tensor } from '../tensor/tensor.js';
 import type { OptimizerState } from '../train/optimizer.js';
 import type { NamedTensor } from './layer.js';
+import { Convolution, Pooling } from './conv-layers.js';
 import { MultiLayerNet } from './multi-layer-net.js';
 import { Sequential } from './sequential.js';
 
@@ -47,14 +48,29 @@ export function encodeModel<T extends Tensor>(
   return encodeSafetensors(tensors, { format: 'webgpu-backprop', ...architecture(net), ...extra });
 }
 
-/** As much of the net's architecture as it tells: a MultiLayerNet its config, another Sequential its layers' names. */
+/**
+ * How the tensors are laid out, for a reader in another framework: a convolution's W is
+ * [out, in, kh, kw] as PyTorch's Conv2d.weight; an Affine's W is [in, out] as the book's x·W,
+ * the transpose of PyTorch's Linear.weight; images are NCHW, flattened per sample in C, H, W order.
+ */
+const LAYOUT = 'Convolution W [out, in, kh, kw] (PyTorch Conv2d.weight); Affine W [in, out] (y = x·W, the transpose of PyTorch Linear.weight); NCHW, flattened in C, H, W order';
+
+/**
+ * As much of the net's architecture as it tells: a MultiLayerNet its config, another Sequential
+ * its layers' names and convolution and pooling settings, and its input shape.
+ */
 function architecture<T extends Tensor>(net: ModelTensors<T>): Record<string, string> {
   if (net instanceof MultiLayerNet) {
     const c = net.config;
     return { layer_sizes: net.layerSizes().join(','), activation: c.activation, batch_norm: String(c.batchNorm), dropout_ratio: String(c.dropoutRatio) };
   }
-  if (net instanceof Sequential) return { layers: net.layers.map((l) => l.name).join(',') };
-  return {};
+  if (!(net instanceof Sequential)) return {};
+  const layers = net.layers.map((l) => {
+    if (l instanceof Convolution) return `${l.name}(stride=${l.args.stride},pad=${l.args.pad})`;
+    if (l instanceof Pooling) return `${l.name}(${l.args.poolH}x${l.args.poolW},stride=${l.args.stride},pad=${l.args.pad})`;
+    return l.name;
+  });
+  return { layers: layers.join(','), layout: LAYOUT, ...(net.inputShape ? { input_shape: net.inputShape.join(',') } : {}) };
 }
 
 /**
