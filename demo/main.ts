@@ -18,6 +18,9 @@ import { OptimizersPanel } from './panels/optimizers-panel.js';
 import { OverfittingPanel } from './panels/overfitting-panel.js';
 import { DeviceCard } from './panels/device-card.js';
 import { DrawPanel } from './panels/draw-panel.js';
+import { FeatureMapsPanel } from './panels/feature-maps-panel.js';
+import { FiltersPanel } from './panels/filters-panel.js';
+import { ShiftChart } from './panels/shift-chart.js';
 import { GradcheckPanel } from './panels/gradcheck-panel.js';
 import { LoadingPanel } from './panels/loading-panel.js';
 import { TestStrip } from './panels/test-strip.js';
@@ -61,8 +64,12 @@ async function boot(): Promise<void> {
   new TrainPanel(app);
   new ChartsPanel(app);
   const weights = new WeightsPanel(app);
+  const maps = new FeatureMapsPanel(app);
   const panels = {
-    draw: new DrawPanel(app),
+    draw: new DrawPanel(app, maps),
+    maps,
+    filters: new FiltersPanel(app),
+    shift: new ShiftChart(),
     strip: new TestStrip(app),
     activations: new ActivationsPanel(app, (probe) => weights.showActivity(probe)),
     gradcheck: new GradcheckPanel(app),

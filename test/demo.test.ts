@@ -12,7 +12,6 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DemoSnapshot } from '../demo/app/test-hook.js';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
 import { CpuDataset } from '../src/data/cpu-dataset.js';
 import { sliceSplit } from '../src/data/mnist.js';
@@ -22,7 +21,7 @@ import { finalGap, OVERFIT_RUNS, OVERFIT_SETUP, overfitting, type OverfitCurve, 
 import { MultiLayerNet, type NetConfig } from '../src/nn/multi-layer-net.js';
 import { createOptimizer, type OptimizerName } from '../src/train/optimizer.js';
 import { Trainer } from '../src/train/trainer.js';
-import { launch, NO_WEBGPU_FLAGS, REPO_ROOT, startDemoServer, watchErrors, WEBGPU_FLAGS, type DemoServer } from './demo/harness.js';
+import { launch, NO_WEBGPU_FLAGS, ready, REPO_ROOT, snapshot, startDemoServer, waitFor, watchErrors, WEBGPU_FLAGS, type DemoServer } from './demo/harness.js';
 
 /** The book's net with He init: 100 steps reach ~86% where the book's N(0, 0.01²) needs ~250. */
 const TRAIN_QUERY = '?steps=100&init=he&evalSubset=1000&evalEvery=50&compareSteps=10';
@@ -98,21 +97,6 @@ async function overfittingInNode(epochs: number): Promise<OverfitCurve[]> {
   return overfitting(be, train!, test!, full!, { epochs });
 }
 
-
-const snapshot = (page: Page): Promise<DemoSnapshot> => page.evaluate(() => window.__demo!.snapshot());
-
-async function waitFor(page: Page, what: string, ok: (s: DemoSnapshot) => boolean, timeoutMs: number): Promise<DemoSnapshot> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await page.evaluate(() => window.__demo?.snapshot());
-    if (s?.error) throw new Error(`page failed while waiting for ${what}: ${s.error}`);
-    if (s && ok(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last state: ${JSON.stringify(s)?.slice(0, 600)}`);
-    await page.waitForTimeout(250);
-  }
-}
-
-const ready = (page: Page) => page.waitForFunction(() => window.__demo !== undefined, null, { timeout: 90_000 });
 
 describe('demo page', () => {
   let server: DemoServer;

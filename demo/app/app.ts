@@ -2,7 +2,7 @@
  * The page's state: the settings, the devices, and the one training session (the net every panel
  * shows). Panels listen to its events; the controls call start / pause / reset.
  */
-import { NO_TRACER, type Tensor } from 'webgpu-backprop';
+import { NO_TRACER, preparesFor, type Tensor } from 'webgpu-backprop';
 import type { Devices } from '../engine/devices.js';
 import { FirstRows } from '../engine/first-rows.js';
 import type { DispatchTagger, StepTrace } from '../trace/dispatch-tagger.js';
@@ -142,6 +142,13 @@ export class App {
       },
     }, onGpu ? this.tagger! : NO_TRACER);
     if (onGpu) this.tagger!.labelLayers(session.net);
+    const gpu = this.devices.gpu;
+    if (gpu && !gpu.ctx.isLost) {
+      // The page compiled the MLP's pipelines while loading; a convnet's convolution and pooling
+      // pipelines compile now, asynchronously, before anything of this net runs on the GPU (see
+      // Serial): its training steps, or the trace panel's step of a scratch copy on the GPU.
+      void this.netWork.run(() => gpu.prepare([], preparesFor(session.net.layers))).catch((e: unknown) => this.fail(e));
+    }
     return session;
   }
 }

@@ -8,15 +8,37 @@
 import {
   formatRunSetting,
   isRunKey,
+  MLP_ONLY_KEYS,
+  netDefaults,
   parseInteger,
   parseRunSetting,
   RUN_DEFAULTS,
   SettingError,
+  type NetKind,
   type RunKey,
   type RunSettings,
 } from 'webgpu-backprop';
 
 export type DeviceName = RunSettings['device'];
+
+/**
+ * The nets this page trains: the book's TwoLayerNet (and ch. 6's MultiLayerNet) and ch. 7's
+ * SimpleConvNet. DeepConvNet (ch. 8) is `npm start -- --net deep-conv`: on a software adapter
+ * one of its steps takes seconds.
+ */
+export const PAGE_NETS: readonly NetKind[] = ['mlp', 'simple-conv'];
+
+export function isConvNet(s: Pick<RunSettings, 'net'>): boolean {
+  return s.net !== 'mlp';
+}
+
+/**
+ * A convnet scores accuracy on the first CONV_EVAL_IMAGES of each set per evaluation, as the
+ * book's train_convnet.py does (evaluate_sample_num_per_epoch=1000): on a software adapter
+ * SimpleConvNet takes about a minute for all 70,000 images. evalSubset=0 in the URL asks for
+ * all of them.
+ */
+export const CONV_EVAL_IMAGES = 1000;
 
 /** A run (the same settings `npm start` takes, with the same validation) and the page's own options. */
 export interface DemoSettings extends RunSettings {
@@ -39,6 +61,42 @@ export const BOOK_SETTINGS: Readonly<DemoSettings> = {
   compareSteps: 50,
   autostart: false,
 };
+
+/** Steps of the CPU-vs-GPU race for a convnet: the CPU device takes about a second per SimpleConvNet step. */
+export const CONV_COMPARE_STEPS = 10;
+
+/** The settings a net's defaults decide: switching nets moves them to the new net's, unless the user chose them. */
+const NET_DEFAULTED = ['optimizer', 'lr', 'evalSubset', 'compareSteps'] as const;
+
+/**
+ * A net's own defaults: the book's settings, with what the net trains with by default in the
+ * book (a convnet: Adam, lr 0.001, accuracy on 1,000 images of each set per evaluation) and a
+ * shorter CPU-vs-GPU race for a convnet.
+ */
+export function defaultsFor(net: NetKind): DemoSettings {
+  if (net === 'mlp') return { ...BOOK_SETTINGS, hidden: [...BOOK_SETTINGS.hidden] };
+  return { ...BOOK_SETTINGS, hidden: [...BOOK_SETTINGS.hidden], ...netDefaults(net), net, evalSubset: CONV_EVAL_IMAGES, compareSteps: CONV_COMPARE_STEPS };
+}
+
+/**
+ * The settings after the form switches to another net: that net's defaults for what its
+ * defaults decide (optimizer, learning rate, evaluation subset, race length), everything else kept.
+ */
+export function withNet(s: Readonly<DemoSettings>, net: NetKind): DemoSettings {
+  const from = defaultsFor(s.net);
+  const to = defaultsFor(net);
+  const next: DemoSettings = { ...s, hidden: [...s.hidden], net };
+  // What the old net's defaults set follows the new net's; a value the user chose stays.
+  for (const key of NET_DEFAULTED) {
+    if (s[key] === from[key]) (next as unknown as Record<string, unknown>)[key] = to[key];
+  }
+  return next;
+}
+
+/** Whether a setting means anything for this net (the MLP-only ones do not for a convnet). */
+export function appliesTo(key: Key, net: NetKind): boolean {
+  return net === 'mlp' || !(MLP_ONLY_KEYS as readonly string[]).includes(key);
+}
 
 export const TRAIN_IMAGES = 60_000;
 export const TEST_IMAGES = 10_000;
@@ -94,11 +152,31 @@ export interface ParsedSettings {
 
 export function parseSettings(query: URLSearchParams | string): ParsedSettings {
   const params = typeof query === 'string' ? new URLSearchParams(query) : query;
-  const settings: DemoSettings = { ...BOOK_SETTINGS, hidden: [...BOOK_SETTINGS.hidden] };
   const problems: string[] = [];
+  // The net first: its defaults are what the other parameters differ from.
+  let net: NetKind = 'mlp';
+  const netText = params.get('net');
+  if (netText !== null) {
+    try {
+      net = parseField('net', netText.trim());
+      if (!PAGE_NETS.includes(net)) {
+        problems.push(`net=${netText} ignored: this page trains ${PAGE_NETS.join(' or ')} (npm start -- --net ${net} trains it)`);
+        net = 'mlp';
+      }
+    } catch (e) {
+      problems.push(`net=${netText} ignored: must be ${(e as Error).message}`);
+    }
+  }
+  const settings = defaultsFor(net);
   for (const [key, text] of params) {
+    if (key === 'net') continue;
     if (!isKey(key)) {
       problems.push(`unknown setting '${key}'`);
+      continue;
+    }
+    if (!appliesTo(key, net)) {
+      // The same refusal as npm start's: a convnet is built as the book builds it.
+      problems.push(`${key}=${text} ignored: it shapes the MLP only; net=${net} is built as the book builds it`);
       continue;
     }
     try {
@@ -115,12 +193,14 @@ export function setField(settings: DemoSettings, key: Key, text: string): void {
   (settings as unknown as Record<Key, unknown>)[key] = parseField(key, text.trim());
 }
 
-/** The query string for these settings: only what differs from the book. */
+/** The query string for these settings: only what differs from the book (from the net's own defaults). */
 export function toQuery(settings: DemoSettings): string {
   const params = new URLSearchParams();
+  const defaults = defaultsFor(settings.net);
   for (const key of Object.keys(BOOK_SETTINGS) as Key[]) {
+    if (!appliesTo(key, settings.net)) continue;
     const text = format(key, settings[key]);
-    if (text !== format(key, BOOK_SETTINGS[key])) params.set(key, text);
+    if (key === 'net' ? text !== format(key, BOOK_SETTINGS.net) : text !== format(key, defaults[key])) params.set(key, text);
   }
   return params.toString();
 }
@@ -141,6 +221,20 @@ export function evalInterval(s: DemoSettings): number {
 
 /** The same run from the command line (`npm start`), which draws the same weights and batches. */
 export function cliCommand(s: DemoSettings): string {
+  if (isConvNet(s)) {
+    // npm start trains a convnet with its net's defaults (Adam, lr 0.001) and refuses the MLP's flags.
+    const conv = defaultsFor(s.net);
+    const flags = [
+      `--net ${s.net}`,
+      `--device ${s.device}`,
+      `--steps ${s.steps}`,
+      `--batch ${s.batch}`,
+      ...(s.optimizer !== conv.optimizer ? [`--optimizer ${s.optimizer}`] : []),
+      ...(s.lr !== conv.lr ? [`--lr ${s.lr}`] : []),
+      `--seed ${s.seed}`,
+    ];
+    return `npm start -- ${flags.join(' ')}`;
+  }
   const flags = [
     `--device ${s.device}`,
     `--steps ${s.steps}`,
@@ -157,4 +251,11 @@ export function cliCommand(s: DemoSettings): string {
     `--seed ${s.seed}`,
   ];
   return `npm start -- ${flags.join(' ')}`;
+}
+
+/** The net of these settings as the page names it: 'net 784-50-10' or 'SimpleConvNet'. */
+export function netLabel(s: Pick<RunSettings, 'net' | 'hidden'>): string {
+  if (s.net === 'simple-conv') return 'SimpleConvNet';
+  if (s.net === 'deep-conv') return 'DeepConvNet';
+  return `net ${[784, ...s.hidden, 10].join('-')}`;
 }

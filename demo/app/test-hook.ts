@@ -1,16 +1,20 @@
 /**
- * `window.__demo`: what the Playwright tests (test/demo.test.ts) read and do. State is returned
+ * `window.__demo`: what the Playwright tests (test/demo.test.ts, test/demo-conv.test.ts) read and do. State is returned
  * as plain data so `page.evaluate` can carry it out of the page.
  */
 import type { ActivationsPanel } from '../panels/activations-panel.js';
 import type { ComparePanel } from '../panels/compare-panel.js';
 import type { DrawPanel } from '../panels/draw-panel.js';
+import type { FeatureMapsPanel, FeatureMapsSnapshot } from '../panels/feature-maps-panel.js';
+import type { FiltersPanel, FiltersSnapshot } from '../panels/filters-panel.js';
+import type { ShiftChart, ShiftSnapshot } from '../panels/shift-chart.js';
 import type { GradcheckPanel } from '../panels/gradcheck-panel.js';
 import type { TestStrip } from '../panels/test-strip.js';
 import type { TracePanel } from '../panels/trace-panel.js';
 import type { InitPanel } from '../panels/init-panel.js';
 import type { OptimizersPanel, OptimizersSnapshot } from '../panels/optimizers-panel.js';
 import type { OverfittingPanel, OverfittingSnapshot } from '../panels/overfitting-panel.js';
+import { netName } from '../engine/nets.js';
 import type { App } from './app.js';
 
 export interface Panels {
@@ -18,6 +22,9 @@ export interface Panels {
   optimizers: OptimizersPanel;
   overfitting: OverfittingPanel;
   draw: DrawPanel;
+  maps: FeatureMapsPanel;
+  filters: FiltersPanel;
+  shift: ShiftChart;
   strip: TestStrip;
   gradcheck: GradcheckPanel;
   trace: TracePanel;
@@ -27,6 +34,10 @@ export interface Panels {
 
 export interface DemoSnapshot {
   device: 'gpu' | 'cpu';
+  /** The run setting: 'mlp' or 'simple-conv'. */
+  net: string;
+  /** The net's name as the page shows it ('784-50-10', 'SimpleConvNet'). */
+  netName: string;
   hasGpu: boolean;
   adapter: string | null;
   softwareAdapter: boolean | null;
@@ -43,7 +54,14 @@ export interface DemoSnapshot {
   evals: { step: number; trainAcc: number; testAcc: number }[];
   gradcheck: { param: string; numericalVsCpu: number; numericalVsGpu: number | null; cpuVsGpu: number | null }[];
   drawing: number;
-  drawPrediction: { drawing: number; digit: number; probs: number[] } | null;
+  drawPrediction: { drawing: number; digit: number; probs: number[]; net: string } | null;
+  /** The 784 values the net gets for the drawing (null when the pad is blank). */
+  drawSeen: number[] | null;
+  /** The draw pad's MNIST-style centring switch. */
+  drawCentred: boolean;
+  featureMaps: FeatureMapsSnapshot;
+  filters: FiltersSnapshot;
+  shift: ShiftSnapshot;
   strip: { version: number; items: { index: number; label: number; predicted: number }[] };
   traceDispatches: number;
   traceKernels: string[];
@@ -83,6 +101,8 @@ export function installTestHook(app: App, panels: Panels): void {
       const last = panels.draw.last;
       return {
         device: s.backend.device,
+        net: s.settings.net,
+        netName: netName(s.net),
         hasGpu: app.devices.hasGpu,
         adapter: gpu ? gpu.label : null,
         softwareAdapter: gpu ? gpu.ctx.adapter.software : null,
@@ -103,7 +123,12 @@ export function installTestHook(app: App, panels: Panels): void {
           cpuVsGpu: r.cpuVsGpu?.meanAbsDiff ?? null,
         })),
         drawing: panels.draw.drawingNumber,
-        drawPrediction: last ? { drawing: last.drawing, digit: last.digit, probs: Array.from(last.probs) } : null,
+        drawPrediction: last ? { drawing: last.drawing, digit: last.digit, probs: Array.from(last.probs), net: last.net } : null,
+        drawSeen: panels.draw.seen ? Array.from(panels.draw.seen) : null,
+        drawCentred: panels.draw.centred,
+        featureMaps: panels.maps.snapshot(),
+        filters: panels.filters.snapshot(),
+        shift: panels.shift.snapshot(),
         strip: { version: panels.strip.version, items: panels.strip.items.map(({ index, label, predicted }) => ({ index, label, predicted })) },
         traceDispatches: panels.trace.shown?.dispatches.length ?? 0,
         traceKernels: panels.trace.shown?.dispatches.map((d) => `${d.phase}:${d.layer}:${d.kernel}`) ?? [],

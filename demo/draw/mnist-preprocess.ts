@@ -3,7 +3,8 @@
  * the digit is scaled to fit a 20×20 box, keeping its aspect ratio, with anti-aliased grey
  * levels, then placed in a 28×28 field so that its center of mass sits at the center. A net
  * trained on MNIST only knows digits prepared like this: a raw 28×28 shrink of the canvas puts a
- * small or off-center digit where it has never seen one.
+ * small or off-center digit where it has never seen one. The page can switch the centring off, to
+ * show how a convnet copes with an off-centre digit next to the MLP.
  */
 
 export const FIELD = 28;
@@ -81,22 +82,41 @@ export function centerOfMass(image: ArrayLike<number>, width: number, height: nu
   return mass > 0 ? [mx / mass, my / mass] : [width / 2, height / 2];
 }
 
+export interface PreprocessOptions {
+  /**
+   * Centre the digit's center of mass in the field, as MNIST does (default). Off, the digit is
+   * still scaled to the 20×20 box but stays where it was drawn: its box sits at the same place
+   * in the 28×28 field as on the pad, kept inside the field (at most 4 pixels off centre each way).
+   */
+  centre?: boolean;
+}
+
 /**
  * ink: width×height values in [0, 1] (1 = full ink). Returns 28×28 values in [0, 1] as the
  * network's input, or null when nothing is drawn.
  */
-export function toMnistInput(ink: ArrayLike<number>, width: number, height: number): Float32Array | null {
+export function toMnistInput(ink: ArrayLike<number>, width: number, height: number, { centre = true }: PreprocessOptions = {}): Float32Array | null {
   const box = inkBox(ink, width, height);
   if (!box) return null;
   const scale = BOX / Math.max(box.width, box.height);
   const w = Math.max(1, Math.round(box.width * scale));
   const h = Math.max(1, Math.round(box.height * scale));
   const digit = resample(ink, width, box, w, h);
-  const [cx, cy] = centerOfMass(digit, w, h);
-  // Where the digit's top-left goes so that its center of mass lands on the field's center,
-  // kept inside the field.
-  const left = Math.min(Math.max(Math.round(FIELD / 2 - cx), 0), FIELD - w);
-  const top = Math.min(Math.max(Math.round(FIELD / 2 - cy), 0), FIELD - h);
+  let left: number;
+  let top: number;
+  if (centre) {
+    // Where the digit's top-left goes so that its center of mass lands on the field's center.
+    const [cx, cy] = centerOfMass(digit, w, h);
+    left = Math.round(FIELD / 2 - cx);
+    top = Math.round(FIELD / 2 - cy);
+  } else {
+    // The box's center at the same fraction of the field as of the pad.
+    left = Math.round(((box.x + box.width / 2) / width) * FIELD - w / 2);
+    top = Math.round(((box.y + box.height / 2) / height) * FIELD - h / 2);
+  }
+  // Kept inside the field.
+  left = Math.min(Math.max(left, 0), FIELD - w);
+  top = Math.min(Math.max(top, 0), FIELD - h);
   const out = new Float32Array(FIELD * FIELD);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) out[(top + y) * FIELD + left + x] = Math.min(digit[y * w + x]!, 1);

@@ -3,12 +3,21 @@
  * drawing pad, the strip of test images and the activations panel; forward passes here change
  * nothing the next training step depends on (each step runs its own forward first).
  */
-import type { Dataset, MultiLayerNet, Tensor } from 'webgpu-backprop';
+import type { Dataset, Sequential, Tensor } from 'webgpu-backprop';
+import { isConvolutional } from './nets.js';
+
+/**
+ * Images per forward pass: a convnet's activations are large (SimpleConvNet's first layer holds
+ * 69 KB per image, so 2,000 images would exceed a 128 MiB buffer).
+ */
+export function chunkFor(net: Sequential<Tensor>): number {
+  return isConvolutional(net) ? 500 : 2_000;
+}
 
 /** rows × 10 probabilities for rows × 784 inputs in [0, 1]. */
-export async function classify<T extends Tensor>(net: MultiLayerNet<T>, inputs: Float32Array, rows: number): Promise<Float32Array> {
+export async function classify<T extends Tensor>(net: Sequential<T>, inputs: Float32Array, rows: number): Promise<Float32Array> {
   const be = net.backend;
-  const x = be.fromArray(inputs, [rows, net.config.inputSize]);
+  const x = be.fromArray(inputs, [rows, inputs.length / rows]);
   try {
     return await probabilities(net, x);
   } finally {
@@ -16,17 +25,23 @@ export async function classify<T extends Tensor>(net: MultiLayerNet<T>, inputs: 
   }
 }
 
-/** Probabilities for rows start .. start + count of a dataset (the GPU gathers them itself). */
-export async function classifyRange<T extends Tensor>(net: MultiLayerNet<T>, data: Dataset<T>, start: number, count: number): Promise<Float32Array> {
-  const { x, t } = data.range(start, count);
-  try {
-    return await probabilities(net, x);
-  } finally {
+/** Probabilities for rows start .. start + count of a dataset (the GPU gathers them itself), in chunks the net fits. */
+export async function classifyRange<T extends Tensor>(net: Sequential<T>, data: Dataset<T>, start: number, count: number): Promise<Float32Array> {
+  const chunk = chunkFor(net);
+  const out = new Float32Array(count * net.outputSize);
+  const reads: Promise<void>[] = [];
+  for (let from = 0; from < count; from += chunk) {
+    const rows = Math.min(chunk, count - from);
+    const { x, t } = data.range(start + from, rows);
+    // Each chunk's read is recorded now; the next chunk may then reuse its buffers.
+    reads.push(probabilities(net, x).then((p) => out.set(p, from * net.outputSize)));
     net.backend.dispose(x, t);
   }
+  await Promise.all(reads);
+  return out;
 }
 
-async function probabilities<T extends Tensor>(net: MultiLayerNet<T>, x: T): Promise<Float32Array> {
+async function probabilities<T extends Tensor>(net: Sequential<T>, x: T): Promise<Float32Array> {
   const be = net.backend;
   const probs = be.softmax(net.predict(x));
   try {

@@ -6,7 +6,7 @@
  * ops the layers use at inference, on the net's own weights and running statistics; calling the
  * layers instead would hand out tensors the next training step disposes.
  */
-import { Affine, BatchNorm, Dropout, Relu, Sigmoid, type MultiLayerNet, type Tensor } from 'webgpu-backprop';
+import { Affine, BatchNorm, Dropout, Relu, Sigmoid, type Sequential, type Tensor } from 'webgpu-backprop';
 
 export interface HiddenActivity {
   /** Pre-activation x·W + b. */
@@ -24,12 +24,13 @@ export interface Probe {
   probs: Float32Array;
 }
 
-export async function probe<T extends Tensor>(net: MultiLayerNet<T>, input: Float32Array): Promise<Probe> {
+/** An MLP's layers (a convnet's first layers: see feature-maps.ts). */
+export async function probe<T extends Tensor>(net: Sequential<T>, input: Float32Array): Promise<Probe> {
   const be = net.backend;
   const owned: T[] = [];
   const keep = <U extends T>(t: U): U => (owned.push(t), t);
   try {
-    let h = keep(be.fromArray(input, [1, net.config.inputSize]));
+    let h = keep(be.fromArray(input, [1, input.length]));
     const reads: { z: T; normalized?: T; mask?: T; h: T }[] = [];
     // The hidden layer being walked: its pre-activation, and its BatchNorm output if it has one.
     let z: T | undefined;

@@ -1,14 +1,18 @@
 /**
  * One image through the net, layer by layer: its pixels, each hidden layer's pre-activation z
  * (and BatchNorm's output, where the net has it), the ReLU mask (which units let the gradient
- * through in backward) and the activation, then the class probabilities. Follows the selected
- * test image or the drawing.
+ * through in backward) and the activation, then the class probabilities. For SimpleConvNet: the
+ * feature maps after Conv1, Relu1 and Pool1, then the fully connected hidden layer's ReLU mask.
+ * Follows the selected test image or the drawing.
  */
 import type { App, Sample } from '../app/app.js';
 import { byId, el } from '../app/dom.js';
 import { LatestOnly } from '../app/latest-only.js';
-import type { NetConfig } from 'webgpu-backprop';
+import { MultiLayerNet, type NetConfig } from 'webgpu-backprop';
+import { featureMaps, type FeatureMaps } from '../engine/feature-maps.js';
+import { firstConvStages } from '../engine/nets.js';
 import { probe, type HiddenActivity, type Probe } from '../engine/probe.js';
+import { TileGrid } from '../ui/map-grid.js';
 import { diverging, grayscale, maxAbs, paint, pixelCanvas, sequential } from '../ui/pixels.js';
 import { renderProbBars } from '../ui/prob-bars.js';
 
@@ -39,16 +43,70 @@ export class ActivationsPanel {
     const sample = this.app.sample;
     const session = this.app.session;
     const input = this.input(sample);
-    const result = await this.app.netWork.run(() => probe(session.net, input));
+    const net = session.net;
+    if (firstConvStages(net)) {
+      const maps = await this.app.netWork.run(() => featureMaps(net, input));
+      if (session !== this.app.session) return;
+      this.last = undefined;
+      this.renderConv(sample, input, maps);
+      return;
+    }
+    if (!(net instanceof MultiLayerNet)) throw new Error(`activations: no view of a net like ${net.constructor.name}`);
+    const result = await this.app.netWork.run(() => probe(net, input));
     if (session !== this.app.session) return;
     this.last = result;
-    this.render(sample, input, result, session.net.config);
+    this.render(sample, input, result, net.config);
     this.onProbe(result);
   }
 
-  private render(sample: Sample, input: Float32Array, result: Probe, config: NetConfig): void {
+  private source(sample: Sample): number | undefined {
     const label = sample.kind === 'test' ? this.app.devices.mnist.test.labels[sample.index] : undefined;
     byId('activity-source').textContent = sample.kind === 'test' ? `test image #${sample.index} (label ${label})` : 'your drawing';
+    return label;
+  }
+
+  /**
+   * A convnet, layer by layer: the image, Conv1's maps, Relu1's, Pool1's (small tiles, on one
+   * scale per layer), the ReLU mask of the fully connected hidden layer, the probabilities.
+   */
+  private renderConv(sample: Sample, input: Float32Array, maps: FeatureMaps): void {
+    const label = this.source(sample);
+    const image = pixelCanvas(28, 28, 3);
+    paint(image, input, 28, 28, grayscale);
+    const probs = el('div', { class: 'probs compact' });
+    renderProbBars(probs, maps.probs, label);
+    const stages = maps.stages.map((s) => {
+      const grid = new TileGrid({ count: s.channels, height: s.height, width: s.width, zoom: 24 / s.width, columns: 6, title: (i) => `${s.layer}, map ${i + 1}`, className: 'maps small' });
+      grid.paint(s.values, 'all');
+      return el('div', { class: 'activity-step', 'data-layer': s.layer }, el('div', { class: 'caption' }, `${s.layer}: ${s.channels} × ${s.height}×${s.width}`), grid.element);
+    });
+    const hidden = maps.hidden.map(({ layer, mask }) => {
+      const n = mask.length;
+      const cols = Math.min(n, UNITS_PER_ROW);
+      const canvas = pixelCanvas(cols, Math.ceil(n / cols), CELL, 'pixels units');
+      paint(canvas, mask, cols, Math.ceil(n / cols), sequential, 1);
+      canvas.title = 'dark: 1, the unit passes its gradient back; light: 0, it blocks it';
+      const active = mask.reduce((a, v) => a + v, 0);
+      return el(
+        'div',
+        { class: 'activity-step hidden-layer', 'data-layer': layer },
+        el('div', { class: 'caption' }, `${layer} mask (${n} units after Affine1)`),
+        canvas,
+        el('p', { class: 'hint' }, `${active} of ${n} units fire for this image.`),
+      );
+    });
+    byId('activity-body').replaceChildren(
+      el('div', { class: 'activity-flow' },
+        el('div', { class: 'activity-step' }, el('div', { class: 'caption' }, 'input x (1×28×28)'), image),
+        ...stages,
+        ...hidden,
+        el('div', { class: 'activity-step' }, el('div', { class: 'caption' }, 'softmax output'), probs),
+      ),
+    );
+  }
+
+  private render(sample: Sample, input: Float32Array, result: Probe, config: NetConfig): void {
+    const label = this.source(sample);
     const image = pixelCanvas(28, 28, 3);
     paint(image, input, 28, 28, grayscale);
     const probs = el('div', { class: 'probs compact' });

@@ -1,7 +1,7 @@
 /** Loss per step, train/test accuracy per epoch and steps per second, as the run goes. */
 import type { App } from '../app/app.js';
 import { byId, percent } from '../app/dom.js';
-import { TEST_IMAGES, TRAIN_IMAGES, type DemoSettings } from '../app/settings.js';
+import { CONV_EVAL_IMAGES, isConvNet, TEST_IMAGES, TRAIN_IMAGES, type DemoSettings } from '../app/settings.js';
 import { LineChart } from '../ui/line-chart.js';
 
 /** Weight of the newest loss in the smoothed line (an exponential moving average). */
@@ -65,6 +65,12 @@ export class ChartsPanel {
 
 function accuracyScope(s: Readonly<DemoSettings>): string {
   const every = s.evalEvery > 0 ? `every ${s.evalEvery} steps` : 'once per epoch';
+  if (isConvNet(s) && s.evalSubset === CONV_EVAL_IMAGES) {
+    return (
+      `${every}, on the first ${CONV_EVAL_IMAGES.toLocaleString('en')} train and ${CONV_EVAL_IMAGES.toLocaleString('en')} test images, ` +
+      "as the book's train_convnet.py scores its convnet (a convnet's forward pass is far slower than the MLP's; evalSubset=0 in the URL scores all of them)"
+    );
+  }
   if (s.evalSubset > 0) {
     return `${every}, on the first ${Math.min(s.evalSubset, TRAIN_IMAGES).toLocaleString('en')} train and ${Math.min(s.evalSubset, TEST_IMAGES).toLocaleString('en')} test images (set by the URL)`;
   }

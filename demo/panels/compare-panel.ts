@@ -1,6 +1,7 @@
 /** CPU vs GPU: the same steps on both devices, their speed ratio and their two loss curves. */
 import type { App } from '../app/app.js';
 import { byId, durationText, el, sci } from '../app/dom.js';
+import { netLabel } from '../app/settings.js';
 import { timedRun, type TimedRun } from '../training/timed-run.js';
 import { LineChart } from '../ui/line-chart.js';
 
@@ -84,7 +85,7 @@ export class ComparePanel {
         ),
       ),
       el('p', { class: 'verdict' }, faster + why),
-      el('p', { class: 'hint' }, `net ${[784, ...s.hidden, 10].join('-')}, batch ${s.batch}, steps ${c.cpu.untimed + 1}–${c.steps} timed (the first allocate and warm up). Largest difference between the two loss curves: ${sci(c.maxLossDiff)} (float32 rounding).`),
+      el('p', { class: 'hint' }, `${netLabel(s)}, batch ${s.batch}, steps ${c.cpu.untimed + 1}–${c.steps} timed (the first allocate and warm up). Largest difference between the two loss curves: ${sci(c.maxLossDiff)} (float32 rounding).`),
     );
     this.chart ??= new LineChart(byId('compare-chart'), {
       xLabel: 'step',

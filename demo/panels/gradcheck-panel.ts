@@ -124,6 +124,9 @@ export class GradcheckPanel {
  * panel uses ch. 6's layers, say that they are left out here and where they are checked.
  */
 function plainNetNote(s: Readonly<DemoSettings>): string {
+  if (s.net === 'simple-conv') {
+    return "It checks the book's two-layer net, not the SimpleConvNet the training panel trains: npm run gradcheck -- --net simple-conv checks the convolution and pooling layers the same way.";
+  }
   const layers = [s.batchNorm ? 'BatchNorm' : '', s.dropout > 0 ? 'Dropout' : '', s.weightDecay > 0 ? 'weight decay' : ''].filter(Boolean);
   if (layers.length === 0) return '';
   return (

@@ -4,11 +4,12 @@
  */
 import type { App } from '../app/app.js';
 import { byId, durationText, percent } from '../app/dom.js';
-import { cliCommand, fieldText, iterPerEpoch, setField, toQuery, type DemoSettings } from '../app/settings.js';
+import { appliesTo, cliCommand, fieldText, isConvNet, iterPerEpoch, setField, toQuery, withNet, type DemoSettings } from '../app/settings.js';
 import { updateRule } from '../app/update-rules.js';
+import { netName } from '../engine/nets.js';
 import type { SessionState } from '../training/session.js';
 
-const FIELDS = ['hidden', 'activation', 'init', 'batchNorm', 'dropout', 'optimizer', 'lr', 'weightDecay', 'batch', 'steps', 'seed'] as const;
+const FIELDS = ['net', 'hidden', 'activation', 'init', 'batchNorm', 'dropout', 'optimizer', 'lr', 'weightDecay', 'batch', 'steps', 'seed'] as const;
 
 export class TrainPanel {
   private readonly form = byId('settings-form', HTMLFormElement);
@@ -67,6 +68,8 @@ export class TrainPanel {
       input.title = '';
     }
     for (const radio of this.form.querySelectorAll<HTMLInputElement>('input[name="device"]')) radio.checked = radio.value === s.device;
+    // A convnet is built as the book builds it: the MLP's fields step aside (styles.css hides them).
+    this.form.dataset.net = s.net;
     byId('cli-command').textContent = cliCommand(s as DemoSettings);
     byId('step-explainer').textContent = explainStep(s);
     const query = toQuery(s as DemoSettings);
@@ -75,9 +78,11 @@ export class TrainPanel {
 
   private async onChange(target: EventTarget | null): Promise<void> {
     if (!(target instanceof HTMLInputElement || target instanceof HTMLSelectElement)) return;
-    const next: DemoSettings = { ...this.app.settings, hidden: [...this.app.settings.hidden] };
+    let next: DemoSettings = { ...this.app.settings, hidden: [...this.app.settings.hidden] };
     try {
       setField(next, target.name as keyof DemoSettings, isCheckbox(target) ? (target.checked ? '1' : '0') : target.value);
+      // Another net brings its own defaults (a convnet: Adam, lr 0.001), as npm start --net does.
+      if (next.net !== this.app.settings.net) next = withNet(this.app.settings, next.net);
     } catch (e) {
       target.classList.add('invalid');
       target.title = `must be ${(e as Error).message}`;
@@ -96,7 +101,8 @@ export class TrainPanel {
     this.pause.disabled = state !== 'running';
     this.reset.disabled = busy;
     this.form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select').forEach((input) => {
-      input.disabled = busy || (input.name === 'device' && input.value === 'gpu' && !this.app.devices.hasGpu);
+      input.disabled =
+        busy || (input.name === 'device' && input.value === 'gpu' && !this.app.devices.hasGpu) || !appliesTo(input.name as keyof DemoSettings, s.settings.net);
     });
     this.bar.value = s.stepsRead / total;
 
@@ -109,7 +115,7 @@ export class TrainPanel {
       parts.push(`about ${durationText(((total - s.stepsRead) / this.stepsPerSec) * 1000)} left`);
     }
     const words: Record<SessionState, string> = {
-      ready: `Ready: ${s.net.layerSizes().join('-')} on the ${s.backend.device.toUpperCase()}. Press Train.`,
+      ready: `Ready: ${netName(s.net)} on the ${s.backend.device.toUpperCase()}. Press Train.`,
       running: 'Training',
       pausing: 'Pausing',
       paused: 'Paused',
@@ -138,6 +144,7 @@ function isCheckbox(input: HTMLInputElement | HTMLSelectElement): input is HTMLI
 
 /** One training step in words, with this run's numbers. */
 function explainStep(s: Readonly<DemoSettings>): string {
+  if (isConvNet(s)) return explainConvStep(s);
   const act = s.activation === 'relu' ? 'Relu' : 'Sigmoid';
   const hiddenLayer = ['Affine', ...(s.batchNorm ? ['BatchNorm'] : []), act, ...(s.dropout > 0 ? ['Dropout'] : [])];
   const layers = [...s.hidden.flatMap(() => hiddenLayer), 'Affine', 'SoftmaxWithLoss'];
@@ -153,4 +160,15 @@ function explainStep(s: Readonly<DemoSettings>): string {
 
 function percentOf(ratio: number): string {
   return `${+(100 * ratio).toFixed(2)}%`;
+}
+
+/** SimpleConvNet's step in words: what its convolution and pooling do, and the update. */
+function explainConvStep(s: Readonly<DemoSettings>): string {
+  const layers = ['Convolution', 'Relu', 'Pooling', 'Affine', 'Relu', 'Affine', 'SoftmaxWithLoss'];
+  return (
+    `Each step takes ${s.batch} random training images as ${s.batch}×1×28×28, runs them forward through ${layers.join(' → ')} to a loss ` +
+    `(Conv1 slides each of 30 filters of 5×5 over the image, 30 feature maps of 24×24 per image; Pool1 keeps the largest value of each 2×2 window, 12×12), ` +
+    `then backward through the same layers (Pool1 routes each gradient to the pixel that won its window; Conv1 gets ∂loss/∂W for its filters from every position they visited), ` +
+    `and moves each weight against its gradient: ${updateRule(s.optimizer, s.lr)}. One epoch is ${iterPerEpoch(s)} steps.`
+  );
 }

@@ -8,6 +8,7 @@ import type { App } from '../app/app.js';
 import { byId, el } from '../app/dom.js';
 import { LatestOnly } from '../app/latest-only.js';
 import type { Probe } from '../engine/probe.js';
+import { isConvolutional } from '../engine/nets.js';
 import { diverging, maxAbs, paint, pixelCanvas } from '../ui/pixels.js';
 
 const MAX_UNITS = 100;
@@ -19,7 +20,15 @@ export class WeightsPanel {
 
   constructor(private readonly app: App) {
     this.update = new LatestOnly(() => this.redraw(), (e) => app.fail(e));
-    app.events.on('refresh', () => this.update.request());
+    // A convnet's first-layer weights are its filters, which the filters panel draws.
+    app.events.on('session', (s) => {
+      byId('weights-block').hidden = isConvolutional(s.net);
+      this.canvases = [];
+      byId('weights-grid').replaceChildren();
+    });
+    app.events.on('refresh', () => {
+      if (!isConvolutional(app.session.net)) this.update.request();
+    });
   }
 
   /** Fades the units the probed image does not activate. */
@@ -31,6 +40,7 @@ export class WeightsPanel {
 
   private async redraw(): Promise<void> {
     const session = this.app.session;
+    if (isConvolutional(session.net)) return;
     const W1 = session.net.affines[0]!.W.value;
     const [inputs, units] = W1.shape as [number, number];
     const values = await this.app.netWork.run(() => session.backend.read(W1));

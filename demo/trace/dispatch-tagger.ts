@@ -1,11 +1,14 @@
 /**
- * Names the layer behind each GPU dispatch of a training step. GpuContext already records every
- * dispatch of a submit (`ctx.lastTrace`: kernel, shapes, workgroups); this adds which phase and
- * which of the book's layers recorded it, by labelling the layers' forward/backward calls and
- * noting each dispatch made under a label. The engine has no hook for labels, so the tagger
- * wraps `ctx.dispatch` and the layer methods of the nets it is given (demo code only).
+ * Names the layer behind each GPU dispatch of a training step: kernel, shapes and workgroups as
+ * GpuContext's trace records them, plus which phase and which of the book's layers recorded it,
+ * by labelling the layers' forward/backward calls and noting each dispatch made under a label.
+ * The engine has no hook for labels, so the tagger wraps `ctx.dispatch` and the layer methods of
+ * the nets it is given (demo code only). It keeps its own records between begin and end rather
+ * than pair its tags with `ctx.lastTrace`: the Trainer submits a readback window's last step
+ * together with the window's loss snapshot, after `end`, so at that step's end the context's
+ * last trace is still an earlier submit's.
  */
-import type { Dispatch, DispatchRecord, GpuContext, Layer, Sequential, StepPhase, StepTracer, Tensor } from 'webgpu-backprop';
+import { kernelName, type Dispatch, type DispatchRecord, type GpuContext, type Layer, type Sequential, type StepPhase, type StepTracer, type Tensor } from 'webgpu-backprop';
 
 export interface TracedDispatch extends DispatchRecord {
   phase: StepPhase;
@@ -35,6 +38,7 @@ interface Tag {
   phase: StepPhase;
   layer: string;
   dispatch: Dispatch;
+  record: DispatchRecord;
 }
 
 export class DispatchTagger implements StepTracer {
@@ -54,9 +58,11 @@ export class DispatchTagger implements StepTracer {
     ctx.dispatch = (d: Dispatch) => {
       dispatch(d);
       // The context skips empty dispatches and records nothing when tracing is off: so do we,
-      // so that our tags line up one to one with its trace.
+      // and our records are what its trace would hold.
       const [x, y = 1, z = 1] = d.workgroups;
-      if (this.capturing && ctx.tracing && x > 0 && y > 0 && z > 0) this.tags.push({ phase: this.phase, layer: this.layer, dispatch: d });
+      if (this.capturing && ctx.tracing && x > 0 && y > 0 && z > 0) {
+        this.tags.push({ phase: this.phase, layer: this.layer, dispatch: d, record: { kernel: kernelName(d.kernel), shapes: d.shapes, workgroups: [x, y, z] } });
+      }
     };
   }
 
@@ -92,16 +98,10 @@ export class DispatchTagger implements StepTracer {
     }
   }
 
-  /** Call right after the step's submit: pairs our tags with the context's trace of it. */
+  /** Call at the end of the step: the dispatches recorded since `begin`, each with its tag. */
   end(): StepTrace {
     this.capturing = false;
-    const records = this.ctx.lastTrace;
-    // Misaligned only if someone recorded outside our wrapper; then show the trace untagged.
-    const aligned = records.length === this.tags.length;
-    const dispatches = records.map((r: DispatchRecord, i: number): TracedDispatch => {
-      const tag = aligned ? this.tags[i] : undefined;
-      return { ...r, phase: tag?.phase ?? 'data', layer: tag?.layer ?? '', dispatch: tag?.dispatch };
-    });
+    const dispatches = this.tags.map((t): TracedDispatch => ({ ...t.record, phase: t.phase, layer: t.layer, dispatch: t.dispatch }));
     const trace = { step: this.step, dispatches };
     if (this.step >= 0) this.onStep?.(trace);
     this.tags = [];

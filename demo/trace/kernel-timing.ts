@@ -8,7 +8,7 @@
  * otherwise move the real weights (and the optimizer's state). Call it only while training is stopped: the re-run dispatches write into
  * buffers the scratch step released, which nothing may take from the pool meanwhile.
  */
-import { createOptimizer, MultiLayerNet, netConfigOf, Rng, sampleIndices, Trainer, type Dataset, type GpuBackend, type GpuTensor } from 'webgpu-backprop';
+import { createNet, createOptimizer, MNIST_CLASSES, Rng, sampleIndices, Trainer, type Dataset, type GpuBackend, type GpuTensor } from 'webgpu-backprop';
 import type { DemoSettings } from '../app/settings.js';
 import { yieldToBrowser } from '../app/yield.js';
 import type { DispatchTagger, StepTrace } from './dispatch-tagger.js';
@@ -27,7 +27,7 @@ export interface TimedStep {
  * any (or on the CPU device, which makes none).
  */
 export async function traceOneStep(gpu: GpuBackend, tagger: DispatchTagger, train: Dataset<GpuTensor>, settings: DemoSettings): Promise<StepTrace> {
-  const net = new MultiLayerNet(gpu, netConfigOf(settings));
+  const net = createNet(gpu, settings, train.sampleShape, MNIST_CLASSES);
   tagger.labelLayers(net);
   const optimizer = createOptimizer(gpu, settings.optimizer, settings.lr);
   try {
@@ -53,7 +53,7 @@ export async function timeStepKernels(
   onProgress: (done: number, total: number) => void = () => {},
 ): Promise<TimedStep> {
   const ctx = gpu.ctx;
-  const net = new MultiLayerNet(gpu, netConfigOf(settings));
+  const net = createNet(gpu, settings, train.sampleShape, MNIST_CLASSES);
   tagger.labelLayers(net);
   const optimizer = createOptimizer(gpu, settings.optimizer, settings.lr);
   const indices = sampleIndices(new Rng(settings.seed), train.count, settings.batch);

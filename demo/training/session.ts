@@ -5,9 +5,9 @@
  * point at each evaluation to carry the run on elsewhere.
  */
 import {
+  createNet,
   createOptimizer,
-  MultiLayerNet,
-  netConfigOf,
+  MNIST_CLASSES,
   NO_TRACER,
   readTensors,
   Rng,
@@ -16,6 +16,7 @@ import {
   type EvalSets,
   type LearningProblem,
   type OptimizerState,
+  type Sequential,
   type StatefulOptimizer,
   type StepTracer,
   type Tensor,
@@ -23,6 +24,7 @@ import {
 import { evalInterval, iterPerEpoch, type DemoSettings } from '../app/settings.js';
 import { TimeSlicer } from '../app/yield.js';
 import type { DeviceData } from '../engine/devices.js';
+import { isConvolutional } from '../engine/nets.js';
 
 /**
  * The CLI reads losses every 50 steps; the page reads them about every WINDOW_SECONDS of work,
@@ -72,7 +74,8 @@ export interface SafePoint {
 }
 
 export class TrainingSession<T extends Tensor = Tensor> {
-  readonly net: MultiLayerNet<T>;
+  /** The net of `settings.net`: a MultiLayerNet (TwoLayerNet by default) or SimpleConvNet. */
+  readonly net: Sequential<T>;
   readonly optimizer: StatefulOptimizer<T>;
   readonly trainer: Trainer<T>;
   readonly losses: Float32Array;
@@ -99,7 +102,7 @@ export class TrainingSession<T extends Tensor = Tensor> {
     private readonly listener: SessionListener,
     readonly tracer: StepTracer = NO_TRACER,
   ) {
-    this.net = new MultiLayerNet(data.backend, netConfigOf(settings));
+    this.net = createNet(data.backend, settings, data.train.sampleShape, MNIST_CLASSES);
     this.optimizer = createOptimizer(data.backend, settings.optimizer, settings.lr);
     this.trainer = new Trainer(this.net, data.train, data.test, this.optimizer, evalSets);
     this.losses = new Float32Array(settings.steps);
@@ -197,9 +200,15 @@ export class TrainingSession<T extends Tensor = Tensor> {
     this.net.dispose();
   }
 
-  /** A CPU evaluation is a synchronous forward pass per chunk: small chunks keep the page live. */
+  /**
+   * A CPU evaluation is a synchronous forward pass per chunk: small chunks keep the page live. A
+   * convnet's activations are large (2,000 images of SimpleConvNet's Conv1 output exceed a
+   * 128 MiB buffer) and its CPU forward slow, so it goes in smaller chunks still.
+   */
   private get evalChunk(): number {
-    return this.backend.device === 'cpu' ? 250 : 2_000;
+    const conv = isConvolutional(this.net);
+    if (this.backend.device === 'cpu') return conv ? 25 : 250;
+    return conv ? 500 : 2_000;
   }
 
   private async train(): Promise<void> {

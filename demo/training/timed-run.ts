@@ -3,7 +3,7 @@
  * with the same seed, so both draw the same initial weights and the same minibatches and their
  * losses should agree to float32 rounding.
  */
-import { createOptimizer, MultiLayerNet, netConfigOf, Rng, sampleIndices, Trainer, type Backend, type Dataset, type Tensor } from 'webgpu-backprop';
+import { createNet, createOptimizer, MNIST_CLASSES, Rng, sampleIndices, Trainer, type Backend, type Dataset, type Tensor } from 'webgpu-backprop';
 import type { DemoSettings } from '../app/settings.js';
 import { TimeSlicer } from '../app/yield.js';
 
@@ -19,7 +19,7 @@ export interface TimedRun {
 }
 
 export async function timedRun<T extends Tensor>(backend: Backend<T>, train: Dataset<T>, settings: Readonly<DemoSettings>, steps: number): Promise<TimedRun> {
-  const net = new MultiLayerNet(backend, netConfigOf(settings));
+  const net = createNet(backend, settings, train.sampleShape, MNIST_CLASSES);
   const optimizer = createOptimizer(backend, settings.optimizer, settings.lr);
   const trainer = new Trainer(net, train, train, optimizer);
   const rng = new Rng(settings.seed);

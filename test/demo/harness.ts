@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
+import type { DemoSnapshot } from '../../demo/app/test-hook.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -49,4 +50,26 @@ export function watchErrors(page: Page): string[] {
   });
   page.on('pageerror', (e) => errors.push(`page: ${e.message}`));
   return errors;
+}
+
+/** The page's state as the test hook gives it (demo/app/test-hook.ts). */
+export function snapshot(page: Page): Promise<DemoSnapshot> {
+  return page.evaluate(() => window.__demo!.snapshot());
+}
+
+/** Polls the page's state until `ok`, failing at once if the page reports an error. */
+export async function waitFor(page: Page, what: string, ok: (s: DemoSnapshot) => boolean, timeoutMs: number): Promise<DemoSnapshot> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await page.evaluate(() => window.__demo?.snapshot());
+    if (s?.error) throw new Error(`page failed while waiting for ${what}: ${s.error}`);
+    if (s && ok(s)) return s;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last state: ${JSON.stringify(s)?.slice(0, 600)}`);
+    await page.waitForTimeout(200);
+  }
+}
+
+/** Resolves once the page has installed its test hook (MNIST loaded, pipelines compiled). */
+export async function ready(page: Page): Promise<void> {
+  await page.waitForFunction(() => window.__demo !== undefined, null, { timeout: 90_000 });
 }
