@@ -141,3 +141,33 @@ export {
 
 // Gathering a minibatch's rows from the dataset
 export { GATHER_KERNELS, gatherCpu, gatherGpu } from './kernels/gather.js';
+
+// Convolution (ch. 7): forward, filter gradient in two passes, data gradient; the book's im2col
+export {
+  col2imCpu,
+  CONV_CHUNK_POSITIONS,
+  convBackwardDataCpu,
+  convBackwardDataGpu,
+  convBackwardFilterCpu,
+  convBackwardFilterGpu,
+  convForwardCpu,
+  convForwardGpu,
+  convKernel,
+  convKernels,
+  convRowsPerChunk,
+  im2colCpu,
+  type ConvEntry,
+} from './kernels/conv.js';
+
+// Max pooling (ch. 7): forward with the argmax, backward through it
+export {
+  maxPoolBackwardCpu,
+  maxPoolBackwardGpu,
+  maxPoolForwardCpu,
+  maxPoolForwardGpu,
+  POOL_NONE,
+  poolingEntries,
+  poolingKernel,
+  POOLING_KERNELS,
+  type PoolingEntry,
+} from './kernels/pooling.js';

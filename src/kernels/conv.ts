@@ -1,26 +1,110 @@
-// Work in progress: GPU launchers below.
+import code from '../../shaders/conv.wgsl?raw';
 import type { ConvGeometry } from '../backend/geometry.js';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
-import type { GpuTensor } from '../tensor/gpu-tensor.js';
+import { GpuTensor } from '../tensor/gpu-tensor.js';
+import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
-const todo = (): never => {
-  throw new Error('conv kernels not written yet');
-};
+/** The entry points of shaders/conv.wgsl. */
+export type ConvEntry = 'conv_forward' | 'conv_filter_partial' | 'conv_filter_sum' | 'conv_backward_data';
 
+/** Must match WG in shaders/conv.wgsl. */
+const WG = 64;
+/** Register blocks of shaders/conv.wgsl: 8 filters (channels for dx) x 4 outputs (taps for dW). */
+const BLOCK_ROWS = 8;
+const BLOCK_COLS = 4;
+/**
+ * Output positions (n, oh, ow) per chunk of the filter gradient's split reduction, roughly: a
+ * chunk is whole output rows. SimpleConvNet's 57,600 positions make 219 chunks of 11 rows, so
+ * pass 1 runs 6,132 invocations and pass 2 adds 219 partial sums per weight.
+ */
+export const CONV_CHUNK_POSITIONS = 256;
+
+/** The pipeline of one entry point of shaders/conv.wgsl. */
+export function convKernel(entryPoint: ConvEntry): KernelSpec {
+  return { family: 'conv', code, entryPoint };
+}
+
+/** Every pipeline a training step's convolutions use, for compiling up front. */
 export function convKernels(): KernelSpec[] {
-  return [];
+  return (['conv_forward', 'conv_filter_partial', 'conv_filter_sum', 'conv_backward_data'] as const).map(convKernel);
 }
-export function convForwardGpu(_ctx: GpuContext, _g: ConvGeometry, _x: GpuTensor, _w: GpuTensor, _b: GpuTensor, _y: GpuTensor): void {
-  todo();
+
+/** Output rows (n, oh) per chunk of the filter gradient's reduction. */
+export function convRowsPerChunk(g: ConvGeometry): number {
+  return Math.max(1, Math.round(CONV_CHUNK_POSITIONS / g.outW));
 }
-export function convBackwardFilterGpu(_ctx: GpuContext, _g: ConvGeometry, _dout: GpuTensor, _x: GpuTensor, _dw: GpuTensor, _db: GpuTensor): void {
-  todo();
+
+/** The uniform Params of shaders/conv.wgsl. */
+function params(g: ConvGeometry, rowsPerChunk = 1): number[] {
+  return [g.batch, g.channels, g.height, g.width, g.filters, g.kh, g.kw, g.stride, g.pad, g.outH, g.outW, rowsPerChunk];
 }
-export function convBackwardDataGpu(_ctx: GpuContext, _g: ConvGeometry, _dout: GpuTensor, _w: GpuTensor, _dx: GpuTensor): void {
-  todo();
+
+const blocks = (n: number, size: number) => Math.ceil(n / size);
+
+function convNote(g: ConvGeometry): string {
+  const args = g.stride !== 1 || g.pad !== 0 ? ` (stride ${g.stride}, pad ${g.pad})` : '';
+  return `x[${g.batch},${g.channels},${g.height},${g.width}] ⊛ W[${g.filters},${g.channels},${g.kh},${g.kw}]${args}`;
 }
+
+/** Records y = W ⊛ x + b: y[n,o,oh,ow] = b[o] + Σ_{c,i,j} W[o,c,i,j]·x[n,c,oh·s+i-pad, ow·s+j-pad]. */
+export function convForwardGpu(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, b: GpuTensor, y: GpuTensor): void {
+  const invocations = blocks(g.outW, BLOCK_COLS) * g.outH * g.batch * blocks(g.filters, BLOCK_ROWS);
+  ctx.dispatch({
+    kernel: convKernel('conv_forward'),
+    params: params(g),
+    buffers: [x.buffer, w.buffer, b.buffer, undefined, undefined, y.buffer],
+    workgroups: grid1d(invocations, WG),
+    shapes: `${convNote(g)} + b[${g.filters}] → y${dims(y.shape)}`,
+  });
+}
+
+/**
+ * Records dW[o,c,i,j] = Σ_{n,oh,ow} dout[n,o,oh,ow]·x[n,c,oh·s+i-pad, ow·s+j-pad] and
+ * db[o] = Σ dout[n,o,:,:], in two dispatches: partial sums over chunks of output rows into a
+ * pooled scratch tensor, then their sum. The scratch goes back to the pool once recorded; the
+ * pool hands it out again only after the submit.
+ */
+export function convBackwardFilterGpu(ctx: GpuContext, g: ConvGeometry, dout: GpuTensor, x: GpuTensor, dw: GpuTensor, db: GpuTensor): void {
+  const rowsPerChunk = convRowsPerChunk(g);
+  const chunks = blocks(g.batch * g.outH, rowsPerChunk);
+  const cols = g.channels * g.kh * g.kw + 1;
+  const partial = GpuTensor.empty(ctx, [Math.max(chunks, 1), g.filters, cols]);
+  const p = params(g, rowsPerChunk);
+  const what = `${convNote(g)}, dout${dims(dout.shape)}`;
+  ctx.dispatch({
+    kernel: convKernel('conv_filter_partial'),
+    params: p,
+    buffers: [x.buffer, undefined, undefined, dout.buffer, undefined, partial.buffer],
+    workgroups: grid1d(blocks(cols, BLOCK_COLS) * blocks(g.filters, BLOCK_ROWS) * chunks, WG),
+    shapes: `${what} → partial dW|db [${chunks},${g.filters},${cols}]`,
+  });
+  ctx.dispatch({
+    kernel: convKernel('conv_filter_sum'),
+    params: p,
+    buffers: [undefined, undefined, undefined, undefined, partial.buffer, dw.buffer, db.buffer],
+    workgroups: grid1d(g.filters * cols, WG),
+    shapes: `partial [${chunks},${g.filters},${cols}] → dW${dims(dw.shape)}, db[${g.filters}]`,
+  });
+  partial.dispose();
+}
+
+/**
+ * Records dx[n,c,h,w] = Σ dout[n,o,oh,ow]·W[o,c,i,j] over (o, i, j) with oh·s + i - pad = h and
+ * ow·s + j - pad = w: the book's col2im(dout·W), gathered per pixel.
+ */
+export function convBackwardDataGpu(ctx: GpuContext, g: ConvGeometry, dout: GpuTensor, w: GpuTensor, dx: GpuTensor): void {
+  const invocations = blocks(g.width, BLOCK_COLS) * g.height * g.batch * blocks(g.channels, BLOCK_ROWS);
+  ctx.dispatch({
+    kernel: convKernel('conv_backward_data'),
+    params: params(g),
+    buffers: [undefined, w.buffer, undefined, dout.buffer, undefined, dx.buffer],
+    workgroups: grid1d(invocations, WG),
+    shapes: `dout${dims(dout.shape)} ⊛ᵀ W[${g.filters},${g.channels},${g.kh},${g.kw}] → dx${dims(dx.shape)}`,
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // CPU references: the book's Convolution class (common/layers.py) with its im2col and col2im
 // (common/util.py), in plain loops. They are the CPU backend too. Sums run in float64 whatever
@@ -137,7 +221,8 @@ export function convBackwardFilterCpu(g: ConvGeometry, dout: Floats, x: Floats, 
       for (let ow = 0; ow < OW; ow++, row++) {
         const c0 = row * K;
         for (let o = 0; o < O; o++) {
-          // dout[(n, oh, ow), o] times row (n, oh, ow) of col, into row o of dW [O, K].
+          // dout[(n, oh, ow), o] times row (n, oh, ow) of col, into row o of dW [O, K]. A ReLU
+          // before the next layer zeroes about half of dout: its zeros are skipped.
           const d = dout[((n * O + o) * OH + oh) * OW + ow]!;
           if (d === 0) continue;
           sumB[o]! += d;
@@ -159,18 +244,22 @@ export function convBackwardFilterCpu(g: ConvGeometry, dout: Floats, x: Floats, 
 export function convBackwardDataCpu(g: ConvGeometry, dout: Floats, w: Floats, dx: Floats): void {
   const { batch: N, filters: O, outH: OH, outW: OW } = g;
   const K = g.channels * g.kh * g.kw;
-  const dcol = new Float64Array(N * OH * OW * K);
+  const dcol = colLike(dout, N * OH * OW, K);
+  // One row of dcol at a time, summed in float64 and stored once.
+  const sum = new Float64Array(K);
   let row = 0;
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++, row++) {
-        const c0 = row * K;
+        sum.fill(0);
         for (let o = 0; o < O; o++) {
+          // dout[(n, oh, ow), o] times row o of col_W.T = W [O, K] (zeros of dout skipped).
           const d = dout[((n * O + o) * OH + oh) * OW + ow]!;
           if (d === 0) continue;
           const w0 = o * K;
-          for (let k = 0; k < K; k++) dcol[c0 + k]! += d * w[w0 + k]!;
+          for (let k = 0; k < K; k++) sum[k]! += d * w[w0 + k]!;
         }
+        dcol.set(sum, row * K);
       }
     }
   }

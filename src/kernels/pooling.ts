@@ -3,7 +3,7 @@ import type { PoolGeometry } from '../backend/geometry.js';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import type { GpuTensor } from '../tensor/gpu-tensor.js';
-import { grid1d } from './grid.js';
+import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
 
@@ -11,7 +11,7 @@ type Floats = Float32Array | Float64Array;
 export const POOL_NONE = 0xffffffff;
 
 /** The entry points of shaders/pooling.wgsl. */
-export type PoolingEntry = 'max_pool_forward' | 'max_pool_backward';
+export type PoolingEntry = 'max_pool_forward' | 'max_pool_forward_2x2' | 'max_pool_backward' | 'max_pool_backward_2x2';
 
 /** Must match WG in shaders/pooling.wgsl. */
 const WG = 64;
@@ -22,15 +22,32 @@ export function poolingKernel(entryPoint: PoolingEntry): KernelSpec {
 }
 
 /** Every pooling pipeline, for compiling up front. */
-export const POOLING_KERNELS: KernelSpec[] = (['max_pool_forward', 'max_pool_backward'] as const).map(poolingKernel);
+export const POOLING_KERNELS: KernelSpec[] = (
+  ['max_pool_forward', 'max_pool_forward_2x2', 'max_pool_backward', 'max_pool_backward_2x2'] as const
+).map(poolingKernel);
 
-/** The uniform of shaders/pooling.wgsl: `n` invocations, then the geometry. */
+/**
+ * The entry points that run `g`: the written-out 2x2 ones where they apply (forward: 2x2 windows
+ * without padding; backward: also stride 2 and even H and W, so the windows tile the image and
+ * each output writes its own four dx values), the general loops otherwise.
+ */
+export function poolingEntries(g: PoolGeometry): { forward: PoolingEntry; backward: PoolingEntry } {
+  const twoByTwo = g.poolH === 2 && g.poolW === 2 && g.pad === 0;
+  const tiles = twoByTwo && g.stride === 2 && g.height % 2 === 0 && g.width % 2 === 0;
+  return {
+    forward: twoByTwo ? 'max_pool_forward_2x2' : 'max_pool_forward',
+    backward: tiles ? 'max_pool_backward_2x2' : 'max_pool_backward',
+  };
+}
+
+/** The uniform of shaders/pooling.wgsl: `n` working invocations, then the geometry. */
 function params(n: number, g: PoolGeometry): number[] {
   return [n, g.height, g.width, g.poolH, g.poolW, g.stride, g.pad, g.outH, g.outW];
 }
 
-function window(g: PoolGeometry): string {
-  return `${g.poolH}x${g.poolW}/${g.stride}${g.pad ? ` pad ${g.pad}` : ''}`;
+/** '2x2 stride 2', for traces. */
+function windowText(g: PoolGeometry): string {
+  return `${g.poolH}x${g.poolW} stride ${g.stride}${g.pad ? ` pad ${g.pad}` : ''}`;
 }
 
 /**
@@ -38,31 +55,31 @@ function window(g: PoolGeometry): string {
  * index into x of the value taken (POOL_NONE for a padded zero). One invocation per output.
  */
 export function maxPoolForwardGpu(ctx: GpuContext, g: PoolGeometry, x: GpuTensor, y: GpuTensor, argmax: GpuTensor): void {
-  const n = g.batch * g.channels * g.outH * g.outW;
-  const out = `[${g.batch},${g.channels},${g.outH},${g.outW}]`;
+  const outputs = g.batch * g.channels * g.outH * g.outW;
   ctx.dispatch({
-    kernel: poolingKernel('max_pool_forward'),
-    params: params(n, g),
+    kernel: poolingKernel(poolingEntries(g).forward),
+    params: params(outputs, g),
     buffers: [x.buffer, undefined, y.buffer, argmax.buffer],
-    workgroups: grid1d(n, WG),
-    shapes: `x[${g.batch},${g.channels},${g.height},${g.width}] max ${window(g)} → y${out}, argmax${out}`,
+    workgroups: grid1d(outputs, WG),
+    shapes: `x${dims(x.shape)} max ${windowText(g)} → y${dims(y.shape)}, argmax${dims(argmax.shape)}`,
   });
 }
 
 /**
- * Records dx[i] = Σ dy over the outputs whose argmax is i, zero elsewhere. One invocation per
- * input element, which gathers from the outputs whose windows contain it: no atomics, and the
- * same sum in the same order on every run.
+ * Records dx[i] = Σ dy over the outputs whose argmax is i, zero elsewhere: one invocation per
+ * input element, which gathers from the outputs whose windows contain it (or, where 2x2 windows
+ * tile the image, one per output, which writes its window). No atomics; the same sums in the same
+ * order on every run.
  */
 export function maxPoolBackwardGpu(ctx: GpuContext, g: PoolGeometry, dy: GpuTensor, argmax: GpuTensor, dx: GpuTensor): void {
-  const n = g.batch * g.channels * g.height * g.width;
-  const out = `[${g.batch},${g.channels},${g.outH},${g.outW}]`;
+  const entry = poolingEntries(g).backward;
+  const n = entry === 'max_pool_backward' ? g.batch * g.channels * g.height * g.width : g.batch * g.channels * g.outH * g.outW;
   ctx.dispatch({
-    kernel: poolingKernel('max_pool_backward'),
+    kernel: poolingKernel(entry),
     params: params(n, g),
     buffers: [dy.buffer, argmax.buffer, dx.buffer],
     workgroups: grid1d(n, WG),
-    shapes: `dy${out}, argmax${out} ${window(g)} → dx[${g.batch},${g.channels},${g.height},${g.width}]`,
+    shapes: `dy${dims(dy.shape)}, argmax${dims(argmax.shape)} ${windowText(g)} → dx${dims(dx.shape)}`,
   });
 }
 
@@ -82,35 +99,61 @@ export function maxPoolForwardCpu(g: PoolGeometry, x: Floats, y: Floats, argmax:
     const base = plane * height * width;
     for (let oh = 0; oh < outH; oh++) {
       const h0 = oh * stride - pad;
-      for (let ow = 0; ow < outW; ow++) {
+      for (let ow = 0; ow < outW; ow++, o++) {
         const w0 = ow * stride - pad;
-        let best = 0;
-        let arg = POOL_NONE;
-        let first = true;
-        for (let h = h0; h < h0 + poolH; h++) {
-          const rowInside = h >= 0 && h < height;
-          const row = base + h * width;
-          for (let w = w0; w < w0 + poolW; w++) {
-            let v = 0;
-            let idx = POOL_NONE;
-            if (rowInside && w >= 0 && w < width) {
-              idx = row + w;
-              v = x[idx]!;
-            }
-            // best === best: best is not NaN (once a NaN is taken, nothing replaces it).
-            if (first || (best === best && (v !== v || v > best))) {
-              best = v;
-              arg = idx;
-              first = false;
+        if (h0 < 0 || w0 < 0 || h0 + poolH > height || w0 + poolW > width) {
+          paddedWindowMax(g, x, y, argmax, o, base, h0, w0);
+          continue;
+        }
+        // A window inside the image (all of them without padding): no bounds checks.
+        let arg = base + h0 * width + w0;
+        let best = x[arg]!;
+        if (best === best) {
+          scan: for (let row = arg, end = row + poolH * width; row < end; row += width) {
+            for (let i = row; i < row + poolW; i++) {
+              const v = x[i]!;
+              if (v > best) {
+                best = v;
+                arg = i;
+              } else if (v !== v) {
+                best = v;
+                arg = i;
+                break scan;
+              }
             }
           }
         }
         y[o] = best;
         argmax[o] = arg;
-        o++;
       }
     }
   }
+}
+
+/** maxPoolForwardCpu of output o, whose window reaches into the padding (zeros, POOL_NONE). */
+function paddedWindowMax(g: PoolGeometry, x: Floats, y: Floats, argmax: Uint32Array, o: number, base: number, h0: number, w0: number): void {
+  let best = 0;
+  let arg = POOL_NONE;
+  let first = true;
+  scan: for (let h = h0; h < h0 + g.poolH; h++) {
+    const rowInside = h >= 0 && h < g.height;
+    for (let w = w0; w < w0 + g.poolW; w++) {
+      let v = 0;
+      let i = POOL_NONE;
+      if (rowInside && w >= 0 && w < g.width) {
+        i = base + h * g.width + w;
+        v = x[i]!;
+      }
+      if (first || v > best || v !== v) {
+        best = v;
+        arg = i;
+        first = false;
+        if (v !== v) break scan;
+      }
+    }
+  }
+  y[o] = best;
+  argmax[o] = arg;
 }
 
 /**
