@@ -255,17 +255,22 @@ export class GpuBackend implements Backend<GpuTensor> {
     return out;
   }
 
+  /** Whether a conv's kernels may skip x's empty rows: x is data and this adapter takes the sparse paths. */
+  private skipsZeros(args: ConvArgs): boolean {
+    return !!args.data && this.kernels.sparseInputs;
+  }
+
   convForward(x: GpuTensor, w: GpuTensor, b: GpuTensor, args: ConvArgs = {}): GpuTensor {
     const g = checkConv('convForward', x.shape, w, args, { b });
     const y = this.empty(convOutputShape(g));
-    convForwardGpu(this.ctx, g, this.own(x), this.own(w), this.own(b), y);
+    convForwardGpu(this.ctx, g, this.own(x), this.own(w), this.own(b), y, this.skipsZeros(args));
     return y;
   }
 
   convBackwardFilter(dout: GpuTensor, x: GpuTensor, w: GpuTensor, args: ConvArgs = {}) {
     const g = checkConv('convBackwardFilter', x.shape, w, args, { dout });
     const out = { dw: this.empty(w.shape), db: this.empty([g.filters]) };
-    convBackwardFilterGpu(this.ctx, g, this.own(dout), this.own(x), out.dw, out.db);
+    convBackwardFilterGpu(this.ctx, g, this.own(dout), this.own(x), out.dw, out.db, this.skipsZeros(args));
     return out;
   }
 

@@ -79,6 +79,11 @@ export interface ConvArgs {
   stride?: number;
   /** Zeros added on every side of the image; default 0. */
   pad?: number;
+  /**
+   * x is a data batch (a first layer's input images, mostly zeros on MNIST): the GPU may skip
+   * the image rows that hold no ink. The result is the same either way.
+   */
+  data?: boolean;
 }
 
 /**

@@ -49,7 +49,7 @@ function convNote(g: ConvGeometry): string {
 }
 
 /** Records y = W ⊛ x + b: y[n,o,oh,ow] = b[o] + Σ_{c,i,j} W[o,c,i,j]·x[n,c,oh·s+i-pad, ow·s+j-pad]. */
-export function convForwardGpu(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, b: GpuTensor, y: GpuTensor): void {
+export function convForwardGpu(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, b: GpuTensor, y: GpuTensor, _skipZeroRows = false): void {
   const invocations = blocks(g.outW, BLOCK_COLS) * g.outH * g.batch * blocks(g.filters, BLOCK_ROWS);
   ctx.dispatch({
     kernel: convKernel('conv_forward'),
@@ -66,7 +66,7 @@ export function convForwardGpu(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w
  * pooled scratch tensor, then their sum. The scratch goes back to the pool once recorded; the
  * pool hands it out again only after the submit.
  */
-export function convBackwardFilterGpu(ctx: GpuContext, g: ConvGeometry, dout: GpuTensor, x: GpuTensor, dw: GpuTensor, db: GpuTensor): void {
+export function convBackwardFilterGpu(ctx: GpuContext, g: ConvGeometry, dout: GpuTensor, x: GpuTensor, dw: GpuTensor, db: GpuTensor, _skipZeroRows = false): void {
   const rowsPerChunk = convRowsPerChunk(g);
   const chunks = blocks(g.batch * g.outH, rowsPerChunk);
   const cols = g.channels * g.kh * g.kw + 1;

@@ -43,7 +43,7 @@ export class Convolution<T extends Tensor> implements Layer<T> {
     this.name = name;
     this.W = { name: paramNames[0], value: W, grad: undefined };
     this.b = { name: paramNames[1], value: b, grad: undefined };
-    this.args = { stride, pad };
+    this.args = { stride, pad, data };
     this.data = data;
   }
 
