@@ -21,6 +21,11 @@ import { backpropGradients, compareGradients, largestValue } from '../src/train/
 import { numericalGradient, numericalGradients } from '../src/train/numerical-gradient.js';
 import { randomArray } from './helpers/compare.js';
 import { useGpu } from './helpers/gpu.js';
+import { GpuDataset } from '../src/data/gpu-dataset.js';
+import { sliceSplit } from '../src/data/mnist.js';
+import { loadMnist } from '../src/node/load-mnist.js';
+import { preparesFor } from '../src/nn/layer.js';
+import { Adam } from '../src/train/optimizer.js';
 
 const { gpu } = useGpu();
 
@@ -182,6 +187,29 @@ describe('the GPU computes the CPU gradients (f32 against f64)', () => {
     for (const d of compareGradients(actual, expected, 1e-3 * largestValue(expected))) expect(d.maxRelDiff, d.name).toBeLessThan(2e-3);
     gpuNet.dispose();
     gpu().dispose(g.x, g.t);
+  });
+});
+
+describe('DeepConvNet learns on the GPU', () => {
+  // Without its dropout, whose masks on the 10 outputs make a loss of 8 images jump by ±0.3 from
+  // step to step: the convolutions' gradients are what this checks.
+  it('its loss on a fixed batch of 8 MNIST images falls by half within 15 Adam steps (dropout off)', async () => {
+    const mnist = await loadMnist();
+    const be = gpu();
+    const net = new DeepConvNet(be, { seed: 21, dropoutRatio: 0 });
+    await be.prepare([], preparesFor(net.layers));
+    const { x, t } = new GpuDataset(be, sliceSplit(mnist.train, 0, 8)).range(0, 8);
+    const adam = new Adam(be, 0.001);
+    const losses: number[] = [];
+    for (let step = 0; step < 15; step++) {
+      const loss = net.gradient(x, t, step);
+      adam.update(net.params());
+      losses.push((await be.read(loss))[0]!);
+    }
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses.at(-1)!).toBeLessThan(0.5 * losses[0]!);
+    net.dispose();
+    be.dispose(x, t);
   });
 });
 
