@@ -3,6 +3,7 @@
  * conv nets train with, and checks each op against the float64 CPU backend first.
  *
  *   node --import ./tools/register.mjs bench/conv-kernels.ts [--reps 11] [--shapes simple,deep3,deep5]
+ *       [--mnist] [--steps 0]
  *
  * Each op runs once through GpuBackend (compiling its pipelines, allocating from the pool); its
  * dispatches are captured as the backend records them and then replayed alone: a sample records
@@ -10,9 +11,17 @@
  * elapsed time. Samples of all dispatches are interleaved round by round (so a burst of load on
  * a shared machine hits them all alike); the table gives the median and the minimum. A whole op
  * (both passes of the filter gradient) is timed the same way.
+ *
+ * --mnist: a shape of 1 x 28 x 28 images convolves a real MNIST batch (a GpuDataset batch of the
+ * training set) instead of random values, and its forward and filter gradient also run as a
+ * data batch's layer does on a software adapter (skipZeroRows: the kernels skip empty parts
+ * of the image); the rows compare the two, the ratio being the median of the rounds' ratios.
+ * --steps K: then K interleaved samples of SimpleConvNet's whole training step (batch 100, SGD),
+ * a GpuBackend with { sparseInputs: false } (dense conv and first-layer kernels, as before
+ * skipZeroRows) against the adapter's default, the same batches and weights in both.
  */
-import { adapterLabel, CpuBackend, GpuBackend, kernelName, type Dispatch, type Shape } from 'webgpu-backprop';
-import { openNodeGpu } from 'webgpu-backprop/node';
+import { adapterLabel, CpuBackend, GpuBackend, GpuDataset, kernelName, SGD, SimpleConvNet, type Dispatch, type GpuTensor, type Shape } from 'webgpu-backprop';
+import { loadMnist, openNodeGpu } from 'webgpu-backprop/node';
 import { median } from './lib/stats.js';
 
 interface ConvShape {
@@ -37,6 +46,8 @@ const flag = (name: string, fallback: string) => {
 };
 const reps = Number(flag('--reps', '11'));
 const chosen = flag('--shapes', 'simple,deep3').split(',');
+const useMnist = argv.includes('--mnist');
+const steps = Number(flag('--steps', '0'));
 
 function random(n: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;
@@ -54,18 +65,40 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/** Batches of 100 training images, the same ones on every run. */
+function batchIndices(count: number, total: number): Uint32Array[] {
+  let s = 12345;
+  return Array.from({ length: count }, () =>
+    Uint32Array.from({ length: 100 }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s % total;
+    }),
+  );
+}
+
 const ctx = await openNodeGpu('auto');
 try {
   console.log(`adapter: ${adapterLabel(ctx.adapter)}; ${reps} interleaved samples per row, ms per call`);
   const gpu = new GpuBackend(ctx);
+  // The kernels a data batch's layer takes on a software adapter, whatever this adapter is.
+  const skipping = new GpuBackend(ctx, { sparseInputs: true });
   const cpu = new CpuBackend('f64');
   const record = ctx.dispatch.bind(ctx);
+  const mnist = useMnist || steps > 0 ? await loadMnist() : undefined;
+  const dataset = mnist ? new GpuDataset(gpu, mnist.train) : undefined;
 
   for (const key of chosen) {
     const s = SHAPES[key];
     if (!s) throw new Error(`unknown shape '${key}': pick from ${Object.keys(SHAPES).join(', ')}`);
     const args = { stride: s.stride, pad: s.pad };
-    const x = random(size(s.x), 1);
+    const real = !!dataset && s.x[1] === 1 && s.x[2] === 28 && s.x[3] === 28;
+    let x = random(size(s.x), 1);
+    if (real) {
+      const batch = dataset.batch(batchIndices(1, dataset.count)[0]!.slice(0, s.x[0]!));
+      x = (await gpu.read(batch.x)) as Float32Array;
+      gpu.dispose(batch.x, batch.t);
+      console.log(`\nMNIST batch: ${((100 * x.filter((v) => v === 0).length) / x.length).toFixed(1)}% zeros`);
+    }
     const w = random(size(s.w), 2);
     const b = random(s.w[0]!, 3);
     const [gx, gw, gb] = [gpu.fromArray(x, s.x), gpu.fromArray(w, s.w), gpu.fromArray(b, [s.w[0]!])];
@@ -90,6 +123,14 @@ try {
     const { dw, db } = gpu.convBackwardFilter(gdy, gx, gw, args);
     capture('data gradient');
     const dx = gpu.convBackwardData(gdy, gw, s.x, args);
+    let skipped: { y: GpuTensor; dw: GpuTensor; db: GpuTensor } | undefined;
+    if (real) {
+      const dataArgs = { ...args, data: true };
+      capture('forward, skipping zeros');
+      const sy = skipping.convForward(gx, gw, gb, dataArgs);
+      capture('filter gradient, skipping zeros');
+      skipped = { y: sy, ...skipping.convBackwardFilter(gdy, gx, gw, dataArgs) };
+    }
     ctx.dispatch = record;
     const ref = { y: cpu.convForward(cx, cw, cb, args), ...cpu.convBackwardFilter(cdy, cx, cw, args), dx: cpu.convBackwardData(cdy, cw, s.x, args) };
     const diffs = [
@@ -98,9 +139,17 @@ try {
       `db ${maxDiff(await gpu.read(db), ref.db.data).toExponential(1)}`,
       `dx ${maxDiff(await gpu.read(dx), ref.dx.data).toExponential(1)}`,
     ];
+    if (skipped) {
+      diffs.push(
+        `skipping: y ${maxDiff(await gpu.read(skipped.y), ref.y.data).toExponential(1)}`,
+        `dW ${maxDiff(await gpu.read(skipped.dw), ref.dw.data).toExponential(1)}`,
+        `db ${maxDiff(await gpu.read(skipped.db), ref.db.data).toExponential(1)}`,
+      );
+    }
 
     // Rows: each dispatch alone, and each op of more than one dispatch whole.
-    const rows = ops.flatMap(({ name, dispatches }) => [
+    // (SimpleConvNet never computes its data batch's dx: not timed with a real batch.)
+    const rows = ops.filter(({ name }) => !(real && name === 'data gradient')).flatMap(({ name, dispatches }) => [
       ...dispatches.map((d) => ({ name: `${name}: ${kernelName(d.kernel)}`, dispatches: [d], workgroups: d.workgroups.join('x') })),
       ...(dispatches.length > 1 ? [{ name: `${name}: whole op`, dispatches, workgroups: '' }] : []),
     ]);
@@ -126,10 +175,59 @@ try {
     console.log(`  max |gpu - cpu f64|: ${diffs.join(', ')}`);
     rows.forEach((r, i) => {
       const ms = samples[i]!;
-      console.log(`  ${r.name.padEnd(44)} ${r.workgroups.padStart(8)}  median ${median(ms).toFixed(2).padStart(7)}  min ${Math.min(...ms).toFixed(2).padStart(7)}`);
+      console.log(`  ${r.name.padEnd(58)} ${r.workgroups.padStart(8)}  median ${median(ms).toFixed(2).padStart(7)}  min ${Math.min(...ms).toFixed(2).padStart(7)}`);
     });
+    if (skipped) {
+      // Old over new, round by round: the dense op against the one skipping zeros.
+      const whole = (name: string) => rows.findIndex((r) => r.name === `${name}: whole op`);
+      const single = (name: string) => rows.findIndex((r) => r.name.startsWith(`${name}: `));
+      const pairs: [string, number, number][] = [
+        ['forward (spans + forward)', single('forward'), whole('forward, skipping zeros')],
+        ['filter gradient (whole op)', whole('filter gradient'), whole('filter gradient, skipping zeros')],
+      ];
+      for (const [name, a, b] of pairs) {
+        const ratios = samples[a]!.map((v, i) => v / samples[b]![i]!);
+        console.log(`  dense / skipping, ${name}: median ratio ${median(ratios).toFixed(2)}x (range ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
+      }
+      gpu.dispose(skipped.y, skipped.dw, skipped.db);
+    }
     gpu.dispose(gx, gw, gb, gdy, y, dw, db, dx);
   }
+
+  if (steps > 0 && dataset) {
+    // SimpleConvNet's training step: dense (sparseInputs off) against the adapter's default.
+    const nets = [new GpuBackend(ctx, { sparseInputs: false }), new GpuBackend(ctx)].map((be) => {
+      const net = new SimpleConvNet(be);
+      return { be, net, opt: new SGD(be, 0.01), params: net.params() };
+    });
+    const batches = batchIndices(8, dataset.count);
+    const step = async (k: number, i: number) => {
+      const { be, net, opt, params } = nets[k]!;
+      const { x, t } = dataset.batch(batches[i % batches.length]!);
+      net.gradient(x, t, i);
+      opt.update(params);
+      be.dispose(x, t);
+      await ctx.finish();
+    };
+    // Warm-up: pipelines compile, the pool fills.
+    for (let k = 0; k < 2; k++) for (let i = 0; i < 2; i++) await step(k, i);
+    const ms: number[][] = [[], []];
+    for (let i = 0; i < steps; i++) {
+      const order = i % 2 ? [1, 0] : [0, 1];
+      for (const k of order) {
+        const t0 = performance.now();
+        await step(k, i);
+        ms[k]!.push(performance.now() - t0);
+      }
+    }
+    const ratios = ms[0]!.map((v, i) => v / ms[1]![i]!);
+    console.log(`\nSimpleConvNet training step (batch 100, SGD), ${steps} interleaved samples, ms:`);
+    console.log(`  sparseInputs off (dense)   median ${median(ms[0]!).toFixed(1)}  min ${Math.min(...ms[0]!).toFixed(1)}`);
+    console.log(`  adapter default            median ${median(ms[1]!).toFixed(1)}  min ${Math.min(...ms[1]!).toFixed(1)}`);
+    console.log(`  dense / default: median ratio ${median(ratios).toFixed(2)}x (range ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
+    for (const { net } of nets) net.dispose();
+  }
+  dataset?.dispose();
 } finally {
   ctx.destroy();
 }

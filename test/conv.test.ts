@@ -10,6 +10,7 @@ import {
   convRowsPerChunk,
   im2colCpu,
 } from '../src/kernels/conv.js';
+import { GpuBackend } from '../src/backend/gpu-backend.js';
 import { EPS32, expectClose, randomArray } from './helpers/compare.js';
 import { useGpu } from './helpers/gpu.js';
 
@@ -140,6 +141,10 @@ describe('conv kernels against the float64 CPU reference', () => {
     const specs = convKernels();
     expect(specs.map((s) => s.entryPoint).sort()).toEqual(['conv_backward_data', 'conv_filter_partial', 'conv_filter_sum', 'conv_forward']);
     await ctx().pipelines.prepare(specs);
+    // With skipZeroRows, also the row spans and the two SKIP_ZEROS variants.
+    const skipping = convKernels(true);
+    expect(skipping).toHaveLength(7);
+    await ctx().pipelines.prepare(skipping);
   });
 
   it("gives the filter gradient's scratch back to the pool", async () => {
@@ -152,6 +157,120 @@ describe('conv kernels against the float64 CPU reference', () => {
     expect(ctx().pool.stats().buffersInUse).toBe(before + 2);
     await be.read(db);
     be.dispose(gx, gw, gdy, dw, db);
+  });
+});
+
+/** A sparse image batch: `ink(n, c, h, w)` says which pixels keep their random value. */
+interface SparseCase {
+  name: string;
+  x: [number, number, number, number];
+  w: [number, number, number, number];
+  stride: number;
+  pad: number;
+  ink: (n: number, c: number, h: number, w: number) => boolean;
+}
+
+/**
+ * Images with empty rows, empty images, single pixels everywhere (corners and edges included),
+ * ink on the borders, several channels with different empty rows; pad 0/1/2, stride 1 and 2.
+ * The single-pixel batches put one pixel at each position of the image in its own image, so a
+ * span check off by one at any edge of any tap loses a whole term of some output.
+ */
+const SPARSE_CASES: SparseCase[] = [
+  {
+    name: 'MNIST-like: empty top and bottom rows, ink in a band of each row',
+    x: [5, 1, 28, 28], w: [30, 1, 5, 5], stride: 1, pad: 0,
+    ink: (n, _c, h, w) => h >= 4 + n && h < 22 && w >= 6 + ((h * 3 + n) % 7) && w < 14 + ((h + n) % 9),
+  },
+  {
+    name: 'empty images between full ones, pad 2',
+    x: [4, 1, 9, 10], w: [6, 1, 5, 5], stride: 1, pad: 2,
+    ink: (n) => n % 2 === 1,
+  },
+  { name: 'all images empty (y = b, dW = 0)', x: [3, 1, 8, 8], w: [4, 1, 3, 3], stride: 1, pad: 1, ink: () => false },
+  ...([[0, 1], [1, 1], [2, 1], [1, 2], [2, 2], [0, 2]] as const).map(([pad, stride]) => ({
+    name: `a single pixel at every position of a 7x6 image, 3x3 filters, pad ${pad}, stride ${stride}`,
+    x: [42, 1, 7, 6] as [number, number, number, number], w: [9, 1, 3, 3] as [number, number, number, number], stride, pad,
+    ink: (n: number, _c: number, h: number, w: number) => n === h * 6 + w,
+  })),
+  {
+    name: 'a single pixel at every position, 5x4 filters (wider than tall), stride 2, pad 2',
+    x: [30, 1, 6, 5], w: [3, 1, 5, 4], stride: 2, pad: 2,
+    ink: (n, _c, h, w) => n === h * 5 + w,
+  },
+  {
+    name: 'ink only on the borders, 5x5 filters, pad 2',
+    x: [3, 1, 11, 13], w: [8, 1, 5, 5], stride: 1, pad: 2,
+    ink: (n, _c, h, w) => (n === 0 ? h === 0 || h === 10 : n === 1 ? w === 0 || w === 12 : (h === 0 || h === 10) && (w === 0 || w === 12)),
+  },
+  {
+    name: '3 channels, each with its own empty rows and columns, stride 2, pad 1',
+    x: [3, 3, 10, 11], w: [10, 3, 3, 3], stride: 2, pad: 1,
+    ink: (n, c, h, w) => (h + n) % 3 === c && (w * (c + 1) + n) % 5 < 2,
+  },
+  {
+    name: '2 channels, one pixel each at different places',
+    x: [20, 2, 5, 4], w: [5, 2, 3, 2], stride: 1, pad: 1,
+    ink: (n, c, h, w) => (c === 0 ? n === h * 4 + w : 19 - n === h * 4 + w),
+  },
+];
+
+describe('conv kernels skipping the empty parts of a data batch (skipZeroRows)', () => {
+  let sparse: GpuBackend | undefined;
+  beforeAll(() => {
+    sparse = new GpuBackend(ctx(), { sparseInputs: true });
+  });
+
+  it.each(SPARSE_CASES)('$name', async ({ x: xShape, w: wShape, stride, pad, ink }) => {
+    const g = convGeometry(xShape, wShape, { stride, pad });
+    const yShape = [g.batch, g.filters, g.outH, g.outW];
+    const seed = 7 * size(xShape) + size(wShape);
+    const x = randomArray(size(xShape), seed);
+    const [C, H, W] = [g.channels, g.height, g.width];
+    x.forEach((_, k) => {
+      const [n, c, h, w] = [Math.floor(k / (C * H * W)), Math.floor(k / (H * W)) % C, Math.floor(k / W) % H, k % W];
+      // A pixel with ink is never 0, so each is a term the kernels must not skip.
+      if (!ink(n, c, h, w)) x[k] = 0;
+      else if (x[k] === 0) x[k] = 0.5;
+    });
+    const [w, b, dy] = [randomArray(size(wShape), seed + 1), randomArray(g.filters, seed + 2), randomArray(size(yShape), seed + 3)];
+    const be = sparse!;
+    const [gx, gw, gb, gdy] = [be.fromArray(x, xShape), be.fromArray(w, wShape), be.fromArray(b, [g.filters]), be.fromArray(dy, yShape)];
+    const args = { stride, pad, data: true };
+    const ctx_ = ctx();
+    const before = ctx_.pool.stats().buffersInUse;
+    const y = be.convForward(gx, gw, gb, args);
+    const { dw, db } = be.convBackwardFilter(gdy, gx, gw, args);
+    // The spans' scratch goes back to the pool once recorded, as the partial sums do.
+    expect(ctx_.pool.stats().buffersInUse).toBe(before + 3);
+    const ref = { y: new Float64Array(size(yShape)), dw: new Float64Array(size(wShape)), db: new Float64Array(g.filters) };
+    convForwardCpu(g, x, w, b, ref.y);
+    convBackwardFilterCpu(g, dy, x, ref.dw, ref.db);
+    const tol = tolerances(g, x, w, b, dy);
+    expectClose(await be.read(y), ref.y, tol.y, 'y');
+    expectClose(await be.read(dw), ref.dw, tol.dw, 'dW');
+    expectClose(await be.read(db), ref.db, tol.db, 'db');
+    be.dispose(gx, gw, gb, gdy, y, dw, db);
+  });
+
+  it('takes the skipping kernels only for a data batch', () => {
+    const be = sparse!;
+    const c = ctx();
+    const [gx, gw, gb] = [be.fromArray(randomArray(2 * 36, 3), [2, 1, 6, 6]), be.fromArray(randomArray(9, 4), [1, 1, 3, 3]), be.fromArray([0], [1])];
+    const kernels = (data: boolean) => {
+      c.submit();
+      const y = be.convForward(gx, gw, gb, { data });
+      const gdy = be.fromArray(randomArray(32, 5), [2, 1, 4, 4]);
+      const { dw, db } = be.convBackwardFilter(gdy, gx, gw, { data });
+      c.submit();
+      be.dispose(y, gdy, dw, db);
+      return c.lastTrace.map((d) => d.kernel);
+    };
+    expect(kernels(false).some((k) => k.includes('conv_row_spans') || k.includes('SKIP_ZEROS'))).toBe(false);
+    const skipping = kernels(true);
+    expect(skipping.filter((k) => k.includes('conv_row_spans'))).toHaveLength(2);
+    expect(skipping.filter((k) => k.includes('SKIP_ZEROS'))).toHaveLength(2);
+    be.dispose(gx, gw, gb);
   });
 });
 

@@ -7,7 +7,7 @@ import { dims, grid1d } from './grid.js';
 
 type Floats = Float32Array | Float64Array;
 /** The entry points of shaders/conv.wgsl. */
-export type ConvEntry = 'conv_forward' | 'conv_filter_partial' | 'conv_filter_sum' | 'conv_backward_data';
+export type ConvEntry = 'conv_row_spans' | 'conv_forward' | 'conv_filter_partial' | 'conv_filter_sum' | 'conv_backward_data';
 
 /** Must match WG in shaders/conv.wgsl. */
 const WG = 64;
@@ -21,14 +21,38 @@ const BLOCK_COLS = 4;
  */
 export const CONV_CHUNK_POSITIONS = 256;
 
-/** The pipeline of one entry point of shaders/conv.wgsl. */
-export function convKernel(entryPoint: ConvEntry): KernelSpec {
-  return { family: 'conv', code, entryPoint };
+/**
+ * The pipeline of one entry point of shaders/conv.wgsl; with `skipZeros`, the variant of
+ * conv_forward or conv_filter_partial that skips the empty parts of x (SKIP_ZEROS).
+ */
+export function convKernel(entryPoint: ConvEntry, skipZeros = false): KernelSpec {
+  return skipZeros ? { family: 'conv', code, entryPoint, constants: { SKIP_ZEROS: true } } : { family: 'conv', code, entryPoint };
 }
 
-/** Every pipeline a training step's convolutions use, for compiling up front. */
-export function convKernels(): KernelSpec[] {
-  return (['conv_forward', 'conv_filter_partial', 'conv_filter_sum', 'conv_backward_data'] as const).map(convKernel);
+/**
+ * Every pipeline a training step's convolutions use, for compiling up front; with
+ * `skipZeroRows`, also the ones a data batch's layer takes on a software adapter.
+ */
+export function convKernels(skipZeroRows = false): KernelSpec[] {
+  const dense = (['conv_forward', 'conv_filter_partial', 'conv_filter_sum', 'conv_backward_data'] as const).map((e) => convKernel(e));
+  return skipZeroRows ? [...dense, convKernel('conv_row_spans'), convKernel('conv_forward', true), convKernel('conv_filter_partial', true)] : dense;
+}
+
+/**
+ * Records conv_row_spans: per input row (n, h), the first and last columns where any channel
+ * of x is nonzero, into a pooled u32 scratch tensor [N·H, 2] that the caller disposes once it
+ * has recorded the kernels reading it.
+ */
+function rowSpans(ctx: GpuContext, g: ConvGeometry, x: GpuTensor): GpuTensor {
+  const spans = GpuTensor.empty(ctx, [Math.max(g.batch * g.height, 1), 2], 'u32');
+  ctx.dispatch({
+    kernel: convKernel('conv_row_spans'),
+    params: params(g),
+    buffers: [x.buffer, undefined, undefined, undefined, undefined, undefined, undefined, undefined, spans.buffer],
+    workgroups: grid1d(g.batch * g.height, WG),
+    shapes: `x[${g.batch},${g.channels},${g.height},${g.width}] → nonzero column spans [${g.batch * g.height},2]`,
+  });
+  return spans;
 }
 
 /** Output rows (n, oh) per chunk of the filter gradient's reduction. */
@@ -48,16 +72,23 @@ function convNote(g: ConvGeometry): string {
   return `x[${g.batch},${g.channels},${g.height},${g.width}] ⊛ W[${g.filters},${g.channels},${g.kh},${g.kw}]${args}`;
 }
 
-/** Records y = W ⊛ x + b: y[n,o,oh,ow] = b[o] + Σ_{c,i,j} W[o,c,i,j]·x[n,c,oh·s+i-pad, ow·s+j-pad]. */
-export function convForwardGpu(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, b: GpuTensor, y: GpuTensor, _skipZeroRows = false): void {
+/**
+ * Records y = W ⊛ x + b: y[n,o,oh,ow] = b[o] + Σ_{c,i,j} W[o,c,i,j]·x[n,c,oh·s+i-pad, ow·s+j-pad].
+ * With `skipZeroRows` (x a data batch, on a software adapter) a first dispatch finds each input
+ * row's nonzero columns and the forward visits only the taps that reach them: the same sums
+ * minus exact zeros of x (different only where such a zero meets an infinite or NaN weight).
+ */
+export function convForwardGpu(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, b: GpuTensor, y: GpuTensor, skipZeroRows = false): void {
   const invocations = blocks(g.outW, BLOCK_COLS) * g.outH * g.batch * blocks(g.filters, BLOCK_ROWS);
+  const spans = skipZeroRows ? rowSpans(ctx, g, x) : undefined;
   ctx.dispatch({
-    kernel: convKernel('conv_forward'),
+    kernel: convKernel('conv_forward', skipZeroRows),
     params: params(g),
-    buffers: [x.buffer, w.buffer, b.buffer, undefined, undefined, y.buffer],
+    buffers: [x.buffer, w.buffer, b.buffer, undefined, undefined, y.buffer, undefined, spans?.buffer ?? ctx.placeholder],
     workgroups: grid1d(invocations, WG),
-    shapes: `${convNote(g)} + b[${g.filters}] → y${dims(y.shape)}`,
+    shapes: `${convNote(g)} + b[${g.filters}] → y${dims(y.shape)}${spans ? ' (skipping empty columns)' : ''}`,
   });
+  spans?.dispose();
 }
 
 /**
@@ -65,18 +96,23 @@ export function convForwardGpu(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w
  * db[o] = Σ dout[n,o,:,:], in two dispatches: partial sums over chunks of output rows into a
  * pooled scratch tensor, then their sum. The scratch goes back to the pool once recorded; the
  * pool hands it out again only after the submit.
+ * With `skipZeroRows` (x a data batch, on a software adapter) a first dispatch finds each
+ * input row's nonzero columns and the partial sums visit only the positions whose x is inside
+ * them: the same terms minus exact zeros of x (different only where such a zero meets an
+ * infinite or NaN dout).
  */
-export function convBackwardFilterGpu(ctx: GpuContext, g: ConvGeometry, dout: GpuTensor, x: GpuTensor, dw: GpuTensor, db: GpuTensor, _skipZeroRows = false): void {
+export function convBackwardFilterGpu(ctx: GpuContext, g: ConvGeometry, dout: GpuTensor, x: GpuTensor, dw: GpuTensor, db: GpuTensor, skipZeroRows = false): void {
   const rowsPerChunk = convRowsPerChunk(g);
   const chunks = blocks(g.batch * g.outH, rowsPerChunk);
   const cols = g.channels * g.kh * g.kw + 1;
   const partial = GpuTensor.empty(ctx, [Math.max(chunks, 1), g.filters, cols]);
   const p = params(g, rowsPerChunk);
   const what = `${convNote(g)}, dout${dims(dout.shape)}`;
+  const spans = skipZeroRows ? rowSpans(ctx, g, x) : undefined;
   ctx.dispatch({
-    kernel: convKernel('conv_filter_partial'),
+    kernel: convKernel('conv_filter_partial', skipZeroRows),
     params: p,
-    buffers: [x.buffer, undefined, undefined, dout.buffer, undefined, partial.buffer],
+    buffers: [x.buffer, undefined, undefined, dout.buffer, undefined, partial.buffer, undefined, spans?.buffer ?? ctx.placeholder],
     workgroups: grid1d(blocks(cols, BLOCK_COLS) * blocks(g.filters, BLOCK_ROWS) * chunks, WG),
     shapes: `${what} → partial dW|db [${chunks},${g.filters},${cols}]`,
   });
@@ -88,6 +124,7 @@ export function convBackwardFilterGpu(ctx: GpuContext, g: ConvGeometry, dout: Gp
     shapes: `partial [${chunks},${g.filters},${cols}] → dW${dims(dw.shape)}, db[${g.filters}]`,
   });
   partial.dispose();
+  spans?.dispose();
 }
 
 /**
