@@ -109,7 +109,7 @@ export class GpuBackend implements Backend<GpuTensor> {
       ...optimizerKernels(elementBlock),
       ...(layers.dropout ? dropoutKernels(elementBlock) : []),
       ...(layers.batchNorm ? BATCHNORM_KERNELS : []),
-      ...(layers.conv ? convKernels() : []),
+      ...(layers.conv ? convKernels(sparseInputs) : []),
       ...(layers.pooling ? POOLING_KERNELS : []),
       // The first layer's products with a data batch (MNIST's image order).
       ...(sparseInputs ? sparseTrainingKernels('none', true) : []),
