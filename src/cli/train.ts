@@ -48,6 +48,8 @@ const USAGE = `usage: npm start -- [options]
                           of the units in training (the book's dropout_ratio; default 0: none)
   --batch-norm            a BatchNorm layer between each hidden Affine and its activation
   --seed N                seed for weights and minibatches (default 42)
+  --eval-images N          score accuracy on the first N images of each set (default: all; a
+                          convnet's train accuracy on the first 10000)
   --save FILE             write the trained weights as safetensors
   --load FILE             start from weights in a safetensors file
   --checkpoint FILE       where Ctrl-C and periodic checkpoints go (default checkpoint.safetensors)
@@ -68,6 +70,7 @@ const TRAIN_IMAGES = 60_000;
 
 /** The run's settings (one validation: src/train/run-settings.ts) and the CLI's own options. */
 interface Settings extends RunSettings {
+  evalImages?: number;
   save?: string;
   load?: string;
   checkpoint: string;
@@ -108,6 +111,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     dropout: { type: 'string' },
     'batch-norm': { type: 'boolean' },
     seed: { type: 'string' },
+    'eval-images': { type: 'string' },
     save: { type: 'string' },
     load: { type: 'string' },
     checkpoint: { type: 'string' },
@@ -143,6 +147,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     dropout: runSetting('dropout', f.dropout),
     batchNorm: !!f['batch-norm'],
     seed: runSetting('seed', f.seed),
+    evalImages: f['eval-images'] === undefined ? undefined : intFlag(f['eval-images'], 'eval-images', 0),
     save: f.save,
     load: f.load,
     checkpoint: f.checkpoint ?? 'checkpoint.safetensors',
@@ -221,7 +226,10 @@ async function train<T extends Tensor>(
   const testSet = dataset(mnist.test);
   // A convnet's forward pass over all 60,000 training images costs minutes on a software
   // adapter: its train accuracy is scored on the first CONV_TRAIN_EVAL (the test set stays whole).
-  const trainEval = s.net === 'mlp' ? trainSet : dataset(sliceSplit(mnist.train, 0, CONV_TRAIN_EVAL));
+  const trainCount = Math.min(s.evalImages ?? (s.net === 'mlp' ? mnist.train.count : CONV_TRAIN_EVAL), mnist.train.count);
+  const testCount = Math.min(s.evalImages ?? mnist.test.count, mnist.test.count);
+  const trainEval = trainCount === mnist.train.count ? trainSet : dataset(sliceSplit(mnist.train, 0, trainCount));
+  const testEval = testCount === mnist.test.count ? testSet : dataset(sliceSplit(mnist.test, 0, testCount));
   const net = createNet(backend, s, trainSet.sampleShape, MNIST_CLASSES);
   if (backend instanceof GpuBackend) await backend.prepare([], preparesFor(net.layers));
   if (s.load) loadModel(net, await readModelFile(s.load, '--load'), s.load);
@@ -231,11 +239,12 @@ async function train<T extends Tensor>(
     const state = readOptimizerState(resume.bytes, s.resume!);
     if (state) optimizer.loadState(state);
   }
-  const trainer = new Trainer(net, trainSet, testSet, optimizer, { train: trainEval, test: testSet });
+  const trainer = new Trainer(net, trainSet, testSet, optimizer, { train: trainEval, test: testEval });
   out(`device: ${backend.device} — ${backend.label}`);
   if (s.verbose && backend instanceof GpuBackend) skippedLines(backend.ctx).forEach(out);
   out(`${describeNet(net, s)}, ${s.steps} steps of batch ${s.batch}, ${s.optimizer} lr ${s.lr}, seed ${s.seed}`);
-  out(`data: MNIST ${mnist.train.count} train / ${mnist.test.count} test images${trainEval === trainSet ? '' : `; train accuracy on the first ${trainEval.count}`}`);
+  const scored = [trainEval !== trainSet && `train accuracy on the first ${trainEval.count}`, testEval !== testSet && `test accuracy on the first ${testEval.count}`].filter(Boolean);
+  out(`data: MNIST ${mnist.train.count} train / ${mnist.test.count} test images${scored.length ? `; ${scored.join(', ')}` : ''}`);
   if (resume) out(`resuming ${s.resume} at step ${resume.step}`);
 
   // First Ctrl-C: finish the step in flight, keep everything, write a checkpoint. Second: quit now.
@@ -314,6 +323,7 @@ async function train<T extends Tensor>(
   trainSet.dispose();
   testSet.dispose();
   if (trainEval !== trainSet) trainEval.dispose();
+  if (testEval !== testSet) testEval.dispose();
   if (s.json) {
     out(JSON.stringify({
       settings: { ...s, json: undefined },
