@@ -18,7 +18,7 @@ import { GpuDataset } from '../data/gpu-dataset.js';
 import { compareOptimizers, finalLevel } from '../experiments/optimizer-comparison.js';
 import { lineChartSvg } from '../experiments/line-chart-svg.js';
 import { finalGap, OVERFIT_SETUP, overfitting } from '../experiments/overfitting.js';
-import { SHIFTS, shiftAccuracy, type ShiftResult } from '../experiments/shift.js';
+import { SHIFT_EPOCHS, SHIFTS, shiftAccuracy, type ShiftResult } from '../experiments/shift.js';
 import { sliceSplit, type Mnist } from '../data/mnist.js';
 import { loadMnist } from '../node/load-mnist.js';
 import type { LearningProblem } from '../train/learning-check.js';
@@ -33,13 +33,14 @@ const USAGE = `usage: npm run experiment -- init|optimizers|overfitting|shift [o
   overfitting             300 training images, 7 layers (6 x 100 ReLU), SGD lr 0.01: train vs test
                           accuracy per epoch without a cure, with weight decay 0.1, with dropout 0.2;
                           writes <date>-overfitting.json and .svg into --out
-  shift                   trains the TwoLayerNet (SGD lr 0.1) and SimpleConvNet (Adam lr 0.001) on
-                          MNIST, then scores both on the test set shifted by 0, 2, 4 and 6 pixels
-                          (mean over right, left, down, up); writes shift.json into --out
+  shift                   trains the TwoLayerNet (5 epochs, SGD lr 0.1) and SimpleConvNet (1 epoch,
+                          Adam lr 0.001) on MNIST, then scores both on the test set shifted by 0,
+                          2, 4 and 6 pixels (mean over right, left, down, up); writes shift.json
+                          into --out
   --device gpu|cpu        where to run (default gpu)
   --steps N               optimizers: steps per optimizer (default 2000, the book's)
   --epochs N              overfitting: epochs of 3 steps per run (default 201, the book's);
-                          shift: training epochs of each net (default 3)
+                          shift: training epochs of both nets (default 5 and 1)
   --out DIR               optimizers, overfitting: where the JSON and SVG go (default docs/experiments)
   --json                  print one JSON object as the last line
   --verbose               also say which GPU drivers device discovery passed over, and why
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
   if (f.help) return void process.stdout.write(USAGE);
   const device = choiceFlag(f.device, 'device', ['gpu', 'cpu'] as const, 'gpu');
   const steps = intFlag(f.steps, 'steps', 2000);
-  const epochs = intFlag(f.epochs, 'epochs', name === 'shift' ? 3 : OVERFIT_SETUP.epochs);
+  const epochs = intFlag(f.epochs, 'epochs', OVERFIT_SETUP.epochs);
   let ctx: GpuContext | undefined;
   try {
     let backend: Backend<Tensor>;
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     if (f.verbose) for (const line of skippedLines(ctx)) process.stdout.write(`${line}\n`);
     if (name === 'optimizers') return await optimizers(backend, steps, f.out ?? 'docs/experiments', !!f.json);
     if (name === 'overfitting') return await overfit(backend, epochs, f.out ?? 'docs/experiments', !!f.json);
-    if (name === 'shift') return await shift(backend, epochs, f.out ?? 'docs/experiments', !!f.json);
+    if (name === 'shift') return await shift(backend, f.epochs === undefined ? undefined : epochs, f.out ?? 'docs/experiments', !!f.json);
     process.stdout.write(`${INIT_SETUP.inputs} inputs ~ N(0, 1) through ${INIT_SETUP.layers} layers of ${INIT_SETUP.units} units\n\n`);
     const runs: InitRun[] = [];
     for (const [activation, init] of INIT_RUNS) runs.push(await initActivations(backend, activation, init));
@@ -168,12 +169,13 @@ async function overfit(backend: Backend<Tensor>, epochs: number, outDir: string,
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-async function shift(backend: Backend<Tensor>, epochs: number, outDir: string, json: boolean): Promise<void> {
+async function shift(backend: Backend<Tensor>, epochsFlag: number | undefined, outDir: string, json: boolean): Promise<void> {
   const mnist = await loadMnist();
   const dataset = (split: Mnist['train']) => datasets(backend, [split])[0]!;
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const results: ShiftResult[] = [];
   for (const net of ['mlp', 'simple-conv'] as const) {
+    const epochs = epochsFlag ?? SHIFT_EPOCHS[net];
     log(`${net}: training ${epochs} epoch${epochs === 1 ? '' : 's'}, then scoring the shifted test sets`);
     results.push(await shiftAccuracy(backend, dataset, mnist, net, epochs, log));
   }
