@@ -13,6 +13,9 @@
  * const trainer = new Trainer(net, new CpuDataset(backend, train), new CpuDataset(backend, test), new SGD(backend, 0.1));
  * const result = await trainer.run({ steps: 1000, batchSize: 100, seed: 42, readEvery: 50 });
  * ```
+ *
+ * Ch. 7's convnet is the same loop with `new SimpleConvNet(backend)` and `new Adam(backend, 0.001)`:
+ * its first layer views each batch's flat 784-pixel rows as [batch, 1, 28, 28] images.
  * @packageDocumentation
  */
 
