@@ -33,7 +33,9 @@ await build({
   format: 'esm',
   target: 'node20',
   // A native addon: it stays a runtime import, found in a node_modules beside or above the bundle.
-  external: ['webgpu'],
+  // So do the conv section's tools for its peers (esbuild builds the TF.js bundle at run time;
+  // jax-js): where no node_modules has them, those engines are reported as failed.
+  external: ['webgpu', 'esbuild', '@jax-js/jax'],
   plugins: [rawText],
   logLevel: 'warning',
 });

@@ -1,7 +1,9 @@
 /**
  * npm run bench: our engine in Node through Dawn: the training step on the GPU and CPU devices,
- * each kernel family, dispatch and readback overhead, and the CPU-vs-GPU crossover. Peers run in
- * the browser bench (npm run bench:browser), where their WebGPU backends live.
+ * each kernel family, dispatch and readback overhead, and the CPU-vs-GPU crossover. The seed
+ * net's peers run in the browser bench (npm run bench:browser). The conv section (`--only conv`)
+ * times the book's SimpleConvNet on ours, TF.js, jax-js (their WebGPU on the same Dawn adapter)
+ * and the book's NumPy code, interleaved in this process.
  */
 import { adapterLabel, CpuBackend, type GpuContext } from 'webgpu-backprop';
 import { openNodeGpu, type AdapterChoice } from 'webgpu-backprop/node';
@@ -10,6 +12,9 @@ import { nodeData } from './cli/data.js';
 import { loadAverage, machine } from './cli/machine.js';
 import { parseOptions, usage } from './cli/options.js';
 import { printResult, progress, writeResult } from './cli/output.js';
+import { convEngineSources, garbageCollector } from './cli/conv-engines.js';
+import { convBatchCount, convBench } from './lib/conv-bench.js';
+import { initialConvParams } from './lib/conv-model.js';
 import { crossoverBench } from './lib/crossover.js';
 import { batchSchedule } from './lib/data.js';
 import { NODE_ENGINES } from './lib/engine.js';
@@ -131,9 +136,22 @@ async function main(): Promise<void> {
       return r;
     });
   });
+  await attempt('conv', async () => {
+    const conv = plan.conv;
+    const spec = { batch: conv.batch, lr: conv.lr, seed: plan.seed };
+    result.settings.conv = { ...conv, seed: plan.seed };
+    result.conv = await withGpu(options.adapter, async (ctx) => {
+      noteAdapter(ctx);
+      const batches = batchSchedule(plan.seed, data.mnist.train.count, spec.batch, convBatchCount(conv));
+      const init = await initialConvParams(plan.seed);
+      return convBench(convEngineSources(conv.engines, ctx, data.mnist, init, spec, batches), batches, conv, spec, progress, { settle: garbageCollector() });
+    });
+  });
   result.environment.load_after = loadAverage();
   result.runtime_s = Number(((performance.now() - started) / 1000).toFixed(1));
-  printResult(result, await writeResult(result, options.out), options.json);
+  // A run of the conv section alone is its own file: <date>-node-conv.json.
+  const tag = sections.length === 1 && sections[0] === 'conv' ? 'conv' : undefined;
+  printResult(result, await writeResult(result, options.out, tag), options.json);
 }
 
 await runCli(USAGE, main);

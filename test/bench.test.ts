@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chromiumFlags, launchOrder } from '../bench/browser/launch.js';
 import { BROWSER_SECTIONS, parseOptions } from '../bench/cli/options.js';
+import { convBatchCount, convBench, isUnsupported, type ConvEngine, type ConvPlan } from '../bench/lib/conv-bench.js';
 import { crossoverSvg } from '../bench/lib/crossover-svg.js';
 import { ENGINE_NAMES, type TrainingEngine } from '../bench/lib/engine.js';
 import { gpuVsCpu, gpuVsCpuBatches, pairedTiming } from '../bench/lib/gpu-vs-cpu.js';
@@ -93,10 +94,13 @@ describe('npm run bench -- --quick', () => {
   it('measures overhead and the CPU-vs-GPU crossover, and writes JSON and SVG files', () => {
     expect(result.overhead!.readScalarMs.median).toBeGreaterThan(0);
     expect(result.overhead!.dispatchUs.median).toBeGreaterThan(0);
-    expect(result.crossover!.cells).toHaveLength(2);
+    // The seed net's two cells and SimpleConvNet's one (the conv axis).
+    expect(result.crossover!.cells.map((c) => [c.batch, c.net ?? 'mlp'])).toEqual([[1, 'mlp'], [100, 'mlp'], [2, 'simple-conv']]);
     for (const c of result.crossover!.cells) {
       expect(['cpu', 'gpu']).toContain(c.winner);
       expect(typeof c.clear).toBe('boolean');
+      // A device predicted over the step cap is skipped (and loses the cell) rather than timed.
+      for (const t of [c.gpu, c.cpu]) expect(t.skipped ?? t.ms.median > 0).toBeTruthy();
     }
     const files = readdirSync(out).sort();
     expect(files).toEqual([expect.stringMatching(/^\d{4}-\d\d-\d\d-node-quick-crossover\.svg$/), expect.stringMatching(/^\d{4}-\d\d-\d\d-node-quick\.json$/)]);
@@ -165,6 +169,27 @@ describe('browser bench launch', () => {
 
   it('draws an empty crossover without failing', () => {
     expect(crossoverSvg({ batches: [], hiddens: [], cellBudgetMs: 0, maxStepMs: 0, cells: [], note: '' }, 'x')).toContain('no data');
+  });
+
+  it('draws the conv axis as its own line and grid row, at its own batch sizes', () => {
+    const timing = (ms: number) => ({ ms: { median: ms, min: ms, max: ms, n: 1 }, stepsPerWindow: 1 });
+    const svg = crossoverSvg({
+      batches: [1, 100],
+      hiddens: [50],
+      convBatches: [10],
+      cellBudgetMs: 0,
+      maxStepMs: 0,
+      note: '',
+      cells: [
+        { batch: 1, hidden: 50, cpu: timing(1), gpu: timing(2), winner: 'cpu', factor: 2, clear: true },
+        { batch: 100, hidden: 50, cpu: timing(5), gpu: timing(4), winner: 'gpu', factor: 1.25, clear: true },
+        { batch: 10, hidden: 100, net: 'simple-conv', cpu: timing(300), gpu: timing(100), winner: 'gpu', factor: 3, clear: true },
+      ],
+    }, 'x');
+    expect(svg).toContain('SimpleConvNet (Adam)');
+    expect(svg).toContain('>conv</text>');
+    expect(svg).toContain('>b 10</text>');
+    expect(svg.match(/<polyline/g)).toHaveLength(4);
   });
 });
 
@@ -251,4 +276,122 @@ describe('npm run bench:browser -- --quick --only matmul-vs-tfjs', () => {
     expect(Math.abs(size!.ratio! / (ours.gflops! / tfjs.gflops!) - 1)).toBeLessThan(0.02);
     expect(r.stdout).toContain(`ours ÷ TF.js ${size!.ratio!.toFixed(size!.ratio! < 10 ? 2 : 1)}×`);
   }, 150_000);
+});
+
+describe('conv bench: interleaved rounds, paired ratios, agreement and targets', () => {
+  let clockMs = 0;
+  const clock = () => clockMs;
+  /** An engine whose steps take `ms` each on the fake clock and whose loss after step i is `loss(i)`. */
+  const fake = (name: string, ms: number, loss: (step: number) => number, log: string[], fail?: string): ConvEngine => {
+    let steps = 0;
+    return {
+      name,
+      label: name,
+      how: '',
+      step() {
+        if (fail) throw new Error(fail);
+        log.push(name);
+        steps += 1;
+        clockMs += ms;
+      },
+      readLoss: async () => loss(steps),
+      dispose() {},
+    };
+  };
+  const falling = (step: number) => 2.3 - 0.01 * step;
+  const plan: ConvPlan = { batch: 4, lr: 0.001, warmup: 1, steps: 4, slowSteps: 2, slow: ['tfjs-webgpu', 'jax-webgpu'], engines: [] };
+  const batches = Array.from({ length: convBatchCount(plan) }, (_, i) => Uint32Array.of(i));
+  const source = (engine: ConvEngine) => ({ name: engine.name, open: async () => engine });
+
+  it('rotates the order every round, stops the slow engines early, and pairs ratios by round', async () => {
+    const log: string[] = [];
+    const r = await convBench(
+      [
+        source(fake('ours-gpu', 10, falling, log)),
+        source(fake('ours-cpu', 30, falling, log)),
+        source(fake('tfjs-webgpu', 400, (s) => falling(s) + 1e-4, log)),
+        source(fake('jax-webgpu', 25, falling, log)),
+        source(fake('numpy', 10, falling, log)),
+      ],
+      batches, plan, { batch: 4, lr: 0.001, seed: 1 }, () => {}, { clock },
+    );
+    // Warm-up in order, then round 1 in order, round 2 shifted by one, then the slow ones are done.
+    expect(log.slice(5, 15).join(' ')).toBe('ours-gpu ours-cpu tfjs-webgpu jax-webgpu numpy ours-cpu tfjs-webgpu jax-webgpu numpy ours-gpu');
+    expect(log.slice(15).join(' ')).toBe('numpy ours-gpu ours-cpu ours-gpu ours-cpu numpy');
+    expect(r.rounds).toBe(4);
+    const gpu = (other: string) => r.ratios.find((x) => x.ours === 'ours-gpu' && x.other === other)!.ratio;
+    expect([gpu('ours-cpu').median, gpu('ours-cpu').n]).toEqual([3, 4]);
+    expect([gpu('tfjs-webgpu').median, gpu('tfjs-webgpu').n]).toEqual([40, 2]);
+    expect(r.ratios.find((x) => x.ours === 'ours-cpu' && x.other === 'jax-webgpu')!.ratio.median).toBeCloseTo(25 / 30, 3);
+    expect(r.reference).toBe('ours-cpu');
+    expect(r.engines.find((e) => e.name === 'tfjs-webgpu')!.agreement).toMatchObject({ reference: 'ours-cpu', steps: 3, ok: true });
+    expect(r.targets.map((t) => [t.what.split(':')[0], t.ratio, t.pass])).toEqual([
+      ['ours-gpu ≥ 1.5× ours-cpu', 3, true],
+      ['ours-gpu ≥ 30× tfjs-webgpu', 40, true],
+      ['ours-gpu ≥ 2× jax-webgpu', 2.5, true],
+      ['ours-gpu ≥ 1× numpy (aim', 1, true],
+    ]);
+  });
+
+  it('reports a library that lacks a kernel as unsupported, in its own words, and runs the rest', async () => {
+    const missing = "Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'";
+    expect(isUnsupported(missing)).toBe(true);
+    expect(isUnsupported('numpy not available (python3: ENOENT)')).toBe(false);
+    const r = await convBench(
+      [
+        source(fake('ours-gpu', 10, falling, [])),
+        source(fake('tfjs-wasm', 10, falling, [], missing)),
+        { name: 'jax-webgpu', open: () => Promise.reject(new Error('device lost')) },
+        { name: 'numpy', open: () => Promise.reject(new Error('numpy not available (python3: ENOENT)')) },
+      ],
+      batches, plan, { batch: 4, lr: 0.001, seed: 1 }, () => {}, { clock },
+    );
+    expect(r.engines.map((e) => [e.name, e.status, e.reason])).toEqual([
+      ['ours-gpu', 'ok', undefined],
+      ['tfjs-wasm', 'unsupported', missing],
+      ['jax-webgpu', 'failed', 'device lost'],
+      ['numpy', 'unavailable', 'numpy not available (python3: ENOENT)'],
+    ]);
+    expect(r.targets.find((t) => t.what.includes('jax-webgpu'))).toMatchObject({ pass: null, note: 'jax-webgpu failed: device lost' });
+  });
+
+  it('judges no target on an engine that trained apart from the reference', async () => {
+    const r = await convBench(
+      [source(fake('ours-gpu', 10, falling, [])), source(fake('ours-cpu', 30, (s) => falling(s) + 0.05 * s, []))],
+      batches, plan, { batch: 4, lr: 0.001, seed: 1 }, () => {}, { clock },
+    );
+    expect(r.reference).toBe('ours-cpu');
+    expect(r.engines[0]!.agreement).toMatchObject({ ok: false, steps: 5 });
+    expect(r.targets[0]).toMatchObject({ ratio: 3, pass: null, note: 'ours-gpu trained apart from ours-cpu' });
+  });
+});
+
+describe('npm run bench -- --quick --only conv', () => {
+  it('trains SimpleConvNet on ours, TF.js, jax-js and NumPy in one process, interleaved, and the losses agree', () => {
+    const dir = join(out, 'conv');
+    // Batch 10, one warm-up and one or two timed steps each; TF.js webgpu compiles for ~10 s.
+    const r = bench(['--quick', '--json', '--no-mnist', '--only', 'conv', '--out', dir], 'bench/run-node.ts', 170_000);
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as BenchResult;
+    const c = result.conv!;
+    expect(c, result.notes.join('; ')).toBeDefined();
+    const engine = (name: string) => c.engines.find((e) => e.name === name)!;
+    expect(c.engines.map((e) => e.name)).toEqual(['ours-gpu', 'ours-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu', 'jax-webgpu', 'numpy']);
+    const numpy = engine('numpy');
+    const running = ['ours-gpu', 'ours-cpu', 'tfjs-webgpu', 'tfjs-cpu', 'jax-webgpu', ...(numpy.status === 'ok' ? ['numpy'] : [])];
+    if (numpy.status !== 'ok') expect(numpy).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/^numpy not available/) });
+    for (const name of running) {
+      const e = engine(name);
+      expect(e.status, `${name}: ${e.reason}`).toBe('ok');
+      expect(e.ms!.median).toBeGreaterThan(0);
+      // Warm-up and timed steps: 1 + 2 for ours and NumPy, 1 + 1 for the peers.
+      expect(e.losses).toHaveLength(name.startsWith('ours') || name === 'numpy' ? 3 : 2);
+      if (name !== c.reference) expect(e.agreement, name).toMatchObject({ reference: 'ours-cpu', ok: true });
+    }
+    expect(engine('tfjs-wasm')).toMatchObject({ status: 'unsupported', reason: expect.stringContaining('Conv2DBackpropFilter') });
+    expect(c.targets).toHaveLength(4);
+    for (const t of c.targets.filter((x) => running.includes(x.what.split(' ')[3]!))) expect(typeof t.pass).toBe('boolean');
+    expect(r.stdout).toMatch(/target (PASS|FAIL): ours-gpu ≥ 30× tfjs-webgpu/);
+    expect(readdirSync(dir)).toEqual([expect.stringMatching(/^\d{4}-\d\d-\d\d-node-conv-quick\.json$/)]);
+  }, 180_000);
 });

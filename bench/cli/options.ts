@@ -1,14 +1,16 @@
 import type { AdapterChoice } from 'webgpu-backprop/node';
 import { choiceFlag, intFlag, parseFlags, UsageError } from '../../tools/cli-args.js';
+import { CONV_ENGINES, type ConvEngineName } from '../lib/conv-bench.js';
 import { ENGINE_NAMES, type EngineName } from '../lib/engine.js';
 import { FULL_PLAN, QUICK_PLAN, type Plan } from '../lib/plan.js';
 
 /**
  * `gpu-vs-cpu` times our two devices interleaved (the GPU-not-slower target); `long-run` is the
  * real-GPU target (10,000 steps through the Trainer): Node only, hardware adapters only in a
- * full run.
+ * full run. `conv` (Node) times SimpleConvNet's step on ours, TF.js, jax-js and NumPy; its peers
+ * take seconds a step on a software adapter, so it runs only when asked for (`--only conv`).
  */
-export const SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'overhead', 'crossover', 'long-run'] as const;
+export const SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'overhead', 'crossover', 'long-run', 'conv'] as const;
 /** TF.js runs only in the browser, so the matmul comparison with it is a browser section. */
 export const BROWSER_SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'matmul-vs-tfjs', 'overhead', 'crossover'] as const;
 export type Section = (typeof SECTIONS)[number] | (typeof BROWSER_SECTIONS)[number];
@@ -31,13 +33,18 @@ export function usage(command: string, engines: readonly EngineName[], sections:
   --out DIR               write <date>-<where>.json and the crossover SVG there (default bench/results)
   --no-mnist              train on synthetic data of MNIST's shapes instead of the MNIST files
   --adapter auto|hardware|software   which WebGPU adapter (default auto: hardware when there is one)
-  --only ${sections.join(',')}   run only these sections (default all)
+  --only ${sections.join(',')}
+                          run only these sections (default all${sections.includes('conv') ? ' but conv' : ''})
   --engines ${engines.join(',')}
                           training engines to run (default all of these)
   --seed N                weights and batches (default ${FULL_PLAN.seed})
   --steps N               timed steps synced every step (default ${FULL_PLAN.train.steps})
   --windows N             timed windows of 100 steps synced once (default ${FULL_PLAN.train.windows})
-  --help                  this text
+${sections.includes('conv') ? `  --conv-engines ${CONV_ENGINES.join(',')}
+                          engines of the conv section (default all of these)
+  --conv-steps N          conv: timed steps of ours and NumPy (default ${FULL_PLAN.conv.steps})
+  --conv-peer-steps N     conv: timed steps of TF.js and jax-js (default ${FULL_PLAN.conv.slowSteps})
+` : ''}  --help                  this text
 `;
 }
 
@@ -60,6 +67,9 @@ export function parseOptions(argv: string[], engines: readonly EngineName[], sec
     seed: { type: 'string' },
     steps: { type: 'string' },
     windows: { type: 'string' },
+    'conv-engines': { type: 'string' },
+    'conv-steps': { type: 'string' },
+    'conv-peer-steps': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (f.help) return 'help';
@@ -68,6 +78,12 @@ export function parseOptions(argv: string[], engines: readonly EngineName[], sec
     ...base,
     seed: intFlag(f.seed, 'seed', base.seed, 0),
     train: { ...base.train, steps: intFlag(f.steps, 'steps', base.train.steps), windows: intFlag(f.windows, 'windows', base.train.windows) },
+    conv: {
+      ...base.conv,
+      steps: intFlag(f['conv-steps'], 'conv-steps', base.conv.steps),
+      slowSteps: intFlag(f['conv-peer-steps'], 'conv-peer-steps', base.conv.slowSteps),
+      engines: list<ConvEngineName>(f['conv-engines'], 'conv-engines', CONV_ENGINES, base.conv.engines),
+    },
   };
   return {
     plan,
@@ -75,7 +91,7 @@ export function parseOptions(argv: string[], engines: readonly EngineName[], sec
     out: f.out,
     mnist: !f['no-mnist'],
     adapter: choiceFlag(f.adapter, 'adapter', ['auto', 'hardware', 'software'] as const, 'auto'),
-    sections: list(f.only, 'only', sections, sections),
+    sections: list(f.only, 'only', sections, sections.filter((s) => s !== 'conv')),
     engines: list(f.engines, 'engines', ENGINE_NAMES.filter((e) => engines.includes(e)), engines),
   };
 }

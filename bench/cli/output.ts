@@ -8,10 +8,13 @@ import type { BenchResult } from '../lib/result.js';
 /** bench/results beside this file, which is also right for the bundle in bench/.dist. */
 export const DEFAULT_OUT = fileURLToPath(new URL('../results/', import.meta.url));
 
-/** Writes <date>-<where>.json (and the crossover SVG); a quick run's files say so in their names. */
-export async function writeResult(r: BenchResult, out = DEFAULT_OUT): Promise<string[]> {
+/**
+ * Writes <date>-<where>[-<tag>].json (and the crossover SVG); a quick run's files say so in their
+ * names.
+ */
+export async function writeResult(r: BenchResult, out = DEFAULT_OUT, tag?: string): Promise<string[]> {
   await mkdir(out, { recursive: true });
-  const stem = join(out, `${r.date.slice(0, 10)}-${r.where}${r.quick ? '-quick' : ''}`);
+  const stem = join(out, `${r.date.slice(0, 10)}-${r.where}${tag ? `-${tag}` : ''}${r.quick ? '-quick' : ''}`);
   const files = [`${stem}.json`];
   await writeFile(files[0]!, `${JSON.stringify(r, null, 2)}\n`);
   if (r.crossover) {

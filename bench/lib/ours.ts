@@ -1,10 +1,12 @@
 import {
+  Adam,
   CpuBackend,
   CpuDataset,
   GpuBackend,
   GpuDataset,
   MultiLayerNet,
   SGD,
+  SimpleConvNet,
   Trainer,
   type Backend,
   type CpuTensor,
@@ -12,8 +14,12 @@ import {
   type GpuContext,
   type GpuTensor,
   type Mnist,
+  type Model,
+  type Optimizer,
   type Tensor,
 } from 'webgpu-backprop';
+import type { ConvEngine } from './conv-bench.js';
+import { CONV_BETA1, CONV_BETA2, type ConvSpec } from './conv-model.js';
 import { batchSchedule } from './data.js';
 import type { TrainingEngine } from './engine.js';
 import { gpuVsCpu, gpuVsCpuBatches, type GpuVsCpuResult } from './gpu-vs-cpu.js';
@@ -32,12 +38,12 @@ const GPU_HOW =
 const CPU_HOW = 'CpuBackend (f32 storage, f64 accumulation, plain TypeScript loops, one thread), the same net and SGD; batches normalized from bytes';
 
 /**
- * The seed's training step as the Trainer runs it (Trainer.step: batch, gradient, SGD update),
+ * A net's training step as the Trainer runs it (Trainer.step: batch, gradient, optimizer update),
  * one submit each, without the Trainer's loss history so that the bench chooses when to sync.
  */
-export function oursEngine<T extends Tensor>(name: string, backend: Backend<T>, data: OursDatasets<T>, spec: ModelSpec, how: string): TrainingEngine {
-  const net = new MultiLayerNet(backend, { hiddenSizes: [spec.hidden], seed: spec.seed });
-  const trainer = new Trainer(net, data.train, data.test, new SGD(backend, spec.lr));
+export function trainerEngine<T extends Tensor>(name: string, net: Model<T>, optimizer: Optimizer<T>, data: OursDatasets<T>, how: string): TrainingEngine {
+  const backend = net.backend;
+  const trainer = new Trainer(net, data.train, data.test, optimizer);
   let loss: T | undefined;
   return {
     name,
@@ -54,6 +60,18 @@ export function oursEngine<T extends Tensor>(name: string, backend: Backend<T>, 
     testAccuracy: () => trainer.evaluate(data.test),
     dispose: () => net.dispose(),
   };
+}
+
+/** The seed's TwoLayerNet (MultiLayerNet of one hidden layer) with SGD. */
+export function oursEngine<T extends Tensor>(name: string, backend: Backend<T>, data: OursDatasets<T>, spec: ModelSpec, how: string): TrainingEngine {
+  const net = new MultiLayerNet(backend, { hiddenSizes: [spec.hidden], seed: spec.seed });
+  return trainerEngine(name, net, new SGD(backend, spec.lr), data, how);
+}
+
+/** The book's SimpleConvNet with Adam, as train_convnet.py trains it. */
+export function oursConvEngine<T extends Tensor>(name: string, backend: Backend<T>, data: OursDatasets<T>, spec: ConvSpec, how: string): TrainingEngine {
+  const net = new SimpleConvNet(backend, { seed: spec.seed });
+  return trainerEngine(name, net, new Adam(backend, spec.lr, CONV_BETA1, CONV_BETA2), data, how);
 }
 
 export async function oursGpuBackend(ctx: GpuContext): Promise<GpuBackend> {
@@ -99,4 +117,22 @@ export async function oursGpuVsCpu(ctx: GpuContext, mnist: Mnist, plan: Plan, pr
     gpu.dispose();
     cpu.dispose();
   }
+}
+
+const CONV_GPU_HOW =
+  'GpuBackend: SimpleConvNet (Conv1, Relu1, Pool1, Affine1, Relu2, Affine2, SoftmaxWithLoss; the first convolution computes no data gradient) and Adam, ' +
+  'one command buffer per step; MNIST resident on the GPU as bytes, each batch gathered there and viewed as [n, 1, 28, 28]; loss read with GpuTensor.read; kernels per adapter';
+const CONV_CPU_HOW = 'CpuBackend (f32 storage, f64 accumulation, plain TypeScript loops, one thread), the same SimpleConvNet and Adam';
+
+/** Ours training SimpleConvNet on the GPU: a fresh backend and datasets on `ctx` (which the caller destroys). */
+export async function oursConvGpu(ctx: GpuContext, mnist: Mnist, spec: ConvSpec): Promise<ConvEngine> {
+  const gpu = await oursGpuBackend(ctx);
+  const data = gpuDatasets(gpu, mnist);
+  const engine = oursConvEngine('ours-gpu', gpu, data, spec, CONV_GPU_HOW);
+  return { ...engine, dispose: () => (engine.dispose(), data.train.dispose(), data.test.dispose()) };
+}
+
+export function oursConvCpu(mnist: Mnist, spec: ConvSpec): ConvEngine {
+  const cpu = new CpuBackend('f32');
+  return oursConvEngine('ours-cpu', cpu, cpuDatasets(cpu, mnist), spec, CONV_CPU_HOW);
 }

@@ -1,3 +1,4 @@
+import { CONV_ENGINES, type ConvPlan } from './conv-bench.js';
 import type { GpuVsCpuPlan } from './gpu-vs-cpu.js';
 
 /**
@@ -33,14 +34,19 @@ export interface Plan {
   allVariants: boolean;
   /** The largest cube to try, and the crossover grid. */
   cubes: number[];
-  /** cellBudgetMs: time per device per cell; maxStepMs: a device predicted slower than this per step is skipped. */
-  crossover: { batches: number[]; hiddens: number[]; cellBudgetMs: number; maxStepMs: number };
+  /**
+   * batches × hiddens: the seed's net; convBatches: SimpleConvNet at these batch sizes. cellBudgetMs:
+   * time per device per cell; maxStepMs: a device predicted slower than this per step is skipped.
+   */
+  crossover: { batches: number[]; hiddens: number[]; convBatches: number[]; cellBudgetMs: number; maxStepMs: number };
   /** Our matmul against TF.js's webgpu tf.matMul on n×n·n×n products (browser only). */
   matmulVsTfjs: MatmulVsTfjsPlan;
   /** Steps of the long run (Node): the real-GPU target is 10,000 in at most 1 s. */
   longRunSteps: number;
   /** Our GPU device against our CPU device, interleaved (the GPU-not-slower target). */
   gpuVsCpu: GpuVsCpuPlan;
+  /** SimpleConvNet's step on every engine, interleaved (the conv section, not run by default). */
+  conv: ConvPlan;
 }
 
 export interface MatmulVsTfjsPlan {
@@ -68,10 +74,21 @@ export const FULL_PLAN: Plan = {
   allVariants: true,
   // 4096³ is the real-GPU target's size; on a software adapter it is predicted over budget and skipped.
   cubes: [256, 512, 1024, 2048, 4096],
-  crossover: { batches: [1, 10, 100, 1000], hiddens: [50, 256, 1024], cellBudgetMs: 2_000, maxStepMs: 8_000 },
+  crossover: { batches: [1, 10, 100, 1000], hiddens: [50, 256, 1024], convBatches: [1, 10, 100, 1000], cellBudgetMs: 2_000, maxStepMs: 8_000 },
   matmulVsTfjs: { sizes: [256, 512, 1024], reps: 5, sampleMs: 500, budgetMs: 60_000, variantBudgetMs: 10_000 },
   longRunSteps: 10_000,
   gpuVsCpu: { warmup: 5, rounds: 9, window: 100, stepRounds: 31 },
+  // The peers take 2–11 s a step on a software adapter: 3 timed steps after 1 warm-up keep the
+  // section near two minutes on a quiet machine; ours and NumPy take 11.
+  conv: {
+    batch: 100,
+    lr: 0.001,
+    warmup: 1,
+    steps: 11,
+    slowSteps: 3,
+    slow: ['tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu', 'jax-webgpu'],
+    engines: [...CONV_ENGINES],
+  },
 };
 
 /** A few steps of everything: checks that the bench runs and its result is well formed, not speed. */
@@ -84,10 +101,11 @@ export const QUICK_PLAN: Plan = {
   variantBudgetMs: 500,
   allVariants: false,
   cubes: [256],
-  crossover: { batches: [1, 100], hiddens: [50], cellBudgetMs: 200, maxStepMs: 5_000 },
+  crossover: { batches: [1, 100], hiddens: [50], convBatches: [2], cellBudgetMs: 200, maxStepMs: 5_000 },
   matmulVsTfjs: { sizes: [256], reps: 2, sampleMs: 50, budgetMs: 10_000, variantBudgetMs: 2_000 },
   longRunSteps: 20,
   gpuVsCpu: { warmup: 1, rounds: 2, window: 4, stepRounds: 2 },
+  conv: { ...FULL_PLAN.conv, batch: 10, warmup: 1, steps: 2, slowSteps: 1 },
 };
 
 export function totalSteps(p: StepPlan): number {

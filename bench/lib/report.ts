@@ -1,4 +1,6 @@
-import type { CrossoverTiming } from './crossover.js';
+import type { ConvBenchResult } from './conv-bench.js';
+import { convCells, crossoverBatches, mlpCells } from './crossover-cells.js';
+import type { CrossoverCell, CrossoverTiming } from './crossover.js';
 import type { MatmulVsTfjs } from './matmul-vs-tfjs.js';
 import type { BenchResult } from './result.js';
 import { table } from '../../tools/format.js';
@@ -30,6 +32,42 @@ export function matmulVsTfjsReport(m: MatmulVsTfjs): string {
     `matmul vs TensorFlow.js webgpu, n×n·n×n, the same f32 inputs: ${tfjs}; ours on ${m.ours.adapter}`,
     table(rows),
     ...summary,
+  ].join('\n');
+}
+
+/** The conv section: each engine's step, the paired ratios, and the targets as pass/fail lines. */
+export function convReport(c: ConvBenchResult): string {
+  const ratioOf = (ours: string, other: string) => {
+    const r = c.ratios.find((x) => x.ours === ours && x.other === other);
+    return r ? `${ratio(r.ratio.median)} (${r.ratio.min}–${r.ratio.max}, ${r.ratio.n})` : '-';
+  };
+  const rows: (string | number)[][] = [['engine', 'ms/step (median)', 'min–max', 'timed', 'warm-up ms', 'setup s', 'last loss', `|Δ loss| vs ${c.reference ?? '-'}`, 'ours-gpu ÷ it', 'ours-cpu ÷ it']];
+  for (const e of c.engines) {
+    if (e.status !== 'ok') {
+      rows.push([e.name, e.status, '', '', '', '', '', '', '', '']);
+      continue;
+    }
+    const a = e.agreement;
+    rows.push([
+      e.name, f(e.ms?.median), e.ms ? `${f(e.ms.min, 1)}–${f(e.ms.max, 1)}` : '', e.ms?.n ?? 0,
+      (e.warmupMs ?? []).map((ms) => ms.toFixed(0)).join(', '), f((e.setupMs ?? NaN) / 1000, 1),
+      e.losses.length ? `${f(e.losses.at(-1), 5)} (step ${e.losses.length})` : '-',
+      a ? `${a.maxDiff.toExponential(1)} over ${a.steps}${a.ok ? '' : ' APART'}` : e.name === c.reference ? 'reference' : '-',
+      e.name === 'ours-gpu' ? '—' : ratioOf('ours-gpu', e.name),
+      e.name.startsWith('ours-') ? '—' : ratioOf('ours-cpu', e.name),
+    ]);
+  }
+  const lines = c.targets.map((t) => {
+    const verdict = t.pass === null ? 'NOT JUDGED' : t.pass ? 'PASS' : 'FAIL';
+    return `${t.aim ? 'aim' : 'target'} ${verdict}: ${t.what}: ${t.ratio === null ? 'no ratio' : ratio(t.ratio)}${t.note ? ` (${t.note})` : ''}`;
+  });
+  return [
+    `conv: ${c.model}`,
+    `${c.rounds} interleaved rounds; ${c.how}`,
+    table(rows),
+    ...c.engines.filter((e) => e.status !== 'ok').map((e) => `${e.name}: ${e.status}: ${e.reason}`),
+    `ratios: the engine's ms ÷ ours per round, median (min–max, rounds); losses held to ${c.reference ?? 'no reference'} within ${c.lossTolerance} at every step`,
+    ...lines,
   ].join('\n');
 }
 
@@ -97,17 +135,18 @@ export function report(r: BenchResult): string {
 
   const c = r.crossover;
   if (c) {
-    const head = ['hidden \\ batch', ...c.batches.map(String)];
-    const body = c.hiddens.map((h) => [
-      String(h),
-      ...c.batches.map((b) => {
-        const cell = c.cells.find((x) => x.batch === b && x.hidden === h);
-        if (!cell) return '-';
-        const ms = (t: CrossoverTiming) => (t.skipped ? 'skipped' : `${t.cold ? '≈' : ''}${f(t.ms.median)}`);
-        const atLeast = cell.cpu.skipped || cell.gpu.skipped ? '≥' : '';
-        return `cpu ${ms(cell.cpu)} / gpu ${ms(cell.gpu)} → ${cell.clear ? '' : '~'}${cell.winner} ${atLeast}${cell.factor.toFixed(1)}×`;
-      }),
-    ]);
+    const columns = crossoverBatches(c);
+    const head = ['hidden \\ batch', ...columns.map(String)];
+    const ms = (t: CrossoverTiming) => (t.skipped ? 'skipped' : `${t.cold ? '≈' : ''}${f(t.ms.median)}`);
+    const show = (cell: CrossoverCell | undefined) => {
+      if (!cell) return '-';
+      const atLeast = cell.cpu.skipped || cell.gpu.skipped ? '≥' : '';
+      return `cpu ${ms(cell.cpu)} / gpu ${ms(cell.gpu)} → ${cell.clear ? '' : '~'}${cell.winner} ${atLeast}${cell.factor.toFixed(1)}×`;
+    };
+    const mlp = mlpCells(c);
+    const body = c.hiddens.map((h) => [String(h), ...columns.map((b) => show(mlp.find((x) => x.batch === b && x.hidden === h)))]);
+    const conv = convCells(c);
+    if (conv.length) body.push(['SimpleConvNet', ...columns.map((b) => show(conv.find((x) => x.batch === b)))]);
     parts.push(`crossover, ms/step (${c.note}; ~: the two devices' min–max ranges overlap):`, table([head, ...body]));
   }
   const long = r.long_run;
@@ -120,6 +159,7 @@ export function report(r: BenchResult): string {
             `test accuracy ${long.testAccuracy.toFixed(4)} (target on a real GPU: 10,000 steps in at most 1 s)`,
     );
   }
+  if (r.conv) parts.push(convReport(r.conv));
   if (r.notes.length) parts.push(r.notes.map((x) => `note: ${x}`).join('\n'));
   parts.push(`total ${r.runtime_s.toFixed(0)} s`);
   return parts.join('\n\n');

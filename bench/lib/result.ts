@@ -1,4 +1,5 @@
 import type { AdapterDescription } from 'webgpu-backprop';
+import type { ConvBenchResult } from './conv-bench.js';
 import type { GpuVsCpuResult } from './gpu-vs-cpu.js';
 import type { LongRunResult } from './long-run.js';
 import type { CrossoverResult } from './crossover.js';
@@ -65,6 +66,8 @@ export interface BenchResult {
   crossover?: CrossoverResult;
   /** Node: the real-GPU target's 10,000 steps through the Trainer; skipped (with the reason) on a software adapter. */
   long_run?: LongRunResult | { skipped: string };
+  /** Node, `--only conv`: SimpleConvNet's step on ours, TF.js, jax-js and NumPy, interleaved. */
+  conv?: ConvBenchResult;
   notes: string[];
   runtime_s: number;
 }
