@@ -14,6 +14,7 @@ import { Affine, Relu, SoftmaxWithLoss } from '../src/nn/layers.js';
 import { loadModel, saveModel } from '../src/nn/model-file.js';
 import { MultiLayerNet, TwoLayerNet } from '../src/nn/multi-layer-net.js';
 import { Sequential } from '../src/nn/sequential.js';
+import { DeepConvNet, SimpleConvNet } from '../src/nn/conv-nets.js';
 import type { CpuTensor } from '../src/tensor/cpu-tensor.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { backpropGradients, compareGradients } from '../src/train/gradient-check.js';
@@ -167,9 +168,12 @@ describe("MultiLayerNet's list", () => {
   });
 
   it('declares the kernels its layers need, for a GPU to prepare', () => {
-    expect(preparesFor(new MultiLayerNet(cpu, config).layers)).toEqual({ dropout: true, batchNorm: true });
-    expect(preparesFor(new MultiLayerNet(cpu, { ...config, batchNorm: false }).layers)).toEqual({ dropout: true, batchNorm: false });
-    expect(preparesFor(new TwoLayerNet(cpu, 4, 3, 2).layers)).toEqual({ dropout: false, batchNorm: false });
+    const none = { dropout: false, batchNorm: false, conv: false, pooling: false };
+    expect(preparesFor(new MultiLayerNet(cpu, config).layers)).toEqual({ ...none, dropout: true, batchNorm: true });
+    expect(preparesFor(new MultiLayerNet(cpu, { ...config, batchNorm: false }).layers)).toEqual({ ...none, dropout: true });
+    expect(preparesFor(new TwoLayerNet(cpu, 4, 3, 2).layers)).toEqual(none);
+    expect(preparesFor(new SimpleConvNet(cpu, { inputDim: [1, 8, 8], filterNum: 2, filterSize: 3, hiddenSize: 4 }).layers)).toEqual({ ...none, conv: true, pooling: true });
+    expect(preparesFor(new DeepConvNet(cpu, { inputDim: [1, 8, 8] }).layers)).toEqual({ dropout: true, batchNorm: false, conv: true, pooling: true });
   });
 
   it("draws each Dropout layer's mask from the net's seed, the layer's index and the step", () => {
