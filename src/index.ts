@@ -27,10 +27,10 @@ export { ShapeError, sizeOf, shapeStr, type Shape, type DType, type FloatDType }
 
 // Backends
 export type { Backend } from './backend/backend.js';
-export type { Activation, BatchNormHyper, ConvArgs, DataOperand, MatmulArgs, MatmulOptions, OptimizerHyper, OptimizerKind, PoolArgs, RunningStats } from './backend/ops.js';
+export type { Activation, BatchNormHyper, ConvArgs, DataOperand, LayerKernels, MatmulArgs, MatmulOptions, OptimizerHyper, OptimizerKind, PoolArgs, RunningStats } from './backend/ops.js';
 export { convGeometry, convOutputShape, poolGeometry, poolOutputShape, type ConvGeometry, type PoolGeometry } from './backend/geometry.js';
 export { CpuBackend } from './backend/cpu-backend.js';
-export { GpuBackend, type GpuBackendOptions, type LayerKernels, type MatmulForm } from './backend/gpu-backend.js';
+export { GpuBackend, type GpuBackendOptions, type MatmulForm } from './backend/gpu-backend.js';
 export { defaultKernelChoices, type KernelChoices } from './backend/kernel-choices.js';
 export { GpuContext, type GpuContextOptions, type Dispatch, type DispatchRecord } from './gpu/gpu-context.js';
 export { kernelName, type KernelSpec, type PipelineCache } from './gpu/pipeline-cache.js';
@@ -94,6 +94,7 @@ export {
   INIT_STD,
   MLP_ONLY_KEYS,
   NET_KINDS,
+  NET_NAMES,
   netDefaults,
   type NetKind,
   isRunKey,

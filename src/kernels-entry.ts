@@ -154,6 +154,7 @@ export {
   convForwardGpu,
   convKernel,
   convKernels,
+  convRowSpansGpu,
   convRowsPerChunk,
   im2colCpu,
   type ConvEntry,

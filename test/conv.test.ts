@@ -241,8 +241,10 @@ describe('conv kernels skipping the empty parts of a data batch (skipZeroRows)',
     const before = ctx_.pool.stats().buffersInUse;
     const y = be.convForward(gx, gw, gb, args);
     const { dw, db } = be.convBackwardFilter(gdy, gx, gw, args);
-    // The spans' scratch goes back to the pool once recorded, as the partial sums do.
-    expect(ctx_.pool.stats().buffersInUse).toBe(before + 3);
+    // y, dW and db, and at most one more: the batch's row spans, which the backend keeps for the
+    // batch's filter gradient in place of the previous batch's (the partial sums go back to the pool).
+    expect(ctx_.pool.stats().buffersInUse - before).toBeGreaterThanOrEqual(3);
+    expect(ctx_.pool.stats().buffersInUse - before).toBeLessThanOrEqual(4);
     const ref = { y: new Float64Array(size(yShape)), dw: new Float64Array(size(wShape)), db: new Float64Array(g.filters) };
     convForwardCpu(g, x, w, b, ref.y);
     convBackwardFilterCpu(g, dy, x, ref.dw, ref.db);
@@ -268,7 +270,8 @@ describe('conv kernels skipping the empty parts of a data batch (skipZeroRows)',
     };
     expect(kernels(false).some((k) => k.includes('conv_row_spans') || k.includes('SKIP_ZEROS'))).toBe(false);
     const skipping = kernels(true);
-    expect(skipping.filter((k) => k.includes('conv_row_spans'))).toHaveLength(2);
+    // The row spans once per data batch, shared by the forward and the filter gradient.
+    expect(skipping.filter((k) => k.includes('conv_row_spans'))).toHaveLength(1);
     expect(skipping.filter((k) => k.includes('SKIP_ZEROS'))).toHaveLength(2);
     be.dispose(gx, gw, gb);
   });

@@ -9,6 +9,7 @@ import {
   formatRunSetting,
   isRunKey,
   MLP_ONLY_KEYS,
+  NET_NAMES,
   netDefaults,
   parseInteger,
   parseRunSetting,
@@ -255,7 +256,6 @@ export function cliCommand(s: DemoSettings): string {
 
 /** The net of these settings as the page names it: 'net 784-50-10' or 'SimpleConvNet'. */
 export function netLabel(s: Pick<RunSettings, 'net' | 'hidden'>): string {
-  if (s.net === 'simple-conv') return 'SimpleConvNet';
-  if (s.net === 'deep-conv') return 'DeepConvNet';
+  if (s.net !== 'mlp') return NET_NAMES[s.net];
   return `net ${[784, ...s.hidden, 10].join('-')}`;
 }

@@ -4,15 +4,6 @@
  * nothing the next training step depends on (each step runs its own forward first).
  */
 import type { Dataset, Sequential, Tensor } from 'webgpu-backprop';
-import { isConvolutional } from './nets.js';
-
-/**
- * Images per forward pass: a convnet's activations are large (SimpleConvNet's first layer holds
- * 69 KB per image, so 2,000 images would exceed a 128 MiB buffer).
- */
-export function chunkFor(net: Sequential<Tensor>): number {
-  return isConvolutional(net) ? 500 : 2_000;
-}
 
 /** rows × 10 probabilities for rows × 784 inputs in [0, 1]. */
 export async function classify<T extends Tensor>(net: Sequential<T>, inputs: Float32Array, rows: number): Promise<Float32Array> {
@@ -27,7 +18,8 @@ export async function classify<T extends Tensor>(net: Sequential<T>, inputs: Flo
 
 /** Probabilities for rows start .. start + count of a dataset (the GPU gathers them itself), in chunks the net fits. */
 export async function classifyRange<T extends Tensor>(net: Sequential<T>, data: Dataset<T>, start: number, count: number): Promise<Float32Array> {
-  const chunk = chunkFor(net);
+  // Smaller for a convnet, whose activations are large.
+  const chunk = net.evalChunk;
   const out = new Float32Array(count * net.outputSize);
   const reads: Promise<void>[] = [];
   for (let from = 0; from < count; from += chunk) {

@@ -24,7 +24,6 @@ import {
 import { evalInterval, iterPerEpoch, type DemoSettings } from '../app/settings.js';
 import { TimeSlicer } from '../app/yield.js';
 import type { DeviceData } from '../engine/devices.js';
-import { isConvolutional } from '../engine/nets.js';
 
 /**
  * The CLI reads losses every 50 steps; the page reads them about every WINDOW_SECONDS of work,
@@ -206,9 +205,8 @@ export class TrainingSession<T extends Tensor = Tensor> {
    * 128 MiB buffer) and its CPU forward slow, so it goes in smaller chunks still.
    */
   private get evalChunk(): number {
-    const conv = isConvolutional(this.net);
-    if (this.backend.device === 'cpu') return conv ? 25 : 250;
-    return conv ? 500 : 2_000;
+    if (this.backend.device === 'cpu') return this.settings.net === 'mlp' ? 250 : 25;
+    return this.net.evalChunk;
   }
 
   private async train(): Promise<void> {

@@ -12,10 +12,10 @@ import { GpuTensor } from '../tensor/gpu-tensor.js';
 import type { Shape } from '../tensor/shape.js';
 import type { Backend } from './backend.js';
 import { defaultKernelChoices, type KernelChoices } from './kernel-choices.js';
-import type { BatchNormHyper, ConvArgs, DataOperand, PoolArgs, MatmulArgs, MatmulOptions, OptimizerHyper, OptimizerKind, RunningStats } from './ops.js';
+import type { BatchNormHyper, ConvArgs, DataOperand, LayerKernels, PoolArgs, MatmulArgs, MatmulOptions, OptimizerHyper, OptimizerKind, RunningStats } from './ops.js';
 import { checkConv, checkPool } from './checks.js';
-import { convOutputShape, poolOutputShape } from './geometry.js';
-import { convBackwardDataGpu, convBackwardFilterGpu, convForwardGpu, convKernels } from '../kernels/conv.js';
+import { convOutputShape, poolOutputShape, type ConvGeometry } from './geometry.js';
+import { convBackwardDataGpu, convBackwardFilterGpu, convForwardGpu, convKernels, convRowSpansGpu } from '../kernels/conv.js';
 import { maxPoolBackwardGpu, maxPoolForwardGpu, POOLING_KERNELS } from '../kernels/pooling.js';
 import { checkBatchNorm, checkBatchNormHyper, checkDropout, checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 import { adapterLabel } from '../device/adapter-info.js';
@@ -24,14 +24,6 @@ import { adapterLabel } from '../device/adapter-info.js';
 export type MatmulForm = MatmulOptions & { bias?: boolean };
 
 const TRAINING_MATMULS: MatmulForm[] = [{ bias: true }, { transA: true }, { transB: true }];
-
-/** The kernel families beyond those every net uses that a net's layers need (the nn layer's LayerNeeds). */
-export interface LayerKernels {
-  dropout?: boolean;
-  batchNorm?: boolean;
-  conv?: boolean;
-  pooling?: boolean;
-}
 
 /** Kernel choices that override the adapter's defaults (defaultKernelChoices), e.g. a test's. */
 export type GpuBackendOptions = Partial<KernelChoices>;
@@ -48,6 +40,8 @@ export class GpuBackend implements Backend<GpuTensor> {
   readonly kernels: Readonly<KernelChoices>;
   /** The data batch whose lists were compressed last, and those lists (see `sparseLists`). */
   private compressed: { x: GpuTensor; lists: GpuTensor } | undefined;
+  /** The data batch whose image rows were spanned last, and those spans (see `rowSpans`). */
+  private spanned: { x: GpuTensor; spans: GpuTensor } | undefined;
   /** Pixel orders by image shape (see imageStripOrder), uploaded once. */
   private readonly orders = new Map<string, GpuTensor>();
 
@@ -76,6 +70,19 @@ export class GpuBackend implements Backend<GpuTensor> {
     sparseCompressGpu(this.ctx, x, lists, { order });
     this.compressed = { x, lists };
     return lists;
+  }
+
+  /**
+   * A data batch's nonzero column span per image row, found on first use and shared by the
+   * forward and the filter gradient of its first conv layer, as the sparse lists are; undefined
+   * where the conv kernels do not skip (not data, or a hardware adapter).
+   */
+  private rowSpans(x: GpuTensor, g: ConvGeometry, args: ConvArgs): GpuTensor | undefined {
+    if (!args.data || !this.kernels.sparseInputs) return undefined;
+    if (this.spanned?.x === x) return this.spanned.spans;
+    this.spanned?.spans.dispose();
+    this.spanned = { x, spans: convRowSpansGpu(this.ctx, g, x) };
+    return this.spanned.spans;
   }
 
   /** The pixel order of A's columns, when `data` names an image they fill exactly. */
@@ -147,11 +154,16 @@ export class GpuBackend implements Backend<GpuTensor> {
     this.forgetLists(t);
   }
 
-  /** New values in a data tensor make its compressed lists stale. */
+  /** New values in a data tensor (or a view of its buffer) make what was derived from it stale. */
   private forgetLists(t: GpuTensor): void {
-    if (this.compressed?.x !== t) return;
-    this.compressed.lists.dispose();
-    this.compressed = undefined;
+    if (this.compressed?.x.buffer === t.buffer) {
+      this.compressed.lists.dispose();
+      this.compressed = undefined;
+    }
+    if (this.spanned?.x.buffer === t.buffer) {
+      this.spanned.spans.dispose();
+      this.spanned = undefined;
+    }
   }
 
   read(t: GpuTensor): Promise<Float32Array | Uint32Array> {
@@ -255,22 +267,17 @@ export class GpuBackend implements Backend<GpuTensor> {
     return out;
   }
 
-  /** Whether a conv's kernels may skip x's empty rows: x is data and this adapter takes the sparse paths. */
-  private skipsZeros(args: ConvArgs): boolean {
-    return !!args.data && this.kernels.sparseInputs;
-  }
-
   convForward(x: GpuTensor, w: GpuTensor, b: GpuTensor, args: ConvArgs = {}): GpuTensor {
     const g = checkConv('convForward', x.shape, w, args, { b });
     const y = this.empty(convOutputShape(g));
-    convForwardGpu(this.ctx, g, this.own(x), this.own(w), this.own(b), y, this.skipsZeros(args));
+    convForwardGpu(this.ctx, g, this.own(x), this.own(w), this.own(b), y, this.rowSpans(x, g, args));
     return y;
   }
 
   convBackwardFilter(dout: GpuTensor, x: GpuTensor, w: GpuTensor, args: ConvArgs = {}) {
     const g = checkConv('convBackwardFilter', x.shape, w, args, { dout });
     const out = { dw: this.empty(w.shape), db: this.empty([g.filters]) };
-    convBackwardFilterGpu(this.ctx, g, this.own(dout), this.own(x), out.dw, out.db, this.skipsZeros(args));
+    convBackwardFilterGpu(this.ctx, g, this.own(dout), this.own(x), out.dw, out.db, this.rowSpans(x, g, args));
     return out;
   }
 

@@ -98,3 +98,14 @@ export interface PoolArgs {
   /** Default 0. */
   pad?: number;
 }
+
+/**
+ * The kernel families beyond those every net uses that a net's layers need: what a GPU backend
+ * compiles up front (GpuBackend.prepare), and what each layer declares (Layer.kernels).
+ */
+export interface LayerKernels {
+  dropout?: boolean;
+  batchNorm?: boolean;
+  conv?: boolean;
+  pooling?: boolean;
+}

@@ -266,8 +266,7 @@ async function train<T extends Tensor>(
         batchSize: s.batch,
         seed: s.seed,
         readEvery: 50,
-        // A convnet's activations are big: SimpleConvNet's first layer holds 69 KB per image.
-        evalChunk: s.net === 'mlp' ? undefined : 500,
+        evalChunk: net.evalChunk,
         checkpointEvery: s.checkpointEvery || undefined,
         resume: resume && { step: resume.step, rngState: resume.rngState },
       },

@@ -11,7 +11,7 @@ import type { MnistSplit } from '../data/mnist.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { LearningProblem } from '../train/learning-check.js';
 import { createOptimizer } from '../train/optimizer.js';
-import { createNet, netDefaults, RUN_DEFAULTS, type NetKind, type RunSettings } from '../train/run-settings.js';
+import { createNet, NET_NAMES, netDefaults, RUN_DEFAULTS, type NetKind, type RunSettings } from '../train/run-settings.js';
 import { Trainer } from '../train/trainer.js';
 
 /** The shifts of the published table, in pixels. */
@@ -81,8 +81,6 @@ export async function shiftAccuracy<T extends Tensor>(
   const optimizer = createOptimizer(backend, settings.optimizer, settings.lr);
   const trainer = new Trainer(model, train, test, optimizer);
   const steps = epochs * Math.floor(mnist.train.count / settings.batch);
-  // Convnets' activations are large: evaluate in chunks that fit a storage buffer.
-  const evalChunk = net === 'mlp' ? 2_000 : 500;
   const result = await trainer.run(
     { steps, batchSize: settings.batch, seed: settings.seed, readEvery: 50, evalEvery: 0 },
     { onProgress: (done, loss) => done % 200 === 0 && onProgress?.(`  ${net}: step ${done}/${steps}, loss ${loss.toFixed(4)}`) },
@@ -94,7 +92,7 @@ export async function shiftAccuracy<T extends Tensor>(
     const accs: number[] = [];
     for (const [dy, dx] of directions) {
       const shifted = dataset(shiftSplit(mnist.test, dy * shift, dx * shift));
-      accs.push(await trainer.evaluate(shifted, evalChunk));
+      accs.push(await trainer.evaluate(shifted, model.evalChunk));
       shifted.dispose();
     }
     byDirection.push(accs);
@@ -104,7 +102,7 @@ export async function shiftAccuracy<T extends Tensor>(
   model.dispose();
   train.dispose();
   test.dispose();
-  const name = net === 'mlp' ? 'TwoLayerNet 784-50-10' : net === 'simple-conv' ? 'SimpleConvNet' : 'DeepConvNet';
+  const name = net === 'mlp' ? 'TwoLayerNet 784-50-10' : NET_NAMES[net];
   return {
     net,
     name,

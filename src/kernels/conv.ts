@@ -40,10 +40,10 @@ export function convKernels(skipZeroRows = false): KernelSpec[] {
 
 /**
  * Records conv_row_spans: per input row (n, h), the first and last columns where any channel
- * of x is nonzero, into a pooled u32 scratch tensor [N·H, 2] that the caller disposes once it
- * has recorded the kernels reading it.
+ * of x is nonzero, into a pooled u32 tensor [N·H, 2] the caller owns. The forward and the filter
+ * gradient of the same data batch read the same spans: compute them once per batch.
  */
-function rowSpans(ctx: GpuContext, g: ConvGeometry, x: GpuTensor): GpuTensor {
+export function convRowSpansGpu(ctx: GpuContext, g: ConvGeometry, x: GpuTensor): GpuTensor {
   const spans = GpuTensor.empty(ctx, [Math.max(g.batch * g.height, 1), 2], 'u32');
   ctx.dispatch({
     kernel: convKernel('conv_row_spans'),
@@ -74,21 +74,19 @@ function convNote(g: ConvGeometry): string {
 
 /**
  * Records y = W ⊛ x + b: y[n,o,oh,ow] = b[o] + Σ_{c,i,j} W[o,c,i,j]·x[n,c,oh·s+i-pad, ow·s+j-pad].
- * With `skipZeroRows` (x a data batch, on a software adapter) a first dispatch finds each input
- * row's nonzero columns and the forward visits only the taps that reach them: the same sums
- * minus exact zeros of x (different only where such a zero meets an infinite or NaN weight).
+ * Given x's row `spans` (convRowSpansGpu: x a data batch, on a software adapter) the forward
+ * visits only the taps that reach each row's nonzero columns: the same sums minus exact zeros
+ * of x (different only where such a zero meets an infinite or NaN weight).
  */
-export function convForwardGpu(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, b: GpuTensor, y: GpuTensor, skipZeroRows = false): void {
+export function convForwardGpu(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, b: GpuTensor, y: GpuTensor, spans?: GpuTensor): void {
   const invocations = blocks(g.outW, BLOCK_COLS) * g.outH * g.batch * blocks(g.filters, BLOCK_ROWS);
-  const spans = skipZeroRows ? rowSpans(ctx, g, x) : undefined;
   ctx.dispatch({
-    kernel: convKernel('conv_forward', skipZeroRows),
+    kernel: convKernel('conv_forward', !!spans),
     params: params(g),
     buffers: [x.buffer, w.buffer, b.buffer, undefined, undefined, y.buffer, undefined, spans?.buffer ?? ctx.placeholder],
     workgroups: grid1d(invocations, WG),
     shapes: `${convNote(g)} + b[${g.filters}] → y${dims(y.shape)}${spans ? ' (skipping empty columns)' : ''}`,
   });
-  spans?.dispose();
 }
 
 /**
@@ -96,21 +94,19 @@ export function convForwardGpu(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w
  * db[o] = Σ dout[n,o,:,:], in two dispatches: partial sums over chunks of output rows into a
  * pooled scratch tensor, then their sum. The scratch goes back to the pool once recorded; the
  * pool hands it out again only after the submit.
- * With `skipZeroRows` (x a data batch, on a software adapter) a first dispatch finds each
- * input row's nonzero columns and the partial sums visit only the positions whose x is inside
- * them: the same terms minus exact zeros of x (different only where such a zero meets an
- * infinite or NaN dout).
+ * Given x's row `spans` (convRowSpansGpu: x a data batch, on a software adapter) the partial
+ * sums visit only the positions whose x is inside them: the same terms minus exact zeros of x
+ * (different only where such a zero meets an infinite or NaN dout).
  */
-export function convBackwardFilterGpu(ctx: GpuContext, g: ConvGeometry, dout: GpuTensor, x: GpuTensor, dw: GpuTensor, db: GpuTensor, skipZeroRows = false): void {
+export function convBackwardFilterGpu(ctx: GpuContext, g: ConvGeometry, dout: GpuTensor, x: GpuTensor, dw: GpuTensor, db: GpuTensor, spans?: GpuTensor): void {
   const rowsPerChunk = convRowsPerChunk(g);
   const chunks = blocks(g.batch * g.outH, rowsPerChunk);
   const cols = g.channels * g.kh * g.kw + 1;
   const partial = GpuTensor.empty(ctx, [Math.max(chunks, 1), g.filters, cols]);
   const p = params(g, rowsPerChunk);
   const what = `${convNote(g)}, dout${dims(dout.shape)}`;
-  const spans = skipZeroRows ? rowSpans(ctx, g, x) : undefined;
   ctx.dispatch({
-    kernel: convKernel('conv_filter_partial', skipZeroRows),
+    kernel: convKernel('conv_filter_partial', !!spans),
     params: p,
     buffers: [x.buffer, undefined, undefined, dout.buffer, undefined, partial.buffer, undefined, spans?.buffer ?? ctx.placeholder],
     workgroups: grid1d(blocks(cols, BLOCK_COLS) * blocks(g.filters, BLOCK_ROWS) * chunks, WG),
@@ -124,7 +120,6 @@ export function convBackwardFilterGpu(ctx: GpuContext, g: ConvGeometry, dout: Gp
     shapes: `partial [${chunks},${g.filters},${cols}] → dW${dims(dw.shape)}, db[${g.filters}]`,
   });
   partial.dispose();
-  spans?.dispose();
 }
 
 /**

@@ -29,7 +29,6 @@ export class Convolution<T extends Tensor> implements Layer<T> {
   readonly W: Param<T>;
   readonly b: Param<T>;
   readonly args: Required<ConvArgs>;
-  private readonly data: boolean;
   private x: T | undefined;
   private y: T | undefined;
   private dx: T | undefined;
@@ -44,7 +43,6 @@ export class Convolution<T extends Tensor> implements Layer<T> {
     this.W = { name: paramNames[0], value: W, grad: undefined };
     this.b = { name: paramNames[1], value: b, grad: undefined };
     this.args = { stride, pad, data };
-    this.data = data;
   }
 
   forward(x: T): T {
@@ -59,7 +57,7 @@ export class Convolution<T extends Tensor> implements Layer<T> {
     const be = this.backend;
     be.dispose(this.W.grad, this.b.grad, this.dx);
     ({ dw: this.W.grad, db: this.b.grad } = be.convBackwardFilter(dout, this.x, this.W.value, this.args));
-    this.dx = this.data ? undefined : be.convBackwardData(dout, this.W.value, this.x.shape, this.args);
+    this.dx = this.args.data ? undefined : be.convBackwardData(dout, this.W.value, this.x.shape, this.args);
     return this.dx;
   }
 

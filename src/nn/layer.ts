@@ -4,6 +4,7 @@
  * forwards in order and backwards in reverse, gathers parameters for the optimizer and tensors
  * for a model file, and asks up front which backend kernels the layers will need.
  */
+import type { LayerKernels } from '../backend/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** A trainable tensor and the gradient the last backward left for it. */
@@ -31,12 +32,7 @@ export interface ForwardMode {
  * reductions, optimizers): the shape of GpuBackend.prepare's second argument, so a GPU can
  * compile them before the first step instead of during it.
  */
-export interface LayerNeeds {
-  dropout?: boolean;
-  batchNorm?: boolean;
-  conv?: boolean;
-  pooling?: boolean;
-}
+export type LayerNeeds = LayerKernels;
 
 /**
  * One layer of a net, as the book writes each: forward, backward, and the parameters it trains.

@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import { sameShape, ShapeError, shapeStr, sizeOf, type Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { ForwardMode, Layer, NamedTensor, Param } from './layer.js';
+import { preparesFor, type ForwardMode, type Layer, type NamedTensor, type Param } from './layer.js';
 import { Affine, type SoftmaxWithLoss } from './layers.js';
 
 /** What a Sequential cannot learn from its layers. */
@@ -53,6 +53,14 @@ export class Sequential<T extends Tensor> {
       throw new ShapeError(`network: input ${shapeStr(x.shape)} is not a batch of samples of shape ${shapeStr(shape)}`);
     }
     return this.backend.reshape(x, [batch, ...shape]);
+  }
+
+  /**
+   * Rows per forward pass when scoring a whole set: convolutions' activations are large (2,000
+   * images of SimpleConvNet's Conv1 output, 69 KB each, exceed a 128 MiB storage buffer).
+   */
+  get evalChunk(): number {
+    return preparesFor(this.layers).conv ? 500 : 2_000;
   }
 
   /** The Affine layers in order: their weights are what weight decay shrinks. */

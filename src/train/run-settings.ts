@@ -17,6 +17,8 @@ import { OPTIMIZER_NAMES, type OptimizerName } from './optimizer.js';
  */
 export type NetKind = 'mlp' | 'simple-conv' | 'deep-conv';
 export const NET_KINDS: readonly NetKind[] = ['mlp', 'simple-conv', 'deep-conv'];
+/** Each net's name in the book. */
+export const NET_NAMES: Readonly<Record<NetKind, string>> = { mlp: 'MultiLayerNet', 'simple-conv': 'SimpleConvNet', 'deep-conv': 'DeepConvNet' };
 
 /** What defines a training run of the book's nets on MNIST. */
 export interface RunSettings {
@@ -228,7 +230,7 @@ export function createNet<T extends Tensor>(backend: Backend<T>, s: RunSettings,
 
 /** A one-line description of the net, as `npm start` and reports print it. */
 export function describeNet(net: Sequential<Tensor>, s: RunSettings): string {
-  if (s.net !== 'mlp') return `${s.net === 'simple-conv' ? 'SimpleConvNet' : 'DeepConvNet'} (${net.layers.map((l) => l.name).join(' → ')})`;
+  if (s.net !== 'mlp') return `${NET_NAMES[s.net]} (${net.layers.map((l) => l.name).join(' → ')})`;
   const extras = [s.batchNorm && 'batch norm', s.dropout > 0 && `dropout ${s.dropout}`, s.weightDecay > 0 && `weight decay ${s.weightDecay}`].filter(Boolean);
   const sizes = net instanceof MultiLayerNet ? net.layerSizes().join('-') : '';
   return `net ${sizes} (${[s.activation, `init ${s.init}`, ...extras].join(', ')})`;
