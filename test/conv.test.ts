@@ -255,6 +255,16 @@ describe('conv kernels skipping the empty parts of a data batch (skipZeroRows)',
     be.dispose(gx, gw, gb, gdy, y, dw, db);
   });
 
+  it('a write after the spanned batch is disposed leaves that batch alone', () => {
+    const be = sparse!;
+    const [gx, gw, gb] = [be.fromArray(randomArray(2 * 36, 6), [2, 1, 6, 6]), be.fromArray(randomArray(9, 7), [1, 1, 3, 3]), be.fromArray([0], [1])];
+    const y = be.convForward(gx, gw, gb, { data: true });
+    be.dispose(gx, y);
+    const other = be.zeros([3]);
+    expect(() => be.write(other, [1, 2, 3])).not.toThrow();
+    be.dispose(gw, gb, other);
+  });
+
   it('takes the skipping kernels only for a data batch', () => {
     const be = sparse!;
     const c = ctx();

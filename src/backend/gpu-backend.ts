@@ -154,13 +154,13 @@ export class GpuBackend implements Backend<GpuTensor> {
     this.forgetLists(t);
   }
 
-  /** New values in a data tensor (or a view of its buffer) make what was derived from it stale. */
+  /** New values in a data tensor make what was derived from it stale. */
   private forgetLists(t: GpuTensor): void {
-    if (this.compressed?.x.buffer === t.buffer) {
+    if (this.compressed?.x === t) {
       this.compressed.lists.dispose();
       this.compressed = undefined;
     }
-    if (this.spanned?.x.buffer === t.buffer) {
+    if (this.spanned?.x === t) {
       this.spanned.spans.dispose();
       this.spanned = undefined;
     }
