@@ -50,6 +50,7 @@ export { preparesFor, type ForwardMode, type Layer, type LayerNeeds, type NamedT
 export { Affine, ParameterFreeLayer, Relu, Sigmoid, SoftmaxWithLoss, type ActivationLayer, type AffineOptions } from './nn/layers.js';
 export { Sequential, type SequentialOptions } from './nn/sequential.js';
 export { Convolution, Pooling, type ConvolutionOptions, type PoolingOptions } from './nn/conv-layers.js';
+export { bookLayers, ConvReluPool, fuseConvReluPool } from './nn/conv-relu-pool.js';
 export { DEEP_CONV_NET, DeepConvNet, SIMPLE_CONV_NET, SimpleConvNet, type DeepConvNetConfig, type ImageShape, type SimpleConvNetConfig } from './nn/conv-nets.js';
 export { BatchNorm, type BatchNormOptions } from './nn/batch-norm.js';
 export { Dropout, type DropoutOptions } from './nn/dropout.js';

@@ -160,6 +160,20 @@ export {
   type ConvEntry,
 } from './kernels/conv.js';
 
+// The Conv → Relu → Pool block fused: forward to the pooled output, filter gradient from it
+export {
+  CONV_POOL_CHUNK_POSITIONS,
+  convPoolBackwardFilterCpu,
+  convPoolBackwardFilterGpu,
+  convPoolForwardEntry,
+  convPoolKernel,
+  convPoolKernels,
+  convPoolRowsPerChunk,
+  convReluPoolForwardCpu,
+  convReluPoolForwardGpu,
+  type ConvPoolEntry,
+} from './kernels/conv-pool.js';
+
 // Max pooling (ch. 7): forward with the argmax, backward through it
 export {
   maxPoolBackwardCpu,

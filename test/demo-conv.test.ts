@@ -95,14 +95,21 @@ describe('demo page with SimpleConvNet', () => {
   it("shows a step's convolution and pooling dispatches in the trace", async () => {
     const s = await waitFor(page, 'the dispatch trace', (x) => x.traceDispatches > 0, 60_000);
     const layers = new Set(s.traceKernels.map((k) => k.split(':').slice(0, 2).join(':')));
-    for (const layer of ['forward:Conv W1, b1', 'forward:Relu 1', 'forward:Pool 1', 'forward:Affine W2, b2', 'backward:Pool 1', 'backward:Conv W1, b1']) {
+    // Conv1, Relu1 and Pool1 run as one fused layer: no dispatch of a ReLU or pooling of its own.
+    for (const layer of ['forward:Conv+Relu+Pool W1, b1', 'forward:Affine W2, b2', 'backward:Conv+Relu+Pool W1, b1']) {
       expect(layers, layer).toContain(layer);
     }
+    expect([...layers].filter((l) => /Relu 1|Pool 1/.test(l))).toEqual([]);
     const phases = s.traceKernels.map((k) => k.split(':')[0]);
     expect(phases.lastIndexOf('forward')).toBeLessThan(phases.indexOf('backward'));
-    // Conv1 is the first layer: its backward computes the filters' gradient, no input gradient.
-    expect(s.traceKernels.findIndex((k) => k.startsWith('forward:Conv W1, b1:'))).toBeLessThan(s.traceKernels.findIndex((k) => k.startsWith('forward:Pool 1:')));
-    expect(await page.textContent('#trace-table')).toMatch(/Conv W1, b1/);
+    const kernels = (layer: string) => s.traceKernels.filter((k) => k.startsWith(`${layer}:`)).map((k) => k.split(':')[2]);
+    expect(kernels('forward:Conv+Relu+Pool W1, b1').some((k) => /conv_relu_pool_forward/.test(k!))).toBe(true);
+    // Conv1 is the first layer: its backward computes the filters' gradient from the pooled one
+    // and no input gradient (no pooling backward, no col2im).
+    const backward = kernels('backward:Conv+Relu+Pool W1, b1');
+    expect(backward.some((k) => /conv_pool_filter/.test(k!))).toBe(true);
+    expect(backward.filter((k) => /max_pool|conv_backward_data/.test(k!))).toEqual([]);
+    expect(await page.textContent('#trace-table')).toMatch(/Conv\+Relu\+Pool W1, b1/);
     expect(errors).toEqual([]);
   });
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSettings as parseCliSettings } from '../src/cli/train.js';
 import { UsageError } from '../tools/cli-args.js';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
+import { bookLayers } from '../src/nn/conv-relu-pool.js';
 import {
   createNet,
   formatRunSetting,
@@ -114,8 +115,12 @@ describe('the net setting', () => {
     const cpu = new CpuBackend('f64');
     const names = (net: NetKind) => createNet(cpu, { ...RUN_DEFAULTS, net }).layers.map((l) => l.name);
     expect(names('mlp')).toEqual(['Affine1', 'Relu1', 'Affine2']);
-    expect(names('simple-conv')).toEqual(['Conv1', 'Relu1', 'Pool1', 'Affine1', 'Relu2', 'Affine2']);
-    expect(names('deep-conv').filter((n) => n.startsWith('Conv'))).toHaveLength(6);
+    // Conv → Relu → Pool runs as one fused layer; bookLayers lists the book's.
+    expect(names('simple-conv')).toEqual(['Conv1-Relu1-Pool1', 'Affine1', 'Relu2', 'Affine2']);
+    const book = (net: NetKind) => bookLayers(createNet(cpu, { ...RUN_DEFAULTS, net }).layers).map((l) => l.name);
+    expect(book('simple-conv')).toEqual(['Conv1', 'Relu1', 'Pool1', 'Affine1', 'Relu2', 'Affine2']);
+    expect(names('deep-conv').filter((n) => n.startsWith('Conv'))).toEqual(['Conv1', 'Conv2-Relu2-Pool1', 'Conv3', 'Conv4-Relu4-Pool2', 'Conv5', 'Conv6-Relu6-Pool3']);
+    expect(book('deep-conv').filter((n) => n.startsWith('Conv'))).toHaveLength(6);
     expect(() => createNet(cpu, { ...RUN_DEFAULTS, net: 'simple-conv' }, [784])).toThrow(/a convnet needs images/);
   });
 });

@@ -168,12 +168,14 @@ describe("MultiLayerNet's list", () => {
   });
 
   it('declares the kernels its layers need, for a GPU to prepare', () => {
-    const none = { dropout: false, batchNorm: false, conv: false, pooling: false };
+    const none = { dropout: false, batchNorm: false, conv: false, pooling: false, convPool: false };
     expect(preparesFor(new MultiLayerNet(cpu, config).layers)).toEqual({ ...none, dropout: true, batchNorm: true });
     expect(preparesFor(new MultiLayerNet(cpu, { ...config, batchNorm: false }).layers)).toEqual({ ...none, dropout: true });
     expect(preparesFor(new TwoLayerNet(cpu, 4, 3, 2).layers)).toEqual(none);
-    expect(preparesFor(new SimpleConvNet(cpu, { inputDim: [1, 8, 8], filterNum: 2, filterSize: 3, hiddenSize: 4 }).layers)).toEqual({ ...none, conv: true, pooling: true });
-    expect(preparesFor(new DeepConvNet(cpu, { inputDim: [1, 8, 8] }).layers)).toEqual({ dropout: true, batchNorm: false, conv: true, pooling: true });
+    expect(preparesFor(new SimpleConvNet(cpu, { inputDim: [1, 8, 8], filterNum: 2, filterSize: 3, hiddenSize: 4 }).layers)).toEqual({ ...none, convPool: true });
+    expect(preparesFor(new SimpleConvNet(cpu, { inputDim: [1, 8, 8], filterNum: 2, filterSize: 3, hiddenSize: 4, fused: false }).layers)).toEqual({ ...none, conv: true, pooling: true });
+    // Its fused blocks after the first pass gradients back: through the pooling and col2im.
+    expect(preparesFor(new DeepConvNet(cpu, { inputDim: [1, 8, 8] }).layers)).toEqual({ ...none, dropout: true, conv: true, pooling: true, convPool: true });
   });
 
   it("draws each Dropout layer's mask from the net's seed, the layer's index and the step", () => {

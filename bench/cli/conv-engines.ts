@@ -8,15 +8,14 @@
  * and Node bundles without its gradients, so the TF.js peer runs from an esbuild bundle of its
  * ES modules, built into bench/.tmp at the start of the section (about a second).
  */
-import { mkdtempSync, rmdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os, { tmpdir } from 'node:os';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { AdapterDescription, GpuContext, Mnist } from 'webgpu-backprop';
-import { SWIFTSHADER_ICD } from 'webgpu-backprop/node';
+import { dawnGpuFor } from 'webgpu-backprop/node';
 import type { ConvEngine, ConvEngineName, ConvEngineSource, ConvTrainSet } from '../lib/conv-bench.js';
 import type { ConvParams, ConvSpec } from '../lib/conv-model.js';
 import { normalized } from '../lib/data.js';
@@ -29,33 +28,12 @@ const BENCH = fileURLToPath(new URL('../', import.meta.url));
 let navigatorGpu: GPU | undefined;
 
 /**
- * navigator.gpu from Dawn, asking the Vulkan driver our device came from (SwiftShader's ICD when
- * ours is SwiftShader; otherwise the system loader's choice), so the peers get the same adapter.
+ * navigator.gpu on the driver our device came from (SwiftShader's ICD when ours is SwiftShader;
+ * otherwise the system loader's choice), so the peers get the same adapter.
  */
 export async function installNavigatorGpu(ours: AdapterDescription): Promise<void> {
   if (navigatorGpu) return;
-  const dawn = await import('webgpu');
-  Object.assign(globalThis, dawn.globals);
-  const gpu = dawn.create([]) as GPU;
-  const icd = /swiftshader/i.test(ours.source) ? SWIFTSHADER_ICD : null;
-  const request = gpu.requestAdapter.bind(gpu);
-  // The Vulkan loader reads VK_ICD_FILENAMES as Dawn enumerates adapters; an empty
-  // XDG_RUNTIME_DIR keeps the window-system code quiet on a headless machine (as ours does).
-  gpu.requestAdapter = async (options) => {
-    const saved = { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR };
-    const quiet = !saved.XDG_RUNTIME_DIR?.startsWith('/') ? mkdtempSync(join(tmpdir(), 'bench-gpu-')) : null;
-    if (icd) process.env.VK_ICD_FILENAMES = icd;
-    if (quiet) process.env.XDG_RUNTIME_DIR = quiet;
-    try {
-      return await request(options);
-    } finally {
-      for (const [name, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-      if (quiet) rmdirSync(quiet);
-    }
-  };
+  const gpu = await dawnGpuFor(ours);
   navigatorGpu = gpu;
   const nav = (globalThis as { navigator?: object }).navigator;
   if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });

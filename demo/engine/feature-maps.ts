@@ -2,7 +2,8 @@
  * One image through a convnet, keeping what its first layers made of it: the feature maps after
  * Conv1 (one per filter), after Relu1 and after Pool1, and the class probabilities, all from one
  * forward pass of the net itself (the layers keep their last output: Convolution.lastOutput,
- * Pooling.lastOutput). Every read is recorded right after the forward, before anything else can
+ * Pooling.lastOutput, or ConvReluPool.lastOutput, beside which Conv1's maps take one convolution
+ * of the image). Every read is recorded right after the forward, before anything else can
  * be recorded, so a training step that runs next cannot change what is read.
  */
 import { Affine, Relu, type Sequential, type Tensor } from 'webgpu-backprop';
@@ -32,10 +33,15 @@ export async function featureMaps<T extends Tensor>(net: Sequential<T>, input: F
   const be = net.backend;
   const x = be.fromArray(input, [1, input.length]);
   let probs: T | undefined;
+  let convOut: T | undefined;
   try {
     probs = be.softmax(net.predict(x));
-    const conv = first.conv.lastOutput!;
-    const pool = first.pool.lastOutput!;
+    // A fused block never stores Conv1's output: one convolution of the image gives it (the
+    // same op, so the same numbers, as the unfused layer's).
+    const { conv: c, fused } = first;
+    if (fused && net.inputShape) convOut = be.convForward(be.reshape(x, [1, ...net.inputShape]), c.W.value, c.b.value, c.args);
+    const conv = fused ? convOut! : first.conv.lastOutput!;
+    const pool = fused ? fused.lastOutput! : first.pool.lastOutput!;
     const afterAffine = net.layers.findIndex((l) => l instanceof Affine);
     const hiddenRelus = afterAffine < 0 ? [] : net.layers.slice(afterAffine).filter((l): l is Relu<T> => l instanceof Relu);
     // All reads recorded now, in one go (see the header).
@@ -60,6 +66,6 @@ export async function featureMaps<T extends Tensor>(net: Sequential<T>, input: F
       probs: Float32Array.from(probValues!),
     };
   } finally {
-    be.dispose(x, probs);
+    be.dispose(x, probs, convOut);
   }
 }

@@ -2,7 +2,7 @@
  * What the panels need to know about the net a session trains, whichever of the book's nets it
  * is: its name as the page shows it, and where a convnet keeps its first layers.
  */
-import { Convolution, MultiLayerNet, Pooling, Relu, SimpleConvNet, type Sequential, type Tensor } from 'webgpu-backprop';
+import { bookLayers, Convolution, ConvReluPool, MultiLayerNet, Pooling, Relu, SimpleConvNet, type Sequential, type Tensor } from 'webgpu-backprop';
 
 /** '784-50-10' for an MLP (as the page always said), the book's class name for a convnet. */
 export function netName(net: Sequential<Tensor>): string {
@@ -19,18 +19,23 @@ export interface FirstConvStages<T extends Tensor> {
   conv: Convolution<T>;
   relu: Relu<T>;
   pool: Pooling<T>;
+  /** The layer that runs the three as one, when the net fused them (its output is Pool1's). */
+  fused?: ConvReluPool<T>;
 }
 
 export function firstConvStages<T extends Tensor>(net: Sequential<T>): FirstConvStages<T> | undefined {
-  const conv = net.layers.findIndex((l) => l instanceof Convolution);
+  const first = net.layers.find((l) => l instanceof Convolution || l instanceof ConvReluPool);
+  if (first instanceof ConvReluPool) return { conv: first.conv, relu: first.relu, pool: first.pool, fused: first };
+  const layers = bookLayers(net.layers);
+  const conv = layers.findIndex((l) => l instanceof Convolution);
   if (conv < 0) return undefined;
-  const relu = net.layers[conv + 1];
-  const pool = net.layers.slice(conv + 1).find((l): l is Pooling<T> => l instanceof Pooling);
+  const relu = layers[conv + 1];
+  const pool = layers.slice(conv + 1).find((l): l is Pooling<T> => l instanceof Pooling);
   if (!(relu instanceof Relu) || !pool) return undefined;
-  return { conv: net.layers[conv] as Convolution<T>, relu, pool };
+  return { conv: layers[conv] as Convolution<T>, relu, pool };
 }
 
 /** Whether this net has convolutions (their activations are large: the page evaluates it in smaller chunks). */
 export function isConvolutional(net: Sequential<Tensor>): boolean {
-  return net.layers.some((l) => l instanceof Convolution);
+  return bookLayers(net.layers).some((l) => l instanceof Convolution);
 }

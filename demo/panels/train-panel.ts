@@ -168,7 +168,8 @@ function explainConvStep(s: Readonly<DemoSettings>): string {
   return (
     `Each step takes ${s.batch} random training images as ${s.batch}×1×28×28, runs them forward through ${layers.join(' → ')} to a loss ` +
     `(Conv1 slides each of 30 filters of 5×5 over the image, 30 feature maps of 24×24 per image; Pool1 keeps the largest value of each 2×2 window, 12×12), ` +
-    `then backward through the same layers (Pool1 routes each gradient to the pixel that won its window; Conv1 gets ∂loss/∂W for its filters from every position they visited), ` +
+    `then backward through the same layers (Pool1 routes each gradient to the pixel that won its window; Conv1 gets ∂loss/∂W for its filters from the positions that won), ` +
+    `Conv1, Relu1 and Pool1 running as one fused layer (Conv+Relu+Pool in the trace: the 24×24 maps are never stored), ` +
     `and moves each weight against its gradient: ${updateRule(s.optimizer, s.lr)}. One epoch is ${iterPerEpoch(s)} steps.`
   );
 }

@@ -8,7 +8,7 @@
  * together with the window's loss snapshot, after `end`, so at that step's end the context's
  * last trace is still an earlier submit's.
  */
-import { kernelName, type Dispatch, type DispatchRecord, type GpuContext, type Layer, type Sequential, type StepPhase, type StepTracer, type Tensor } from 'webgpu-backprop';
+import { ConvReluPool, kernelName, type Dispatch, type DispatchRecord, type GpuContext, type Layer, type Sequential, type StepPhase, type StepTracer, type Tensor } from 'webgpu-backprop';
 
 export interface TracedDispatch extends DispatchRecord {
   phase: StepPhase;
@@ -26,10 +26,11 @@ export interface StepTrace {
 
 /**
  * A layer as the trace shows it: by its parameters where it has some ('Affine W1, b1',
- * 'BatchNorm gamma1, beta1'), else by its kind and number ('Relu 1', 'Dropout 1').
+ * 'BatchNorm gamma1, beta1', a fused block 'Conv+Relu+Pool W1, b1'), else by its kind and
+ * number ('Relu 1', 'Dropout 1').
  */
 function layerLabel<T extends Tensor>(layer: Layer<T>): string {
-  const kind = layer.name.replace(/\d+$/, '');
+  const kind = layer instanceof ConvReluPool ? 'Conv+Relu+Pool' : layer.name.replace(/\d+$/, '');
   const params = layer.params().map((p) => p.name);
   return params.length > 0 ? `${kind} ${params.join(', ')}` : `${kind} ${layer.name.slice(kind.length)}`.trimEnd();
 }

@@ -74,6 +74,20 @@ export interface Backend<T extends Tensor = Tensor> {
   maxPoolForward(x: T, args: PoolArgs): { y: T; argmax: T };
   /** dx [xShape]: each dy added at its argmax, zero elsewhere (overlapping windows add up). */
   maxPoolBackward(dy: T, argmax: T, xShape: Shape, args: PoolArgs): T;
+  /**
+   * The book's Conv → Relu → Pool block (max pooling) in one pass: y [N, O, PH, PW] is the
+   * pooling of max(convForward(x, w, b, conv), 0), and argmax (u32) the flat index into the
+   * convolution's output [N, O, OH, OW] of the value taken, or NONE (2³² - 1) where y is 0:
+   * ReLU passes no gradient there. The ReLU and convolution outputs are never stored.
+   */
+  convReluPoolForward(x: T, w: T, b: T, conv: ConvArgs, pool: PoolArgs): { y: T; argmax: T };
+  /**
+   * That block's filter and bias gradients from the pooled gradient dy [N, O, PH, PW]: each dy
+   * with an argmax times the input patch at that position (about a quarter of the positions
+   * convBackwardFilter sums over, for 2x2 windows). The input's gradient is
+   * convBackwardData(maxPoolBackward(dy, argmax, …), …).
+   */
+  convPoolBackwardFilter(dy: T, argmax: T, x: T, w: T, conv: ConvArgs, pool: PoolArgs): { dw: T; db: T };
   softmax(x: T): T;
   /** Row softmax and the batch-mean cross-entropy loss (shape []); labels are indices [n] or one-hot [n, classes]. */
   softmaxCrossEntropy(logits: T, labels: T): { probs: T; loss: T };

@@ -130,3 +130,20 @@ export function checkPool(op: string, xShape: Shape, args: PoolArgs, operands: {
   }
   return g;
 }
+
+/**
+ * The fused Conv → Relu → Pool block's operands: the convolution's geometry, the pooling's over
+ * its output, b [O], and for the backward dy and u32 argmax shaped like the pooled output.
+ */
+export function checkConvPool(
+  op: string,
+  xShape: Shape,
+  w: Tensor,
+  conv: ConvArgs,
+  pool: PoolArgs,
+  operands: { b?: Tensor; dy?: Tensor; argmax?: Tensor },
+): { cg: ConvGeometry; pg: PoolGeometry } {
+  const cg = checkConv(op, xShape, w, conv, { b: operands.b });
+  const pg = checkPool(op, convOutputShape(cg), pool, { dy: operands.dy, argmax: operands.argmax });
+  return { cg, pg };
+}

@@ -9,10 +9,11 @@ import { CpuTensor } from '../tensor/cpu-tensor.js';
 import type { FloatDType, Shape } from '../tensor/shape.js';
 import type { Backend } from './backend.js';
 import type { BatchNormHyper, ConvArgs, MatmulArgs, PoolArgs, OptimizerHyper, OptimizerKind, RunningStats } from './ops.js';
-import { checkConv, checkPool } from './checks.js';
+import { checkConv, checkConvPool, checkPool } from './checks.js';
 import { convOutputShape, poolOutputShape } from './geometry.js';
 import { convBackwardDataCpu, convBackwardFilterCpu, convForwardCpu } from '../kernels/conv.js';
 import { maxPoolBackwardCpu, maxPoolForwardCpu } from '../kernels/pooling.js';
+import { convPoolBackwardFilterCpu, convReluPoolForwardCpu } from '../kernels/conv-pool.js';
 import { checkBatchNorm, checkBatchNormHyper, checkDropout, checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 
 type Floats = Float32Array | Float64Array;
@@ -198,6 +199,20 @@ export class CpuBackend implements Backend<CpuTensor> {
     const dx = this.floats(xShape);
     maxPoolBackwardCpu(g, this.data(dy), argmax.data as Uint32Array, this.data(dx));
     return dx;
+  }
+
+  convReluPoolForward(x: CpuTensor, w: CpuTensor, b: CpuTensor, conv: ConvArgs, pool: PoolArgs) {
+    const { cg, pg } = checkConvPool('convReluPoolForward', x.shape, w, conv, pool, { b });
+    const out = { y: this.floats(poolOutputShape(pg)), argmax: CpuTensor.zeros(poolOutputShape(pg), 'u32') };
+    convReluPoolForwardCpu(cg, pg, this.data(x), this.data(w), this.data(b), this.data(out.y), out.argmax.data as Uint32Array);
+    return out;
+  }
+
+  convPoolBackwardFilter(dy: CpuTensor, argmax: CpuTensor, x: CpuTensor, w: CpuTensor, conv: ConvArgs, pool: PoolArgs) {
+    const { cg, pg } = checkConvPool('convPoolBackwardFilter', x.shape, w, conv, pool, { dy, argmax });
+    const out = { dw: this.floats(w.shape), db: this.floats([cg.filters]) };
+    convPoolBackwardFilterCpu(cg, pg, this.data(dy), argmax.data as Uint32Array, this.data(x), this.data(out.dw), this.data(out.db));
+    return out;
   }
 
   softmax(x: CpuTensor): CpuTensor {

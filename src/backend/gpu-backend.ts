@@ -13,10 +13,11 @@ import type { Shape } from '../tensor/shape.js';
 import type { Backend } from './backend.js';
 import { defaultKernelChoices, type KernelChoices } from './kernel-choices.js';
 import type { BatchNormHyper, ConvArgs, DataOperand, LayerKernels, PoolArgs, MatmulArgs, MatmulOptions, OptimizerHyper, OptimizerKind, RunningStats } from './ops.js';
-import { checkConv, checkPool } from './checks.js';
+import { checkConv, checkConvPool, checkPool } from './checks.js';
 import { convOutputShape, poolOutputShape, type ConvGeometry } from './geometry.js';
-import { convBackwardDataGpu, convBackwardFilterGpu, convForwardGpu, convKernels, convRowSpansGpu } from '../kernels/conv.js';
+import { convBackwardDataGpu, convBackwardFilterGpu, convForwardGpu, convKernel, convKernels, convRowSpansGpu } from '../kernels/conv.js';
 import { maxPoolBackwardGpu, maxPoolForwardGpu, POOLING_KERNELS } from '../kernels/pooling.js';
+import { convPoolBackwardFilterGpu, convPoolKernels, convReluPoolForwardGpu } from '../kernels/conv-pool.js';
 import { checkBatchNorm, checkBatchNormHyper, checkDropout, checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
 import { adapterLabel } from '../device/adapter-info.js';
 
@@ -118,6 +119,8 @@ export class GpuBackend implements Backend<GpuTensor> {
       ...(layers.batchNorm ? BATCHNORM_KERNELS : []),
       ...(layers.conv ? convKernels(sparseInputs) : []),
       ...(layers.pooling ? POOLING_KERNELS : []),
+      // A fused first layer finds its data batch's row spans with conv.wgsl's pass.
+      ...(layers.convPool ? [...convPoolKernels(sparseInputs), ...(sparseInputs ? [convKernel('conv_row_spans')] : [])] : []),
       // The first layer's products with a data batch (MNIST's image order).
       ...(sparseInputs ? sparseTrainingKernels('none', true) : []),
     ]);
@@ -300,6 +303,20 @@ export class GpuBackend implements Backend<GpuTensor> {
     const dx = this.empty(xShape);
     maxPoolBackwardGpu(this.ctx, g, this.own(dy), this.own(argmax), dx);
     return dx;
+  }
+
+  convReluPoolForward(x: GpuTensor, w: GpuTensor, b: GpuTensor, conv: ConvArgs, pool: PoolArgs) {
+    const { cg, pg } = checkConvPool('convReluPoolForward', x.shape, w, conv, pool, { b });
+    const out = { y: this.empty(poolOutputShape(pg)), argmax: this.empty(poolOutputShape(pg), 'u32') };
+    convReluPoolForwardGpu(this.ctx, cg, pg, this.own(x), this.own(w), this.own(b), out.y, out.argmax, this.rowSpans(x, cg, conv));
+    return out;
+  }
+
+  convPoolBackwardFilter(dy: GpuTensor, argmax: GpuTensor, x: GpuTensor, w: GpuTensor, conv: ConvArgs, pool: PoolArgs) {
+    const { cg, pg } = checkConvPool('convPoolBackwardFilter', x.shape, w, conv, pool, { dy, argmax });
+    const out = { dw: this.empty(w.shape), db: this.empty([cg.filters]) };
+    convPoolBackwardFilterGpu(this.ctx, cg, pg, this.own(dy), this.own(argmax), this.own(x), out.dw, out.db);
+    return out;
   }
 
   softmax(x: GpuTensor): GpuTensor {

@@ -108,4 +108,6 @@ export interface LayerKernels {
   batchNorm?: boolean;
   conv?: boolean;
   pooling?: boolean;
+  /** The fused Conv → Relu → Pool block (convReluPoolForward, convPoolBackwardFilter). */
+  convPool?: boolean;
 }

@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GpuContext } from '../gpu/gpu-context.js';
-import { describeAdapter } from './adapter-info.js';
+import { describeAdapter, type AdapterDescription } from './adapter-info.js';
 import { NoAdapterError } from './errors.js';
 import { openDevice } from './open-device.js';
 
@@ -143,21 +143,43 @@ interface Found {
  */
 const instances = new Map<string, GPU>();
 
-/**
- * Asks the Dawn instance for `icd` (a driver manifest; null: the system loader's choice) for its
- * high-performance adapter.
- */
-function requestAdapter(dawn: DawnModule, icd: string | null): Promise<Found | null> {
+/** The Dawn instance for `icd` (a driver manifest; null: the system loader's choice), created once. */
+function instanceFor(dawn: DawnModule, icd: string | null): GPU {
   const driver = icd ?? process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES ?? '';
+  let gpu = instances.get(driver);
+  if (!gpu) {
+    gpu = dawn.create([]) as GPU;
+    instances.set(driver, gpu);
+  }
+  return gpu;
+}
+
+/** Asks the Dawn instance for `icd` for its high-performance adapter. */
+function requestAdapter(dawn: DawnModule, icd: string | null): Promise<Found | null> {
   return withDriverEnvironment(icd, async () => {
-    let gpu = instances.get(driver);
-    if (!gpu) {
-      gpu = dawn.create([]) as GPU;
-      instances.set(driver, gpu);
-    }
+    const gpu = instanceFor(dawn, icd);
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     return adapter ? { adapter, gpu } : null;
   });
+}
+
+/**
+ * A `GPU`, what a browser offers as `navigator.gpu`, on the Vulkan driver that `adapter` (the
+ * description of a device openNodeGpu opened) came from: another WebGPU library in the same
+ * process, such as a benchmark's peers, then runs on the same adapter. It asks the Dawn instance
+ * that device came from, kept for the process, under that driver's environment.
+ */
+export async function dawnGpuFor(adapter: Pick<AdapterDescription, 'source'>): Promise<GPU> {
+  const dawn = await import('webgpu');
+  Object.assign(globalThis, dawn.globals);
+  const icd = /SwiftShader/i.test(adapter.source) ? SWIFTSHADER_ICD : null;
+  const gpu = await withDriverEnvironment(icd, async () => instanceFor(dawn, icd));
+  return {
+    __brand: 'GPU',
+    requestAdapter: (options?: GPURequestAdapterOptions) => withDriverEnvironment(icd, () => gpu.requestAdapter(options)),
+    getPreferredCanvasFormat: () => gpu.getPreferredCanvasFormat(),
+    wgslLanguageFeatures: gpu.wgslLanguageFeatures,
+  };
 }
 
 /**

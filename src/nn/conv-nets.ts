@@ -7,6 +7,7 @@ import type { Backend } from '../backend/backend.js';
 import { Rng } from '../data/rng.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Convolution, Pooling } from './conv-layers.js';
+import { ConvReluPool, fuseConvReluPool } from './conv-relu-pool.js';
 import { Dropout } from './dropout.js';
 import { gaussian } from './init.js';
 import type { Layer } from './layer.js';
@@ -28,6 +29,11 @@ export interface SimpleConvNetConfig {
   outputSize: number;
   weightInitStd: number;
   seed: number;
+  /**
+   * Run Conv1 → Relu1 → Pool1 as one ConvReluPool layer: the same values and gradients in fewer,
+   * smaller passes. Default true; false keeps the book's three layers apart.
+   */
+  fused: boolean;
 }
 
 /** The book's defaults: 30 filters 5x5, stride 1, pad 0; hidden 100; weights N(0, 0.01²). */
@@ -41,6 +47,7 @@ export const SIMPLE_CONV_NET: SimpleConvNetConfig = {
   outputSize: 10,
   weightInitStd: 0.01,
   seed: 42,
+  fused: true,
 };
 
 function checkSizes(what: string, values: Record<string, number>): void {
@@ -59,7 +66,8 @@ function outSide(what: string, size: number, window: number, pad: number, stride
 /**
  * conv - relu - pool - affine - relu - affine - softmax, as the book's SimpleConvNet: layers
  * Conv1, Relu1, Pool1 (2x2, stride 2), Affine1, Relu2, Affine2; params W1, b1 (the filters,
- * [filterNum, C, filterSize, filterSize]), W2, b2, W3, b3.
+ * [filterNum, C, filterSize, filterSize]), W2, b2, W3, b3. Conv1 → Relu1 → Pool1 run as one
+ * ConvReluPool layer unless `fused` is false; `bookLayers(net.layers)` lists the book's six.
  */
 export class SimpleConvNet<T extends Tensor> extends Sequential<T> {
   readonly config: SimpleConvNetConfig;
@@ -92,13 +100,14 @@ export class SimpleConvNet<T extends Tensor> extends Sequential<T> {
       new Relu(backend, 'Relu2'),
       new Affine(backend, param([c.hiddenSize, c.outputSize]), backend.zeros([c.outputSize]), { name: 'Affine2', paramNames: ['W3', 'b3'] }),
     ];
-    super(backend, layers, new SoftmaxWithLoss(backend), { outputSize: c.outputSize, inputShape: c.inputDim });
+    super(backend, c.fused ? fuseConvReluPool(backend, layers) : layers, new SoftmaxWithLoss(backend), { outputSize: c.outputSize, inputShape: c.inputDim });
     this.config = c;
   }
 
   /** The first layer's filters (the book's figure 7-24 draws them). */
   get filters(): Convolution<T> {
-    return this.layers[0] as Convolution<T>;
+    const first = this.layers[0];
+    return first instanceof ConvReluPool ? first.conv : (first as Convolution<T>);
   }
 }
 
@@ -110,9 +119,11 @@ export interface DeepConvNetConfig {
   /** The ratio of its two Dropout layers (the book: 0.5). */
   dropoutRatio: number;
   seed: number;
+  /** Run each conv - relu - pool as one ConvReluPool layer (as SimpleConvNetConfig.fused); default true. */
+  fused: boolean;
 }
 
-export const DEEP_CONV_NET: DeepConvNetConfig = { inputDim: [1, 28, 28], hiddenSize: 50, outputSize: 10, dropoutRatio: 0.5, seed: 42 };
+export const DEEP_CONV_NET: DeepConvNetConfig = { inputDim: [1, 28, 28], hiddenSize: 50, outputSize: 10, dropoutRatio: 0.5, seed: 42, fused: true };
 
 /** The book's conv_param_1 … conv_param_6: 3x3 filters, stride 1, these channels and pads. */
 const DEEP_CONVS = [
@@ -128,6 +139,8 @@ const DEEP_CONVS = [
  * The book's DeepConvNet (ch. 8): conv - relu - conv - relu - pool, three times, then
  * affine - relu - dropout - affine - dropout - softmax, He initialization. Layers Conv1 … Conv6,
  * Relu1 … Relu7, Pool1 … Pool3, Affine1, Dropout1, Affine2, Dropout2; params W1 … W8, b1 … b8.
+ * Each Conv → Relu → Pool (Conv2, Conv4, Conv6 with their ReLU and pooling) runs as one
+ * ConvReluPool layer unless `fused` is false.
  */
 export class DeepConvNet<T extends Tensor> extends Sequential<T> {
   readonly config: DeepConvNetConfig;
@@ -164,7 +177,7 @@ export class DeepConvNet<T extends Tensor> extends Sequential<T> {
       new Affine(backend, he([c.hiddenSize, c.outputSize], c.hiddenSize), backend.zeros([c.outputSize]), { name: 'Affine2', paramNames: ['W8', 'b8'] }),
       new Dropout(backend, c.dropoutRatio, { name: 'Dropout2', seed: c.seed, layerIndex: 1 }),
     );
-    super(backend, layers, new SoftmaxWithLoss(backend), { outputSize: c.outputSize, inputShape: c.inputDim });
+    super(backend, c.fused ? fuseConvReluPool(backend, layers) : layers, new SoftmaxWithLoss(backend), { outputSize: c.outputSize, inputShape: c.inputDim });
     this.config = c;
   }
 }

@@ -60,5 +60,5 @@ export interface Layer<T extends Tensor> {
 export function preparesFor<T extends Tensor>(layers: readonly Layer<T>[]): LayerNeeds {
   const needs = layers.map((l) => l.kernels());
   const any = (key: keyof LayerNeeds) => needs.some((n) => n[key]);
-  return { dropout: any('dropout'), batchNorm: any('batchNorm'), conv: any('conv'), pooling: any('pooling') };
+  return { dropout: any('dropout'), batchNorm: any('batchNorm'), conv: any('conv'), pooling: any('pooling'), convPool: any('convPool') };
 }

@@ -4,6 +4,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { OptimizerState } from '../train/optimizer.js';
 import type { NamedTensor } from './layer.js';
 import { Convolution, Pooling } from './conv-layers.js';
+import { bookLayers } from './conv-relu-pool.js';
 import { MultiLayerNet } from './multi-layer-net.js';
 import { Sequential } from './sequential.js';
 
@@ -65,7 +66,7 @@ function architecture<T extends Tensor>(net: ModelTensors<T>): Record<string, st
     return { layer_sizes: net.layerSizes().join(','), activation: c.activation, batch_norm: String(c.batchNorm), dropout_ratio: String(c.dropoutRatio) };
   }
   if (!(net instanceof Sequential)) return {};
-  const layers = net.layers.map((l) => {
+  const layers = bookLayers(net.layers).map((l) => {
     if (l instanceof Convolution) return `${l.name}(stride=${l.args.stride},pad=${l.args.pad})`;
     if (l instanceof Pooling) return `${l.name}(${l.args.poolH}x${l.args.poolW},stride=${l.args.stride},pad=${l.args.pad})`;
     return l.name;

@@ -5,6 +5,7 @@
  */
 import type { Backend } from '../backend/backend.js';
 import { DeepConvNet, SimpleConvNet, type ImageShape } from '../nn/conv-nets.js';
+import { bookLayers } from '../nn/conv-relu-pool.js';
 import { MultiLayerNet, type ActivationName, type NetConfig } from '../nn/multi-layer-net.js';
 import type { Sequential } from '../nn/sequential.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -230,7 +231,7 @@ export function createNet<T extends Tensor>(backend: Backend<T>, s: RunSettings,
 
 /** A one-line description of the net, as `npm start` and reports print it. */
 export function describeNet(net: Sequential<Tensor>, s: RunSettings): string {
-  if (s.net !== 'mlp') return `${NET_NAMES[s.net]} (${net.layers.map((l) => l.name).join(' → ')})`;
+  if (s.net !== 'mlp') return `${NET_NAMES[s.net]} (${bookLayers(net.layers).map((l) => l.name).join(' → ')})`;
   const extras = [s.batchNorm && 'batch norm', s.dropout > 0 && `dropout ${s.dropout}`, s.weightDecay > 0 && `weight decay ${s.weightDecay}`].filter(Boolean);
   const sizes = net instanceof MultiLayerNet ? net.layerSizes().join('-') : '';
   return `net ${sizes} (${[s.activation, `init ${s.init}`, ...extras].join(', ')})`;
