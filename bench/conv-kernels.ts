@@ -16,9 +16,10 @@
  * training set) instead of random values, and its forward and filter gradient also run as a
  * data batch's layer does on a software adapter (skipZeroRows: the kernels skip empty parts
  * of the image); the rows compare the two, the ratio being the median of the rounds' ratios.
- * --steps K: then K interleaved samples of SimpleConvNet's whole training step (batch 100, SGD),
- * a GpuBackend with { sparseInputs: false } (dense conv and first-layer kernels, as before
- * skipZeroRows) against the adapter's default, the same batches and weights in both.
+ * --steps K: then K interleaved samples of SimpleConvNet's whole training step (batch 100, SGD):
+ * the defaults against the fused Conv → Relu → Pool layer turned off ({ fused: false }) and
+ * against a GpuBackend with { sparseInputs: false } (dense conv and first-layer kernels, as before
+ * skipZeroRows), the same batches and weights in all three.
  */
 import { adapterLabel, CpuBackend, GpuBackend, GpuDataset, kernelName, SGD, SimpleConvNet, type Dispatch, type GpuTensor, type Shape } from 'webgpu-backprop';
 import { loadMnist, openNodeGpu } from 'webgpu-backprop/node';
@@ -195,9 +196,15 @@ try {
   }
 
   if (steps > 0 && dataset) {
-    // SimpleConvNet's training step: dense (sparseInputs off) against the adapter's default.
-    const nets = [new GpuBackend(ctx, { sparseInputs: false }), new GpuBackend(ctx)].map((be) => {
-      const net = new SimpleConvNet(be);
+    // SimpleConvNet's training step as the defaults run it, against each choice turned off: the
+    // zero-skipping kernels (sparseInputs) and the fused Conv → Relu → Pool layer (fused).
+    const variants = [
+      { label: 'sparseInputs off (dense)', be: new GpuBackend(ctx, { sparseInputs: false }), fused: true },
+      { label: 'fused off (three layers)', be: new GpuBackend(ctx), fused: false },
+      { label: 'adapter default', be: new GpuBackend(ctx), fused: true },
+    ];
+    const nets = variants.map(({ be, fused }) => {
+      const net = new SimpleConvNet(be, { fused });
       return { be, net, opt: new SGD(be, 0.01), params: net.params() };
     });
     const batches = batchIndices(8, dataset.count);
@@ -210,21 +217,24 @@ try {
       await ctx.finish();
     };
     // Warm-up: pipelines compile, the pool fills.
-    for (let k = 0; k < 2; k++) for (let i = 0; i < 2; i++) await step(k, i);
-    const ms: number[][] = [[], []];
+    for (let k = 0; k < nets.length; k++) for (let i = 0; i < 2; i++) await step(k, i);
+    const ms: number[][] = nets.map(() => []);
     for (let i = 0; i < steps; i++) {
-      const order = i % 2 ? [1, 0] : [0, 1];
-      for (const k of order) {
+      // The order rotates, so no variant always follows the same one.
+      for (let j = 0; j < nets.length; j++) {
+        const k = (i + j) % nets.length;
         const t0 = performance.now();
         await step(k, i);
         ms[k]!.push(performance.now() - t0);
       }
     }
-    const ratios = ms[0]!.map((v, i) => v / ms[1]![i]!);
+    const last = ms.length - 1;
     console.log(`\nSimpleConvNet training step (batch 100, SGD), ${steps} interleaved samples, ms:`);
-    console.log(`  sparseInputs off (dense)   median ${median(ms[0]!).toFixed(1)}  min ${Math.min(...ms[0]!).toFixed(1)}`);
-    console.log(`  adapter default            median ${median(ms[1]!).toFixed(1)}  min ${Math.min(...ms[1]!).toFixed(1)}`);
-    console.log(`  dense / default: median ratio ${median(ratios).toFixed(2)}x (range ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
+    variants.forEach(({ label }, k) => console.log(`  ${label.padEnd(26)} median ${median(ms[k]!).toFixed(1)}  min ${Math.min(...ms[k]!).toFixed(1)}`));
+    for (let k = 0; k < last; k++) {
+      const ratios = ms[k]!.map((v, i) => v / ms[last]![i]!);
+      console.log(`  ${variants[k]!.label} / default: median ratio ${median(ratios).toFixed(2)}x (range ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
+    }
     for (const { net } of nets) net.dispose();
   }
   dataset?.dispose();
