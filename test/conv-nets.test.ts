@@ -163,10 +163,11 @@ describe('the GPU computes the CPU gradients (f32 against f64)', () => {
   it("SimpleConvNet with the book's sizes on 28x28 images, batch 4", async () => {
     const cpu = new CpuBackend('f64');
     // std 0.1 rather than the book's 0.01: gradients well above f32 rounding, so the comparison is tight.
+    // The GPU runs Conv1 → Relu1 → Pool1 fused (the default), the CPU as the book's three layers.
     const config = { weightInitStd: 0.1, seed: 12 };
-    const cpuNet = new SimpleConvNet(cpu, config);
+    const cpuNet = new SimpleConvNet(cpu, { ...config, fused: false });
     const gpuNet = new SimpleConvNet(gpu(), config);
-    await gpu().prepare([], { conv: true, pooling: true });
+    await gpu().prepare([], preparesFor(gpuNet.layers));
     const c = images(cpu, 4, [784], 13);
     const g = images(gpu(), 4, [784], 13);
     const expected = await backpropGradients(cpuNet, c.x, c.t);
