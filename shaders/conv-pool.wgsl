@@ -20,7 +20,8 @@
 //                               8 filters x one pooled output. It walks the window's rows, each
 //                               in groups of 4 positions (the vec4 lanes: one conv row, so one
 //                               input row per tap row, as in conv_forward), computes the 8 filters'
-//                               conv values there (convBlock: conv_forward's loops) and folds them
+//                               conv values there (convBlock, shaders/conv-block.wgsl, which
+//                               conv_forward runs too; the launcher puts it in front) and folds them
 //                               into a running best per filter (pool4: all selects).
 //   conv_relu_pool_forward_2x2  the same for 2x2 windows, stride 2, no padding (the book's nets):
 //                               one invocation per 8 filters x 2 neighbouring pooled outputs; the
@@ -33,17 +34,16 @@
 //                               in one block). db is the sum of the chunk's dy (the first block of
 //                               each filter stores it). Only the window's argmax carries a gradient:
 //                               1 position in 4 of a 2x2 window, where conv_filter_partial runs all.
-//   conv_pool_filter_sum        pass 2: one invocation per (filter, tap or db) adds the chunks up.
+// Pass 2, adding the chunks up, is conv_filter_sum of shaders/conv.wgsl: the partial sums have
+// its layout [chunks, O, C·KH·KW + 1].
 // SKIP_ZEROS (the forwards only; the launchers' spans, which the GpuBackend passes for a data
 // batch on an adapter that takes sparse paths): per tap row, only the filter columns whose input
 // columns meet that row's nonzero span (conv_row_spans of shaders/conv.wgsl), and the filter blocks
 // fastest among neighbouring invocations: SwiftShader runs 4 neighbours as the lanes of one SIMD
 // group, which loops as long as its longest lane, and lanes on the same pixels skip alike (with
 // the dense order the skipping forward measured 1.3x slower). The sums are the dense ones minus
-// exact zeros of x. ONE_CHANNEL (the launcher sets it where C = 1): the taps innermost, as
-// conv_forward does for one channel; without it the channel loop is innermost (any C). An
-// override rather than conv_forward's branch on p.channels: compiling both loop nests into one
-// pipeline made SimpleConvNet's skipping forward 1.2x slower (SwiftShader, register pressure).
+// exact zeros of x. ONE_CHANNEL (the launcher sets it where C = 1): the taps innermost (see
+// shaders/conv-block.wgsl).
 //
 // Measured on SwiftShader (Dawn, 2 cores), 2026-12-06, by `node --import ./tools/register.mjs
 // bench/conv-pool-kernels.ts --reps 15` (and --reps 9 --shapes simple,deep1,deep2,deep3): each op's
@@ -88,7 +88,7 @@ struct Params {
   // The pooling over the conv output: windows poolH x poolW, output [N, O, PH, PW].
   poolH: u32, poolW: u32, poolStride: u32, poolPad: u32,
   pooledH: u32, pooledW: u32,
-  // conv_pool_filter_partial / conv_pool_filter_sum: pooled rows (n, ph) per chunk.
+  // conv_pool_filter_partial: pooled rows (n, ph) per chunk.
   rowsPerChunk: u32,
 }
 
@@ -99,23 +99,15 @@ struct Params {
 // The pooled gradient dy [N, O, PH, PW] and the forward's argmax (flat indices into the conv output).
 @group(0) @binding(4) var<storage, read> dy: array<f32>;
 @group(0) @binding(5) var<storage, read> argmaxIn: array<u32>;
-// conv_pool_filter_partial's partial sums [chunks, O, C·KH·KW + 1], read by conv_pool_filter_sum.
-@group(0) @binding(6) var<storage, read> partial: array<f32>;
-// y [N, O, PH, PW], the partial sums, or dW.
+// y [N, O, PH, PW], or the filter gradient's partial sums [chunks, O, C·KH·KW + 1] (db's column
+// last), which conv_filter_sum of shaders/conv.wgsl adds up. (Bindings 6 and 8: none.)
 @group(0) @binding(7) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dbOut: array<f32>;
 @group(0) @binding(9) var<storage, read_write> argmaxOut: array<u32>;
 // With SKIP_ZEROS: conv_row_spans's result (shaders/conv.wgsl): per input row (n, h), the first
 // and last columns where any channel of x is nonzero, (W, 0) for a row of zeros.
 @group(0) @binding(10) var<storage, read> spans: array<vec2u>;
 
-override SKIP_ZEROS: bool = false;
-// The forwards' loop order for x of a single channel (the launcher sets it where C = 1): the
-// taps innermost. Off, the channels go innermost (any C).
-override ONE_CHANNEL: bool = false;
-
 const WG: u32 = 64u;
-const LANES = vec4u(0u, 1u, 2u, 3u);
 // argmax where ReLU passed nothing (y = 0): no conv output receives a gradient.
 const NONE: u32 = 0xffffffffu;
 
@@ -129,11 +121,6 @@ fn store4(at: u32, v: vec4f, count: u32) {
   if (count > 1u) { dst[at + 1u] = v.y; }
   if (count > 2u) { dst[at + 2u] = v.z; }
   if (count > 3u) { dst[at + 3u] = v.w; }
-}
-
-/** x at 4 flat indices, 0 where `inside` is false (the index is then any in-bounds one). */
-fn loadX(at: vec4u, inside: vec4<bool>) -> vec4f {
-  return select(vec4f(), vec4f(x[at.x], x[at.y], x[at.z], x[at.w]), inside);
 }
 
 // NaN by its bits: WGSL lets a compiler assume floats are never NaN.
@@ -163,106 +150,6 @@ fn pool4(best: Best, v: vec4f, at: vec4u, valid: vec4<bool>) -> Best {
   // A NaN already taken stays.
   let done = isNan(best.value);
   return Best(select(next.value, best.value, done), select(next.index, best.index, done));
-}
-
-/**
- * The filter columns j (first, last; none when first > last) worth visiting where 4 lanes read
- * input row ih of image n at columns iw0 + j: all of 0 .. KW-1 without SKIP_ZEROS; with it, those
- * where some lane's column lies in the row's nonzero span [first, last]. The lanes' iw0 grow, so
- * [first - iw0.w, last - iw0.x] covers every lane's range (any gap between them loads zeros);
- * an empty row's span (W, 0) gives none.
- */
-fn tapColumns(n: u32, ih: u32, iw0: vec4i) -> vec2i {
-  var js = vec2i(0, i32(p.kw) - 1);
-  if (SKIP_ZEROS) {
-    let span = spans[n * p.height + ih];
-    js = vec2i(max(js.x, i32(span.x) - iw0.w), min(js.y, i32(span.y) - iw0.x));
-  }
-  return js;
-}
-
-// The conv outputs of 8 filters (o0 .. o0 + 7, clamped to the last) at 4 positions, bias included.
-struct Block { y0: vec4f, y1: vec4f, y2: vec4f, y3: vec4f, y4: vec4f, y5: vec4f, y6: vec4f, y7: vec4f }
-
-/**
- * conv[n, o0 + f, oh, ow] + b[o0 + f] for f < 8 at 4 positions (lanes) of one conv row, whose
- * receptive fields start at input row ih0 = oh·stride - pad and columns iw0 = ow·stride - pad
- * (negative in the padding). conv_forward's loops (shaders/conv.wgsl), as a function of both
- * forwards; lanes at positions outside the conv output compute on in-bounds indices, and the
- * callers ignore them.
- */
-fn convBlock(n: u32, o0: u32, ih0: i32, iw0: vec4i) -> Block {
-  let taps = p.channels * p.kh * p.kw;
-  let last = p.filters - 1u;
-  let w0 = min(o0, last) * taps;
-  let w1 = min(o0 + 1u, last) * taps;
-  let w2 = min(o0 + 2u, last) * taps;
-  let w3 = min(o0 + 3u, last) * taps;
-  let w4 = min(o0 + 4u, last) * taps;
-  let w5 = min(o0 + 5u, last) * taps;
-  let w6 = min(o0 + 6u, last) * taps;
-  let w7 = min(o0 + 7u, last) * taps;
-  var y0 = vec4f();
-  var y1 = vec4f();
-  var y2 = vec4f();
-  var y3 = vec4f();
-  var y4 = vec4f();
-  var y5 = vec4f();
-  var y6 = vec4f();
-  var y7 = vec4f();
-  let kk = p.kh * p.kw;
-  let imagePlane = p.height * p.width;
-  let image = n * p.channels * imagePlane;
-  if (ONE_CHANNEL) {
-    for (var i = 0u; i < p.kh; i++) {
-      let ih = ih0 + i32(i);
-      if (ih < 0 || ih >= i32(p.height)) { continue; }
-      let xRow = image + u32(ih) * p.width;
-      let js = tapColumns(n, u32(ih), iw0);
-      for (var j = js.x; j <= js.y; j++) {
-        let iw = vec4u(iw0 + j);
-        let xs = loadX(xRow + min(iw, vec4u(p.width - 1u)), iw < vec4u(p.width));
-        let k = i * p.kw + u32(j);
-        y0 += w[w0 + k] * xs;
-        y1 += w[w1 + k] * xs;
-        y2 += w[w2 + k] * xs;
-        y3 += w[w3 + k] * xs;
-        y4 += w[w4 + k] * xs;
-        y5 += w[w5 + k] * xs;
-        y6 += w[w6 + k] * xs;
-        y7 += w[w7 + k] * xs;
-      }
-    }
-  } else {
-    for (var i = 0u; i < p.kh; i++) {
-      let ih = ih0 + i32(i);
-      if (ih < 0 || ih >= i32(p.height)) { continue; }
-      let xRow = image + u32(ih) * p.width;
-      let js = tapColumns(n, u32(ih), iw0);
-      for (var j = js.x; j <= js.y; j++) {
-        let iw = vec4u(iw0 + j);
-        let inside = iw < vec4u(p.width);
-        let xAt = xRow + min(iw, vec4u(p.width - 1u));
-        let tap = i * p.kw + u32(j);
-        for (var c = 0u; c < p.channels; c++) {
-          let xs = loadX(xAt + c * imagePlane, inside);
-          let k = tap + c * kk;
-          y0 += w[w0 + k] * xs;
-          y1 += w[w1 + k] * xs;
-          y2 += w[w2 + k] * xs;
-          y3 += w[w3 + k] * xs;
-          y4 += w[w4 + k] * xs;
-          y5 += w[w5 + k] * xs;
-          y6 += w[w6 + k] * xs;
-          y7 += w[w7 + k] * xs;
-        }
-      }
-    }
-  }
-  return Block(
-    y0 + b[min(o0, last)], y1 + b[min(o0 + 1u, last)], y2 + b[min(o0 + 2u, last)], y3 + b[min(o0 + 3u, last)],
-    y4 + b[min(o0 + 4u, last)], y5 + b[min(o0 + 5u, last)], y6 + b[min(o0 + 6u, last)], y7 + b[min(o0 + 7u, last)],
-  );
 }
 
 /** Stores value and index of filter o0 + f (where it exists) at pooled output `out` of filter o0. */
@@ -524,23 +411,4 @@ fn conv_pool_filter_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(
   if (taps > k0 + 20u) { store4(out + k0 + 20u, g5, taps - k0 - 20u); }
   if (taps > k0 + 24u) { store4(out + k0 + 24u, g6, taps - k0 - 24u); }
   if (k0 == 0u) { dst[out + taps] = gb; }
-}
-
-@compute @workgroup_size(WG)
-fn conv_pool_filter_sum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let t = flatIndex(gid, nwg);
-  let taps = p.channels * p.kh * p.kw;
-  let cols = taps + 1u;
-  let perChunk = p.filters * cols;
-  if (t >= perChunk) { return; }
-  let chunks = (p.batch * p.pooledH + p.rowsPerChunk - 1u) / p.rowsPerChunk;
-  var sum = 0.0;
-  for (var chunk = 0u; chunk < chunks; chunk++) { sum += partial[chunk * perChunk + t]; }
-  let o = t / cols;
-  let k = t % cols;
-  if (k == taps) {
-    dbOut[o] = sum;
-  } else {
-    dst[o * taps + k] = sum;
-  }
 }

@@ -3,6 +3,8 @@
 //   y  [N, O, OH, OW] = W [O, C, KH, KW] ⊛ x [N, C, H, W] + b [O]
 //   ih = oh·stride + i - pad, iw = ow·stride + j - pad; x is 0 outside the image.
 //
+// conv_forward's register block (convBlock), loadX, tapColumns and the overrides SKIP_ZEROS and
+// ONE_CHANNEL are in shaders/conv-block.wgsl, which the launcher puts in front of this source.
 // Entry points (the launchers in src/kernels/conv.ts record them; no workgroup memory, no
 // barriers, no atomics; every output element is written by exactly one invocation):
 //   conv_forward         y. One invocation per 8 filters x 4 neighbouring outputs of one row
@@ -96,12 +98,8 @@ struct Params {
 // of x[n, ·, h, w] is nonzero, or (W, 0) (first > last) for a row of zeros.
 @group(0) @binding(9) var<storage, read_write> spansOut: array<vec2u>;
 
-// Skip the parts of x that conv_row_spans found empty (a data batch on a software adapter).
-// Off, the kernels never read `spans` (bound to a placeholder) and are the dense ones.
-override SKIP_ZEROS: bool = false;
 
 const WG: u32 = 64u;
-const LANES = vec4u(0u, 1u, 2u, 3u);
 
 fn flatIndex(gid: vec3u, nwg: vec3u) -> u32 {
   // Past 65535 workgroups the grid folds into a second dimension (grid1d).
@@ -115,28 +113,6 @@ fn store4(at: u32, v: vec4f, count: u32) {
   if (count > 1u) { dst[at + 1u] = v.y; }
   if (count > 2u) { dst[at + 2u] = v.z; }
   if (count > 3u) { dst[at + 3u] = v.w; }
-}
-
-/** x at 4 flat indices, 0 where `inside` is false (the index is then any in-bounds one). */
-fn loadX(at: vec4u, inside: vec4<bool>) -> vec4f {
-  return select(vec4f(), vec4f(x[at.x], x[at.y], x[at.z], x[at.w]), inside);
-}
-
-/**
- * The filter columns j (first, last; empty when first > last) at which conv_forward's block,
- * reading columns iw0 + j of input row ih of image n, meets that row's nonzero span: all of
- * 0 .. KW-1 without SKIP_ZEROS. Lane l meets it for j in [first - iw0[l], last - iw0[l]]; the
- * lanes' iw0 grow, so [first - iw0.w, last - iw0.x] covers every lane's range (and any gap
- * between them only loads zeros).
- */
-fn tapColumns(n: u32, ih: u32, iw0: vec4i) -> vec2i {
-  var js = vec2i(0, i32(p.kw) - 1);
-  if (SKIP_ZEROS) {
-    let span = spans[n * p.height + ih];
-    if (span.x > span.y) { return vec2i(0, -1); }
-    js = vec2i(max(js.x, i32(span.x) - iw0.w), min(js.y, i32(span.y) - iw0.x));
-  }
-  return js;
 }
 
 @compute @workgroup_size(WG)
@@ -183,94 +159,21 @@ fn conv_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   let n = r / p.outH;
   let o0 = ob * 8u;
 
-  let taps = p.channels * p.kh * p.kw;
-  // Row o of W [O, C·KH·KW] for each filter of the block (past the last filter: the last one).
-  let last = p.filters - 1u;
-  let w0 = min(o0, last) * taps;
-  let w1 = min(o0 + 1u, last) * taps;
-  let w2 = min(o0 + 2u, last) * taps;
-  let w3 = min(o0 + 3u, last) * taps;
-  let w4 = min(o0 + 4u, last) * taps;
-  let w5 = min(o0 + 5u, last) * taps;
-  let w6 = min(o0 + 6u, last) * taps;
-  let w7 = min(o0 + 7u, last) * taps;
   // iw of the 4 outputs at filter column j = 0; negative in the left padding.
   let iw0 = vec4i((ow0 + LANES) * p.stride) - i32(p.pad);
-  var y0 = vec4f();
-  var y1 = vec4f();
-  var y2 = vec4f();
-  var y3 = vec4f();
-  var y4 = vec4f();
-  var y5 = vec4f();
-  var y6 = vec4f();
-  var y7 = vec4f();
-  let kk = p.kh * p.kw;
-  let imagePlane = p.height * p.width;
-  let image = n * p.channels * imagePlane;
-  // Two orders of the same loops. SwiftShader pays per iteration of an inner loop, so the
-  // longest loop goes inside: the channels, with each tap's bounds worked out once above them
-  // (DeepConvNet's 32-channel 8x8 layer: 2x faster than channels outermost); but with a single
-  // channel (a first layer) that loop would run once per tap (SimpleConvNet: 1.8x slower).
-  if (p.channels == 1u) {
-    for (var i = 0u; i < p.kh; i++) {
-      let ih = i32(oh * p.stride + i) - i32(p.pad);
-      // A padding row adds nothing.
-      if (ih < 0 || ih >= i32(p.height)) { continue; }
-      let xRow = image + u32(ih) * p.width;
-      let js = tapColumns(n, u32(ih), iw0);
-      for (var j = js.x; j <= js.y; j++) {
-        // Negative columns wrap to huge unsigned ones: one comparison tests both sides.
-        let iw = vec4u(iw0 + j);
-        let xs = loadX(xRow + min(iw, vec4u(p.width - 1u)), iw < vec4u(p.width));
-        let k = i * p.kw + u32(j);
-        y0 += w[w0 + k] * xs;
-        y1 += w[w1 + k] * xs;
-        y2 += w[w2 + k] * xs;
-        y3 += w[w3 + k] * xs;
-        y4 += w[w4 + k] * xs;
-        y5 += w[w5 + k] * xs;
-        y6 += w[w6 + k] * xs;
-        y7 += w[w7 + k] * xs;
-      }
-    }
-  } else {
-    for (var i = 0u; i < p.kh; i++) {
-      let ih = i32(oh * p.stride + i) - i32(p.pad);
-      if (ih < 0 || ih >= i32(p.height)) { continue; }
-      let xRow = image + u32(ih) * p.width;
-      let js = tapColumns(n, u32(ih), iw0);
-      for (var j = js.x; j <= js.y; j++) {
-        let iw = vec4u(iw0 + j);
-        let inside = iw < vec4u(p.width);
-        let xAt = xRow + min(iw, vec4u(p.width - 1u));
-        let tap = i * p.kw + u32(j);
-        for (var c = 0u; c < p.channels; c++) {
-          let xs = loadX(xAt + c * imagePlane, inside);
-          let k = tap + c * kk;
-          y0 += w[w0 + k] * xs;
-          y1 += w[w1 + k] * xs;
-          y2 += w[w2 + k] * xs;
-          y3 += w[w3 + k] * xs;
-          y4 += w[w4 + k] * xs;
-          y5 += w[w5 + k] * xs;
-          y6 += w[w6 + k] * xs;
-          y7 += w[w7 + k] * xs;
-        }
-      }
-    }
-  }
+  let y = convBlock(n, o0, i32(oh * p.stride) - i32(p.pad), iw0);
   let plane = p.outH * p.outW;
   let at = (n * p.filters + o0) * plane + oh * p.outW + ow0;
   let count = p.outW - ow0;
   let filters = p.filters - o0;
-  store4(at, y0 + b[o0], count);
-  if (filters > 1u) { store4(at + plane, y1 + b[o0 + 1u], count); }
-  if (filters > 2u) { store4(at + 2u * plane, y2 + b[o0 + 2u], count); }
-  if (filters > 3u) { store4(at + 3u * plane, y3 + b[o0 + 3u], count); }
-  if (filters > 4u) { store4(at + 4u * plane, y4 + b[o0 + 4u], count); }
-  if (filters > 5u) { store4(at + 5u * plane, y5 + b[o0 + 5u], count); }
-  if (filters > 6u) { store4(at + 6u * plane, y6 + b[o0 + 6u], count); }
-  if (filters > 7u) { store4(at + 7u * plane, y7 + b[o0 + 7u], count); }
+  store4(at, y.y0, count);
+  if (filters > 1u) { store4(at + plane, y.y1, count); }
+  if (filters > 2u) { store4(at + 2u * plane, y.y2, count); }
+  if (filters > 3u) { store4(at + 3u * plane, y.y3, count); }
+  if (filters > 4u) { store4(at + 4u * plane, y.y4, count); }
+  if (filters > 5u) { store4(at + 5u * plane, y.y5, count); }
+  if (filters > 6u) { store4(at + 6u * plane, y.y6, count); }
+  if (filters > 7u) { store4(at + 7u * plane, y.y7, count); }
 }
 
 @compute @workgroup_size(WG)

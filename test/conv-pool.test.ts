@@ -453,14 +453,15 @@ describe('pipelines and scratch', () => {
     const names = (list: typeof specs) => list.map(kernelName).sort();
     expect(names(specs)).toEqual([
       'conv-pool.conv_pool_filter_partial',
-      'conv-pool.conv_pool_filter_sum',
       'conv-pool.conv_relu_pool_forward',
       'conv-pool.conv_relu_pool_forward[ONE_CHANNEL=1]',
       'conv-pool.conv_relu_pool_forward_2x2',
       'conv-pool.conv_relu_pool_forward_2x2[ONE_CHANNEL=1]',
+      // Pass 2 of the filter gradient is the unfused one's.
+      'conv.conv_filter_sum',
     ]);
     await ctx().pipelines.prepare(specs);
-    // With skipZeroRows, also the four forwards that skip zeros.
+    // With skipZeroRows, also the four forwards that skip zeros and the row spans they read.
     const skipping = convPoolKernels(true);
     expect(names(skipping.filter((s) => s.constants?.SKIP_ZEROS))).toEqual([
       'conv-pool.conv_relu_pool_forward[SKIP_ZEROS=1,ONE_CHANNEL=1]',
@@ -468,7 +469,8 @@ describe('pipelines and scratch', () => {
       'conv-pool.conv_relu_pool_forward_2x2[SKIP_ZEROS=1,ONE_CHANNEL=1]',
       'conv-pool.conv_relu_pool_forward_2x2[SKIP_ZEROS=1]',
     ]);
-    expect(skipping).toHaveLength(10);
+    expect(skipping.map(kernelName)).toContain('conv.conv_row_spans');
+    expect(skipping).toHaveLength(11);
     await ctx().pipelines.prepare(skipping);
   });
 

@@ -139,11 +139,12 @@ describe('conv kernels against the float64 CPU reference', () => {
 
   it('compiles every pipeline up front', async () => {
     const specs = convKernels();
-    expect(specs.map((s) => s.entryPoint).sort()).toEqual(['conv_backward_data', 'conv_filter_partial', 'conv_filter_sum', 'conv_forward']);
+    // The forward twice: for several channels and for one (ONE_CHANNEL).
+    expect(specs.map((s) => s.entryPoint).sort()).toEqual(['conv_backward_data', 'conv_filter_partial', 'conv_filter_sum', 'conv_forward', 'conv_forward']);
     await ctx().pipelines.prepare(specs);
-    // With skipZeroRows, also the row spans and the two SKIP_ZEROS variants.
+    // With skipZeroRows, also the row spans and the SKIP_ZEROS forwards and filter gradient.
     const skipping = convKernels(true);
-    expect(skipping).toHaveLength(7);
+    expect(skipping).toHaveLength(9);
     await ctx().pipelines.prepare(skipping);
   });
 

@@ -15,7 +15,7 @@ import { defaultKernelChoices, type KernelChoices } from './kernel-choices.js';
 import type { BatchNormHyper, ConvArgs, DataOperand, LayerKernels, PoolArgs, MatmulArgs, MatmulOptions, OptimizerHyper, OptimizerKind, RunningStats } from './ops.js';
 import { checkConv, checkConvPool, checkPool } from './checks.js';
 import { convOutputShape, poolOutputShape, type ConvGeometry } from './geometry.js';
-import { convBackwardDataGpu, convBackwardFilterGpu, convForwardGpu, convKernel, convKernels, convRowSpansGpu } from '../kernels/conv.js';
+import { convBackwardDataGpu, convBackwardFilterGpu, convForwardGpu, convKernels, convRowSpansGpu } from '../kernels/conv.js';
 import { maxPoolBackwardGpu, maxPoolForwardGpu, POOLING_KERNELS } from '../kernels/pooling.js';
 import { convPoolBackwardFilterGpu, convPoolKernels, convReluPoolForwardGpu } from '../kernels/conv-pool.js';
 import { checkBatchNorm, checkBatchNormHyper, checkDropout, checkFinite, checkIndices, checkOptimizer, checkSlot, checkLabels, checkMatmul, checkMatrix, checkSame, checkSize } from './checks.js';
@@ -119,8 +119,7 @@ export class GpuBackend implements Backend<GpuTensor> {
       ...(layers.batchNorm ? BATCHNORM_KERNELS : []),
       ...(layers.conv ? convKernels(sparseInputs) : []),
       ...(layers.pooling ? POOLING_KERNELS : []),
-      // A fused first layer finds its data batch's row spans with conv.wgsl's pass.
-      ...(layers.convPool ? [...convPoolKernels(sparseInputs), ...(sparseInputs ? [convKernel('conv_row_spans')] : [])] : []),
+      ...(layers.convPool ? convPoolKernels(sparseInputs) : []),
       // The first layer's products with a data batch (MNIST's image order).
       ...(sparseInputs ? sparseTrainingKernels('none', true) : []),
     ]);

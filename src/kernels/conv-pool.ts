@@ -1,16 +1,21 @@
-import code from '../../shaders/conv-pool.wgsl?raw';
+import block from '../../shaders/conv-block.wgsl?raw';
+import poolCode from '../../shaders/conv-pool.wgsl?raw';
 import type { ConvGeometry, PoolGeometry } from '../backend/geometry.js';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { GpuTensor } from '../tensor/gpu-tensor.js';
 import { ShapeError } from '../tensor/shape.js';
-import { convForwardCpu } from './conv.js';
+import { convFilterSumGpu, convForwardCpu, convKernel, variantConstants, type ConvVariant } from './conv.js';
 import { dims, grid1d } from './grid.js';
 import { POOL_NONE } from './pooling.js';
 
 type Floats = Float32Array | Float64Array;
+
+/** shaders/conv-pool.wgsl with the convolution's register block (shaders/conv-block.wgsl) in front. */
+const code = `${block}\n${poolCode}`;
+
 /** The entry points of shaders/conv-pool.wgsl. */
-export type ConvPoolEntry = 'conv_relu_pool_forward' | 'conv_relu_pool_forward_2x2' | 'conv_pool_filter_partial' | 'conv_pool_filter_sum';
+export type ConvPoolEntry = 'conv_relu_pool_forward' | 'conv_relu_pool_forward_2x2' | 'conv_pool_filter_partial';
 
 /** Must match WG in shaders/conv-pool.wgsl. */
 const WG = 64;
@@ -29,26 +34,16 @@ export const CONV_POOL_CHUNK_POSITIONS = 64;
 /** The forward entry points of shaders/conv-pool.wgsl. */
 export type ConvPoolForwardEntry = 'conv_relu_pool_forward' | 'conv_relu_pool_forward_2x2';
 
-/** Variants of a forward entry point (override constants of shaders/conv-pool.wgsl). */
-export interface ConvPoolVariant {
-  /** SKIP_ZEROS: skip x's empty parts, given conv_row_spans's spans (a data batch on a software adapter). */
-  skipZeros?: boolean;
-  /** ONE_CHANNEL: the loop order for x of one channel (taps innermost); the launcher sets it where C = 1. */
-  oneChannel?: boolean;
-}
-
-/** The pipeline of one entry point of shaders/conv-pool.wgsl, with a forward's variant. */
-export function convPoolKernel(entryPoint: ConvPoolEntry, { skipZeros = false, oneChannel = false }: ConvPoolVariant = {}): KernelSpec {
-  const constants: Record<string, boolean> = {};
-  if (skipZeros) constants.SKIP_ZEROS = true;
-  if (oneChannel) constants.ONE_CHANNEL = true;
-  return Object.keys(constants).length ? { family: 'conv-pool', code, entryPoint, constants } : { family: 'conv-pool', code, entryPoint };
+/** The pipeline of one entry point of shaders/conv-pool.wgsl, in a variant (the forwards: both; see ConvVariant). */
+export function convPoolKernel(entryPoint: ConvPoolEntry, variant: ConvVariant = {}): KernelSpec {
+  const constants = variantConstants(variant);
+  return constants ? { family: 'conv-pool', code, entryPoint, constants } : { family: 'conv-pool', code, entryPoint };
 }
 
 /**
- * Every pipeline of shaders/conv-pool.wgsl a step uses, for compiling up front: both forwards
- * (for one channel and for several), the filter gradient's two passes; with skipZeroRows also
- * the SKIP_ZEROS forwards.
+ * Every pipeline the fused layer's step uses, for compiling up front: both forwards (for one
+ * channel and for several), the filter gradient's two passes (the second conv.wgsl's); with
+ * skipZeroRows also the SKIP_ZEROS forwards and conv.wgsl's row spans they read.
  */
 export function convPoolKernels(skipZeroRows = false): KernelSpec[] {
   const forwards = (skipZeros: boolean) =>
@@ -56,8 +51,10 @@ export function convPoolKernels(skipZeroRows = false): KernelSpec[] {
   return [
     ...forwards(false),
     convPoolKernel('conv_pool_filter_partial'),
-    convPoolKernel('conv_pool_filter_sum'),
-    ...(skipZeroRows ? forwards(true) : []),
+    // Pass 2 of the filter gradient is conv.wgsl's.
+    convKernel('conv_filter_sum'),
+    // A data batch's forwards read the row spans conv.wgsl's pass finds.
+    ...(skipZeroRows ? [convKernel('conv_row_spans'), ...forwards(true)] : []),
   ];
 }
 
@@ -149,21 +146,15 @@ export function convPoolBackwardFilterGpu(
   const chunks = blocks(pg.batch * pg.outH, rowsPerChunk);
   const cols = cg.channels * cg.kh * cg.kw + 1;
   const partial = GpuTensor.empty(ctx, [Math.max(chunks, 1), cg.filters, cols]);
-  const p = params(cg, pg, rowsPerChunk);
   ctx.dispatch({
     kernel: convPoolKernel('conv_pool_filter_partial'),
-    params: p,
+    params: params(cg, pg, rowsPerChunk),
     buffers: [x.buffer, undefined, undefined, dy.buffer, argmax.buffer, undefined, partial.buffer],
     workgroups: grid1d(blocks(cols - 1, BLOCK_TAPS) * cg.filters * chunks, WG),
     shapes: `${note(cg, pg)}, dy${dims(dy.shape)}, argmax${dims(argmax.shape)} → partial dW|db [${chunks},${cg.filters},${cols}]`,
   });
-  ctx.dispatch({
-    kernel: convPoolKernel('conv_pool_filter_sum'),
-    params: p,
-    buffers: [undefined, undefined, undefined, undefined, undefined, partial.buffer, dw.buffer, db.buffer],
-    workgroups: grid1d(cg.filters * cols, WG),
-    shapes: `partial [${chunks},${cg.filters},${cols}] → dW${dims(dw.shape)}, db[${cg.filters}]`,
-  });
+  // Pass 2 is the unfused filter gradient's: the partial sums have its layout.
+  convFilterSumGpu(ctx, cg, pg.outH, rowsPerChunk, partial, dw, db);
   partial.dispose();
 }
 

@@ -1,4 +1,5 @@
-import code from '../../shaders/conv.wgsl?raw';
+import block from '../../shaders/conv-block.wgsl?raw';
+import convCode from '../../shaders/conv.wgsl?raw';
 import type { ConvGeometry } from '../backend/geometry.js';
 import type { GpuContext } from '../gpu/gpu-context.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
@@ -21,21 +22,40 @@ const BLOCK_COLS = 4;
  */
 export const CONV_CHUNK_POSITIONS = 256;
 
-/**
- * The pipeline of one entry point of shaders/conv.wgsl; with `skipZeros`, the variant of
- * conv_forward or conv_filter_partial that skips the empty parts of x (SKIP_ZEROS).
- */
-export function convKernel(entryPoint: ConvEntry, skipZeros = false): KernelSpec {
-  return skipZeros ? { family: 'conv', code, entryPoint, constants: { SKIP_ZEROS: true } } : { family: 'conv', code, entryPoint };
+/** shaders/conv.wgsl with the register block it shares with the fused forwards in front. */
+const code = `${block}\n${convCode}`;
+
+/** Variants of an entry point: override constants of shaders/conv-block.wgsl. */
+export interface ConvVariant {
+  /** SKIP_ZEROS: skip x's empty parts, given conv_row_spans's spans (a data batch on a software adapter). */
+  skipZeros?: boolean;
+  /** ONE_CHANNEL: the forward's loop order for x of one channel (taps innermost); the launchers set it where C = 1. */
+  oneChannel?: boolean;
+}
+
+/** The override constants of a variant, or undefined for the default one. */
+export function variantConstants({ skipZeros = false, oneChannel = false }: ConvVariant): Record<string, boolean> | undefined {
+  const constants: Record<string, boolean> = {};
+  if (skipZeros) constants.SKIP_ZEROS = true;
+  if (oneChannel) constants.ONE_CHANNEL = true;
+  return Object.keys(constants).length ? constants : undefined;
+}
+
+/** The pipeline of one entry point of shaders/conv.wgsl, in a variant (conv_forward: both; conv_filter_partial: skipZeros). */
+export function convKernel(entryPoint: ConvEntry, variant: ConvVariant = {}): KernelSpec {
+  const constants = variantConstants(variant);
+  return constants ? { family: 'conv', code, entryPoint, constants } : { family: 'conv', code, entryPoint };
 }
 
 /**
- * Every pipeline a training step's convolutions use, for compiling up front; with
- * `skipZeroRows`, also the ones a data batch's layer takes on a software adapter.
+ * Every pipeline a training step's convolutions use, for compiling up front (the forward for
+ * one channel and for several); with `skipZeroRows`, also the ones a data batch's layer takes
+ * on a software adapter.
  */
 export function convKernels(skipZeroRows = false): KernelSpec[] {
-  const dense = (['conv_forward', 'conv_filter_partial', 'conv_filter_sum', 'conv_backward_data'] as const).map((e) => convKernel(e));
-  return skipZeroRows ? [...dense, convKernel('conv_row_spans'), convKernel('conv_forward', true), convKernel('conv_filter_partial', true)] : dense;
+  const forwards = (skipZeros: boolean) => [false, true].map((oneChannel) => convKernel('conv_forward', { skipZeros, oneChannel }));
+  const dense = [...forwards(false), ...(['conv_filter_partial', 'conv_filter_sum', 'conv_backward_data'] as const).map((e) => convKernel(e))];
+  return skipZeroRows ? [...dense, convKernel('conv_row_spans'), ...forwards(true), convKernel('conv_filter_partial', { skipZeros: true })] : dense;
 }
 
 /**
@@ -81,7 +101,7 @@ function convNote(g: ConvGeometry): string {
 export function convForwardGpu(ctx: GpuContext, g: ConvGeometry, x: GpuTensor, w: GpuTensor, b: GpuTensor, y: GpuTensor, spans?: GpuTensor): void {
   const invocations = blocks(g.outW, BLOCK_COLS) * g.outH * g.batch * blocks(g.filters, BLOCK_ROWS);
   ctx.dispatch({
-    kernel: convKernel('conv_forward', !!spans),
+    kernel: convKernel('conv_forward', { skipZeros: !!spans, oneChannel: g.channels === 1 }),
     params: params(g),
     buffers: [x.buffer, w.buffer, b.buffer, undefined, undefined, y.buffer, undefined, spans?.buffer ?? ctx.placeholder],
     workgroups: grid1d(invocations, WG),
@@ -106,20 +126,32 @@ export function convBackwardFilterGpu(ctx: GpuContext, g: ConvGeometry, dout: Gp
   const p = params(g, rowsPerChunk);
   const what = `${convNote(g)}, dout${dims(dout.shape)}`;
   ctx.dispatch({
-    kernel: convKernel('conv_filter_partial', !!spans),
+    kernel: convKernel('conv_filter_partial', { skipZeros: !!spans }),
     params: p,
     buffers: [x.buffer, undefined, undefined, dout.buffer, undefined, partial.buffer, undefined, spans?.buffer ?? ctx.placeholder],
     workgroups: grid1d(blocks(cols, BLOCK_COLS) * blocks(g.filters, BLOCK_ROWS) * chunks, WG),
     shapes: `${what} → partial dW|db [${chunks},${g.filters},${cols}]`,
   });
+  convFilterSumGpu(ctx, g, g.outH, rowsPerChunk, partial, dw, db);
+  partial.dispose();
+}
+
+/**
+ * Records pass 2 of a split filter gradient (conv_filter_sum): dW and db from the partial sums
+ * [chunks, O, C·KH·KW + 1] of `rowsPerImage` rows per image (the output's OH here; the pooled
+ * output's for the fused layer's) in chunks of `rowsPerChunk` rows.
+ */
+export function convFilterSumGpu(ctx: GpuContext, g: ConvGeometry, rowsPerImage: number, rowsPerChunk: number, partial: GpuTensor, dw: GpuTensor, db: GpuTensor): void {
+  const chunks = blocks(g.batch * rowsPerImage, rowsPerChunk);
+  const cols = g.channels * g.kh * g.kw + 1;
   ctx.dispatch({
     kernel: convKernel('conv_filter_sum'),
-    params: p,
+    // The sum pass reads outH only to count the chunks.
+    params: params({ ...g, outH: rowsPerImage }, rowsPerChunk),
     buffers: [undefined, undefined, undefined, undefined, partial.buffer, dw.buffer, db.buffer],
     workgroups: grid1d(g.filters * cols, WG),
     shapes: `partial [${chunks},${g.filters},${cols}] → dW${dims(dw.shape)}, db[${g.filters}]`,
   });
-  partial.dispose();
 }
 
 /**
