@@ -10,11 +10,8 @@ import type { PoolArgs } from '../src/backend/ops.js';
 import { Convolution, Pooling } from '../src/nn/conv-layers.js';
 import { DeepConvNet, SimpleConvNet } from '../src/nn/conv-nets.js';
 import { bookLayers } from '../src/nn/conv-relu-pool.js';
-import { gaussian } from '../src/nn/init.js';
-import type { Layer } from '../src/nn/layer.js';
-import { Affine, Relu, SoftmaxWithLoss } from '../src/nn/layers.js';
+import { Affine } from '../src/nn/layers.js';
 import { Sequential } from '../src/nn/sequential.js';
-import { Rng } from '../src/data/rng.js';
 import type { CpuTensor } from '../src/tensor/cpu-tensor.js';
 import { ShapeError, type Shape } from '../src/tensor/shape.js';
 import type { Tensor } from '../src/tensor/tensor.js';
@@ -22,6 +19,7 @@ import { backpropGradients, compareGradients, largestValue } from '../src/train/
 import { numericalGradient, numericalGradients } from '../src/train/numerical-gradient.js';
 import { randomArray } from './helpers/compare.js';
 import { useGpu } from './helpers/gpu.js';
+import { twoConvNet } from './helpers/two-conv-net.js';
 import { GpuDataset } from '../src/data/gpu-dataset.js';
 import { sliceSplit } from '../src/data/mnist.js';
 import { loadMnist } from '../src/node/load-mnist.js';
@@ -63,25 +61,6 @@ async function backpropVsNumerical<T extends Tensor>(net: Sequential<T>, x: T, t
   return Math.max(...compareGradients(backprop, numerical, floor).map((d) => d.maxRelDiff));
 }
 
-/** conv (data) → relu → conv → relu → pool → affine: a net whose second conv needs the data gradient (col2im). */
-function twoConvNet<T extends Tensor>(be: Backend<T>, pool: PoolArgs = { poolH: 2, poolW: 2, stride: 2 }): Sequential<T> {
-  const rng = new Rng(5);
-  const param = (shape: number[], std: number) => be.fromArray(gaussian(rng, shape.reduce((a, b) => a * b, 1), std), shape);
-  const layers: Layer<T>[] = [
-    new Convolution(be, param([4, 3, 3, 3], 0.4), param([4], 0.1), { name: 'Conv1', paramNames: ['W1', 'b1'], pad: 1, data: true }),
-    new Relu(be, 'Relu1'),
-    new Convolution(be, param([5, 4, 3, 2], 0.4), param([5], 0.1), { name: 'Conv2', paramNames: ['W2', 'b2'], stride: 2, pad: 2 }),
-    new Relu(be, 'Relu2'),
-    new Pooling(be, { name: 'Pool1', ...pool }),
-  ];
-  const probe = be.zeros([1, 3, 7, 6]);
-  let h: T = probe;
-  for (const l of layers) h = l.forward(h, { train: false });
-  const flat = h.size;
-  layers.push(new Affine(be, param([flat, 10], 0.1), param([10], 0.1), { name: 'Affine1', paramNames: ['W3', 'b3'] }));
-  return new Sequential(be, layers, new SoftmaxWithLoss(be), { inputShape: [3, 7, 6] });
-}
-
 describe('backprop through Convolution and Pooling agrees with the numerical gradient (f64 CPU)', () => {
   it("the book's ch. 7 check: SimpleConvNet, 1x10x10 input, 10 filters 3x3, hidden 10", async () => {
     const cpu = new CpuBackend('f64');
@@ -100,7 +79,7 @@ describe('backprop through Convolution and Pooling agrees with the numerical gra
   it('two convolutions (the data gradient, col2im), a non-square filter and overlapping 3x3 pooling of stride 1', async () => {
     const cpu = new CpuBackend('f64');
     for (const pool of [{ poolH: 2, poolW: 2, stride: 2 }, { poolH: 3, poolW: 3, stride: 1 }]) {
-      const net = twoConvNet(cpu, pool);
+      const net = twoConvNet(cpu, { pool });
       const { x, t } = images(cpu, 2, [3, 7, 6], 9);
       expect(await backpropVsNumerical(net, x, t)).toBeLessThan(F64_TOLERANCE);
     }

@@ -7,13 +7,11 @@ import { describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
 import type { ConvArgs, PoolArgs } from '../src/backend/ops.js';
-import { Rng } from '../src/data/rng.js';
 import { Convolution, Pooling } from '../src/nn/conv-layers.js';
 import { DeepConvNet, SimpleConvNet } from '../src/nn/conv-nets.js';
 import { bookLayers, ConvReluPool, fuseConvReluPool } from '../src/nn/conv-relu-pool.js';
-import { gaussian } from '../src/nn/init.js';
 import { preparesFor, type Layer } from '../src/nn/layer.js';
-import { Affine, Relu, SoftmaxWithLoss } from '../src/nn/layers.js';
+import { Affine, Relu } from '../src/nn/layers.js';
 import { Sequential } from '../src/nn/sequential.js';
 import { CpuTensor } from '../src/tensor/cpu-tensor.js';
 import { convGeometry } from '../src/backend/geometry.js';
@@ -24,6 +22,7 @@ import { backpropGradients, compareGradients, largestValue } from '../src/train/
 import { numericalGradients } from '../src/train/numerical-gradient.js';
 import { randomArray } from './helpers/compare.js';
 import { useGpu } from './helpers/gpu.js';
+import { twoConvNet } from './helpers/two-conv-net.js';
 
 const { gpu } = useGpu();
 
@@ -33,23 +32,6 @@ function images<T extends Tensor>(be: Backend<T>, n: number, image: Shape, seed:
   const x = be.fromArray(randomArray(n * size, seed).map((v) => Math.max(0, v)), [n, ...image]);
   const t = be.labels(Array.from({ length: n }, (_, i) => (i * 7 + seed) % 10), 10);
   return { x, t };
-}
-
-/** conv (data) → relu → conv → relu → pool → affine, built as the book's list, optionally fused. */
-function twoConvNet<T extends Tensor>(be: Backend<T>, pool: PoolArgs, conv2: ConvArgs, fused: boolean): Sequential<T> {
-  const rng = new Rng(5);
-  const param = (shape: number[], std: number) => be.fromArray(gaussian(rng, shape.reduce((a, b) => a * b, 1), std), shape);
-  const layers: Layer<T>[] = [
-    new Convolution(be, param([4, 3, 3, 3], 0.4), param([4], 0.1), { name: 'Conv1', paramNames: ['W1', 'b1'], pad: 1, data: true }),
-    new Relu(be, 'Relu1'),
-    new Convolution(be, param([5, 4, 3, 2], 0.4), param([5], 0.1), { name: 'Conv2', paramNames: ['W2', 'b2'], ...conv2 }),
-    new Relu(be, 'Relu2'),
-    new Pooling(be, { name: 'Pool1', ...pool }),
-  ];
-  let h: T = be.zeros([1, 3, 7, 6]);
-  for (const l of layers) h = l.forward(h, { train: false });
-  layers.push(new Affine(be, param([h.size, 10], 0.1), param([10], 0.1), { name: 'Affine1', paramNames: ['W3', 'b3'] }));
-  return new Sequential(be, fused ? fuseConvReluPool(be, layers) : layers, new SoftmaxWithLoss(be), { inputShape: [3, 7, 6] });
 }
 
 async function lossOf<T extends Tensor>(net: Sequential<T>, x: T, t: T): Promise<number> {
@@ -86,7 +68,7 @@ describe('ConvReluPool computes what Conv → Relu → Pool computes (CPU f64)',
     ['3x3 windows of stride 2 with padding', { poolH: 3, poolW: 3, stride: 2, pad: 1 }, { stride: 1, pad: 0 }],
   ])('a fused block after a first layer passes the input gradient back: %s', async (_, pool, conv2) => {
     const { x, t } = images(cpu, 2, [3, 7, 6], 9);
-    await expectSameAsUnfused(twoConvNet(cpu, pool, conv2, true), twoConvNet(cpu, pool, conv2, false), x, t, 1e-12);
+    await expectSameAsUnfused(twoConvNet(cpu, { pool, conv2, fused: true }), twoConvNet(cpu, { pool, conv2 }), x, t, 1e-12);
   });
 
   it('DeepConvNet: three fused blocks, dropout unchanged', async () => {
@@ -144,9 +126,9 @@ describe('ConvReluPool on the GPU (f32) against the unfused CPU layers (f64)', (
     const cpu = new CpuBackend('f64');
     const pool = { poolH: 3, poolW: 3, stride: 1 };
     const conv2 = { stride: 2, pad: 2 };
-    const gpuNet = twoConvNet(gpu(), pool, conv2, true);
+    const gpuNet = twoConvNet(gpu(), { pool, conv2, fused: true });
     await gpu().prepare([], preparesFor(gpuNet.layers));
-    const cpuNet = twoConvNet(cpu, pool, conv2, false);
+    const cpuNet = twoConvNet(cpu, { pool, conv2 });
     const c = images(cpu, 3, [3, 7, 6], 9);
     const g = images(gpu(), 3, [3, 7, 6], 9);
     const expected = await backpropGradients(cpuNet, c.x, c.t);
