@@ -77,7 +77,12 @@
 // 128 or 256 positions (within the noise of 64, which leaves SimpleConvNet 7,200 pass-1
 // invocations for hardware GPUs); skipping x's empty columns in the filter gradient from the row
 // spans (1.08x, within the noise: on MNIST a pooled row's receptive fields meet ink at 65% of its
-// positions).
+// positions). Later the same day (13:35, load ~1; one process, 12 interleaved rounds, outputs
+// checked equal): 8 conv columns per invocation (two vec4s, 4 pooled windows) with x as a
+// sliding window, one load per tap instead of 4 per vec4 (0.97x skipping, 0.98x dense: on
+// SwiftShader the loads are not what the block waits on); the 5 taps of a row written out as one
+// sum per filter, so one accumulator update per row instead of 5 (0.67x skipping, losing the
+// column skipping; 0.77x dense).
 // CPU references: src/kernels/conv-pool.ts (convForwardCpu, then the windows in float64).
 
 struct Params {
