@@ -31,6 +31,14 @@ export class GpuDataset implements Dataset<GpuTensor> {
     this.labels = GpuTensor.from(ctx, split.labels, [split.count], 'u32');
   }
 
+  /**
+   * The resident pixels (bytes, four per u32 word) and labels, for kernels that gather their rows
+   * themselves (the fused MLP step, src/train/mlp-step.ts). Owned by the dataset.
+   */
+  get resident(): { pixels: GpuTensor; labels: GpuTensor } {
+    return { pixels: this.pixels, labels: this.labels };
+  }
+
   batch(indices: Uint32Array): { x: GpuTensor; t: GpuTensor } {
     for (const i of indices) if (i >= this.count) throw new RangeError(`batch: row ${i} is outside a dataset of ${this.count}`);
     const idx = GpuTensor.from(this.backend.ctx, indices, [indices.length], 'u32');

@@ -68,7 +68,7 @@ export function sgdCpu(param: Floats, grad: Floats, lr: number): void {
  * The uniform's lr and coefficients c0..c3 for one kind (see shaders/optimizers.wgsl), computed
  * in float64 so the kernel rounds each only once, to float32.
  */
-function uniformValues(kind: OptimizerKind, h: OptimizerHyper): [number, number, number, number, number] {
+export function optimizerUniform(kind: OptimizerKind, h: OptimizerHyper): [number, number, number, number, number] {
   switch (kind) {
     case 'momentum':
       return [h.lr, h.momentum!, 0, 0, 0];
@@ -89,7 +89,7 @@ function uniformValues(kind: OptimizerKind, h: OptimizerHyper): [number, number,
  * have been checked (checkOptimizer).
  */
 export function optimizerGpu(ctx: GpuContext, block: ElementBlock, kind: OptimizerKind, param: GpuTensor, grad: GpuTensor, state: readonly GpuTensor[], hyper: OptimizerHyper): void {
-  const [lr, ...c] = uniformValues(kind, hyper);
+  const [lr, ...c] = optimizerUniform(kind, hyper);
   const names = OPTIMIZER_SPEC[kind].state;
   ctx.dispatch({
     kernel: optimizerKernel(kind, block),
