@@ -22,6 +22,13 @@ describe('npm start flags', () => {
     expect(parseSettings([])).toMatchObject({ dropout: 0, batchNorm: false });
   });
 
+  it('reads --fused: on demands the fused step, off refuses it, auto (the default) leaves it to the Trainer', () => {
+    expect(parseSettings(['--fused', 'on'])).toMatchObject({ fused: true });
+    expect(parseSettings(['--fused', 'off'])).toMatchObject({ fused: false });
+    expect(parseSettings(['--fused', 'auto']).fused).toBeUndefined();
+    expect(parseSettings([]).fused).toBeUndefined();
+  });
+
   it('reads hidden layers, epochs and the rest', () => {
     expect(parseSettings(['--hidden', '100,50', '--epochs', '2', '--batch', '200', '--device', 'cpu', '--init', 'he'])).toMatchObject({
       hidden: [100, 50], steps: 600, batch: 200, device: 'cpu', init: 'he',
@@ -44,6 +51,7 @@ describe('npm start flags', () => {
     [['--dropout', '1'], /^--dropout must be a ratio from 0 up to, not including, 1, got '1'$/],
     [['--dropout=-0.5'], /^--dropout must be a ratio from 0 up to, not including, 1, got '-0.5'$/],
     [['--steps', '5', '--epochs', '1'], /exclude each other/],
+    [['--fused', 'yes'], /^--fused must be auto, on or off, got 'yes'$/],
   ])('%j is a usage error that names the flag', (argv, message) => {
     expect(() => parseSettings(argv)).toThrow(UsageError);
     expect(() => parseSettings(argv)).toThrow(message);
@@ -131,6 +139,18 @@ describe('what npm start prints', () => {
     const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(report.device).toBe('gpu');
     expect(report.learning_problem).toBeNull();
+  });
+
+  it('--fused on trains the MLP through the fused kernels and says so; a net it cannot fuse is refused with the reason', () => {
+    const r = run('--steps', '40', '--fused', 'on', '--json');
+    const all = `${r.stdout}\n${r.stderr}`;
+    expect(r.status, all).toBe(0);
+    expect(all).not.toMatch(/^error:/m);
+    expect(r.stdout).toMatch(/ms\/step .*, fused steps$/m);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).fused).toBe(true);
+    const refused = run('--steps', '2', '--fused', 'on', '--batch-norm');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^error: fused step: BatchNorm1 is neither Relu nor Sigmoid/m);
   });
 
   it('--verbose says which drivers discovery passed over, one plain line each', () => {

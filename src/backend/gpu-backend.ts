@@ -55,6 +55,7 @@ export class GpuBackend implements Backend<GpuTensor> {
       matmulVariant: options.matmulVariant ?? defaults.matmulVariant,
       elementBlock: options.elementBlock ?? defaults.elementBlock,
       sparseInputs: options.sparseInputs ?? defaults.sparseInputs,
+      fusedStep: options.fusedStep ?? defaults.fusedStep,
     };
     this.label = adapterLabel(ctx.adapter);
   }

@@ -16,6 +16,11 @@ export interface KernelChoices {
    * skip its zero columns with the sparse kernels (shaders/sparse.wgsl).
    */
   sparseInputs: boolean;
+  /**
+   * The Trainer runs a fully connected net's step as the fused kernels (src/train/mlp-step.ts:
+   * two dispatches instead of one or more per layer and direction) unless told otherwise.
+   */
+  fusedStep: boolean;
 }
 
 /** The choices for an adapter: the only place that looks at what kind of adapter runs the kernels. */
@@ -28,5 +33,8 @@ export function defaultKernelChoices(adapter: AdapterDescription): KernelChoices
     // Measured faster on software adapters (first layer 6.2 → 3.9 ms on SwiftShader); hardware
     // keeps the dense tiled kernel until someone measures there.
     sparseInputs: adapter.software,
+    // A real GPU's step costs its dispatches (20-35 µs of host time each), so fewer wins there;
+    // SwiftShader pays for the fused kernels' loops more than for dispatches (docs/performance.md).
+    fusedStep: !adapter.software,
   };
 }

@@ -57,6 +57,10 @@ const USAGE = `usage: npm start -- [options]
                           GPU device or a crash loses at most N steps
   --resume FILE           continue an interrupted run from its checkpoint (same settings;
                           --steps may extend it, --device may move it)
+  --fused auto|on|off     run each step of an MLP as the fused kernels (2 dispatches, the
+                          whole forward, backward and update) instead of layer by layer: on
+                          demands it (an error says why a net cannot), off never; auto
+                          (default) where the net allows and the adapter is a hardware GPU
   --json                  print one JSON object as the last line
   --verbose               also say which GPU drivers device discovery passed over, and why
   --help                  this text
@@ -76,6 +80,8 @@ interface Settings extends RunSettings {
   checkpoint: string;
   checkpointEvery: number;
   resume?: string;
+  /** TrainConfig.fused: undefined lets the Trainer choose. */
+  fused: boolean | undefined;
   json: boolean;
   verbose: boolean;
 }
@@ -117,10 +123,12 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     checkpoint: { type: 'string' },
     'checkpoint-every': { type: 'string' },
     resume: { type: 'string' },
+    fused: { type: 'string' },
     json: { type: 'boolean' },
     verbose: { type: 'boolean' },
     help: { type: 'boolean' },
   });
+  if (f.fused !== undefined && !['auto', 'on', 'off'].includes(f.fused)) throw new UsageError(`--fused must be auto, on or off, got '${f.fused}'`);
   if (f.help) return 'help';
   if (f.steps !== undefined && f.epochs !== undefined) throw new UsageError('--steps and --epochs exclude each other');
   if (f.resume !== undefined && f.load !== undefined) throw new UsageError('--resume and --load exclude each other (a checkpoint holds the weights)');
@@ -153,6 +161,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     checkpoint: f.checkpoint ?? 'checkpoint.safetensors',
     checkpointEvery: intFlag(f['checkpoint-every'], 'checkpoint-every', 0, 0),
     resume: f.resume,
+    fused: f.fused === 'on' ? true : f.fused === 'off' ? false : undefined,
     json: !!f.json,
     verbose: !!f.verbose,
   };
@@ -269,6 +278,7 @@ async function train<T extends Tensor>(
         evalChunk: net.evalChunk,
         checkpointEvery: s.checkpointEvery || undefined,
         resume: resume && { step: resume.step, rngState: resume.rngState },
+        fused: s.fused,
       },
       {
         onCheckpoint: async (c) => {
@@ -308,7 +318,7 @@ async function train<T extends Tensor>(
   if (last && result.stoppedAt === undefined) {
     out(`final test accuracy ${last.testAcc.toFixed(4)} (train ${last.trainAcc.toFixed(4)}) after ${s.steps} steps`);
   }
-  out(`wall time ${(result.wallMs / 1000).toFixed(1)} s, median ${msStep.toFixed(2)} ms/step (${(1000 / msStep).toFixed(1)} steps/s)`);
+  out(`wall time ${(result.wallMs / 1000).toFixed(1)} s, median ${msStep.toFixed(2)} ms/step (${(1000 / msStep).toFixed(1)} steps/s), ${result.fused ? 'fused steps' : 'layer by layer'}`);
   // A run whose loss stayed finite can still have failed: say so, and why (learning-check.ts).
   if (result.learning) {
     process.stderr.write(`error: the run did not learn: ${result.learning.message}\n`);
@@ -335,6 +345,7 @@ async function train<T extends Tensor>(
       epochs: result.epochs,
       wall_ms: result.wallMs,
       median_ms_per_step: msStep,
+      fused: result.fused,
       ms_per_step: result.msPerStep,
       losses: Array.from(result.losses.subarray(result.firstStep, result.stoppedAt ?? s.steps)),
       learning_problem: result.learning && {

@@ -52,6 +52,8 @@ export class GpuContext {
   lastTrace: readonly DispatchRecord[] = [];
   tracing = true;
   submits = 0;
+  /** Compute dispatches recorded since the context was made (empty grids are not dispatched and not counted). */
+  dispatches = 0;
 
   /** Sleeps through most of a wait instead of polling, where polling steals the shaders' cores. */
   readonly pacer: WaitPacer;
@@ -116,14 +118,16 @@ export class GpuContext {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.recorded += 1;
+    this.dispatches += 1;
     this.signature = mix(mix(mix(mix(this.signature, this.pipelineId(name)), x), y), z);
     if (this.tracing) this.trace.push({ kernel: name, shapes: d.shapes, workgroups: [x, y, z] });
   }
 
-  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
+  /** Records a copy of `bytes` from src (at srcOffset) to dst (at dstOffset); offsets and size are multiples of 4. */
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
     this.checkHealthy();
     this.endPass();
-    this.commandEncoder().copyBufferToBuffer(src, 0, dst, 0, bytes);
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
   /** Submits everything recorded since the last submit, as one command buffer. */

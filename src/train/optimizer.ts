@@ -21,6 +21,26 @@ export interface OptimizerState {
   tensors: Record<string, Float32Array>;
 }
 
+/**
+ * What a fused training step (src/train/mlp-step.ts) needs of an optimizer: it applies the rule
+ * itself, inside its own kernel, so it asks for the rule, the hyperparameters of each update and
+ * where the state lives. SGD and every stateful optimizer here provide it.
+ */
+export interface FusableOptimizer<T extends Tensor> extends Optimizer<T> {
+  /** The update rule, as the fused kernel names it. */
+  readonly rule: 'sgd' | OptimizerKind;
+  /** Counts one update, exactly as `update` does, and returns its hyperparameters (Adam's t included). */
+  countUpdate(): OptimizerHyper;
+  /** p's state tensors (OPTIMIZER_SPEC order), made as `update` would make them at p's first update. */
+  stateTensors(p: Param<T>): T[];
+}
+
+/** Whether an optimizer can run inside a fused step. */
+export function isFusable<T extends Tensor>(o: Optimizer<T>): o is FusableOptimizer<T> {
+  const f = o as Partial<FusableOptimizer<T>>;
+  return typeof f.rule === 'string' && typeof f.countUpdate === 'function' && typeof f.stateTensors === 'function';
+}
+
 /** An optimizer whose state can be read, restored (for checkpoints) and released. */
 export interface StatefulOptimizer<T extends Tensor> extends Optimizer<T> {
   state(): Promise<OptimizerState>;
@@ -43,8 +63,9 @@ function gradOf<T extends Tensor>(who: string, p: Param<T>): T {
 }
 
 /** p -= lr · ∂L/∂p, the book's SGD. */
-export class SGD<T extends Tensor> implements StatefulOptimizer<T> {
+export class SGD<T extends Tensor> implements StatefulOptimizer<T>, FusableOptimizer<T> {
   readonly name = 'SGD';
+  readonly rule = 'sgd';
 
   constructor(
     private readonly backend: Backend<T>,
@@ -55,6 +76,14 @@ export class SGD<T extends Tensor> implements StatefulOptimizer<T> {
 
   update(params: readonly Param<T>[]): void {
     for (const p of params) this.backend.sgdUpdate(p.value, gradOf('SGD', p), this.lr);
+  }
+
+  countUpdate(): OptimizerHyper {
+    return { lr: this.lr };
+  }
+
+  stateTensors(): T[] {
+    return [];
   }
 
   /** SGD keeps no state. */
@@ -75,7 +104,7 @@ export class SGD<T extends Tensor> implements StatefulOptimizer<T> {
  * created with `backend.zeros` at a parameter's first update, per parameter name, and live on
  * the backend (GPU buffers on the GPU).
  */
-abstract class BackendOptimizer<T extends Tensor> implements StatefulOptimizer<T> {
+abstract class BackendOptimizer<T extends Tensor> implements StatefulOptimizer<T>, FusableOptimizer<T> {
   abstract readonly name: string;
   protected abstract readonly kind: OptimizerKind;
   private readonly slots = new Map<string, T[]>();
@@ -97,6 +126,19 @@ abstract class BackendOptimizer<T extends Tensor> implements StatefulOptimizer<T
     this.steps += 1;
     const hyper = this.hyper();
     params.forEach((p, i) => this.backend.optimizerUpdate(this.kind, p.value, grads[i]!, this.stateOf(p), hyper));
+  }
+
+  get rule(): OptimizerKind {
+    return this.kind;
+  }
+
+  countUpdate(): OptimizerHyper {
+    this.steps += 1;
+    return this.hyper();
+  }
+
+  stateTensors(p: Param<T>): T[] {
+    return this.stateOf(p);
   }
 
   private stateOf(p: Param<T>): T[] {

@@ -6,6 +6,8 @@ import { readTensors } from '../nn/model-file.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkLearning, type LearningProblem } from './learning-check.js';
 import { usualLr, type Optimizer, type OptimizerState, type StatefulOptimizer } from './optimizer.js';
+import { GpuBackend } from '../backend/gpu-backend.js';
+import { planFusedStep, type FusedMlpStep } from './mlp-step.js';
 import { NO_TRACER, type StepTracer } from './step-tracer.js';
 
 /** What the Trainer needs of a net: any model that computes its gradient (a Sequential, a MultiLayerNet). */
@@ -36,6 +38,13 @@ export interface TrainConfig {
    * With `readSeconds`, the most steps one readback waits for.
    */
   readEvery: number;
+  /**
+   * Run each step as the fused kernels (src/train/mlp-step.ts: a fully connected net's whole
+   * step in two dispatches) instead of layer by layer: true demands it (an error says why a net
+   * cannot), false never; by default wherever the net allows and the GPU backend's kernel
+   * choices say it is faster (`kernels.fusedStep`).
+   */
+  fused?: boolean;
   /**
    * Size each readback window to about this many seconds of work, from the speed measured so
    * far, starting at 5 steps: a page that draws the losses as they come wants them often on a
@@ -77,6 +86,8 @@ export interface TrainResult {
   /** The minibatch RNG's state after the last step run: with the weights, all a resume needs. */
   rngState: number[];
   epochs: EpochResult[];
+  /** Whether the steps ran as the fused kernels (TrainConfig.fused) rather than layer by layer. */
+  fused: boolean;
   /** Per-readback-window wall time divided by its steps (work really finished). */
   msPerStep: number[];
   wallMs: number;
@@ -260,58 +271,68 @@ export class Trainer<T extends Tensor> {
 
     let step = first;
     let stopped = false;
-    speed.restart(step);
-    while (step < steps && !stopped) {
-      // A window ends at each evaluation, so that accuracy is measured after exactly its step.
-      const size = Math.min(windowSize, steps - step, evalEvery > 0 ? evalEvery - (step % evalEvery) : Infinity);
-      const history = be.zeros([size]);
-      let done = 0;
-      while (done < size) {
-        // Asked once before each step.
-        if (events.shouldStop?.()) {
-          stopped = true;
+    const fused = this.fusedStep(config);
+    try {
+      speed.restart(step);
+      while (step < steps && !stopped) {
+        // A window ends at each evaluation, so that accuracy is measured after exactly its step.
+        const size = Math.min(windowSize, steps - step, evalEvery > 0 ? evalEvery - (step % evalEvery) : Infinity);
+        const history = be.zeros([size]);
+        // The fused steps work on packed copies of the weights and optimizer state, in for the
+        // window and back out after it: what happens between windows sees the net's own tensors.
+        fused?.load();
+        let done = 0;
+        while (done < size) {
+          // Asked once before each step.
+          if (events.shouldStop?.()) {
+            stopped = true;
+            break;
+          }
+          tracer.begin(step);
+          const indices = sampleIndices(rng, this.train.count, batchSize);
+          const loss = fused ? (tracer.label('update', 'fused step', () => fused.step(indices)) as unknown as T) : this.step(step, indices, tracer);
+          const slot = done;
+          tracer.label('bookkeeping', 'loss history', () => be.storeScalar(loss, history, slot));
+          // The window's last step goes out with the snapshot taken after it, in one submit.
+          if (done < size - 1) be.flush();
+          tracer.end();
+          step += 1;
+          done += 1;
+          if (events.turn) await events.turn();
+        }
+        fused?.store();
+        if (done === 0) {
+          be.dispose(history);
           break;
         }
-        tracer.begin(step);
-        const loss = this.step(step, sampleIndices(rng, this.train.count, batchSize), tracer);
-        const slot = done;
-        tracer.label('bookkeeping', 'loss history', () => be.storeScalar(loss, history, slot));
-        // The window's last step goes out with the snapshot taken after it, in one submit.
-        if (done < size - 1) be.flush();
-        tracer.end();
-        step += 1;
-        done += 1;
-        if (events.turn) await events.turn();
-      }
-      if (done === 0) {
-        be.dispose(history);
-        break;
-      }
-      // At most one window in flight: the CPU records ahead of the GPU by a bounded amount.
-      await settle();
-      if (!events.turn) await nextTask();
-      if (events.onCheckpoint && config.checkpointEvery && step - lastCheckpoint >= config.checkpointEvery) {
-        const checkpoint = await this.capture(step, rng);
-        if (checkpoint) {
-          await events.onCheckpoint(checkpoint);
-          lastCheckpoint = step;
+        // At most one window in flight: the CPU records ahead of the GPU by a bounded amount.
+        await settle();
+        if (!events.turn) await nextTask();
+        if (events.onCheckpoint && config.checkpointEvery && step - lastCheckpoint >= config.checkpointEvery) {
+          const checkpoint = await this.capture(step, rng);
+          if (checkpoint) {
+            await events.onCheckpoint(checkpoint);
+            lastCheckpoint = step;
+          }
+        }
+        unchecked = this.snapshot(state);
+        be.flush();
+        pending = collect(history, step - done, done);
+        // Handled when awaited; this only keeps a divergence from counting as unhandled meanwhile.
+        pending.catch(() => {});
+        if (done === size && evalEvery > 0 && (step % evalEvery === 0 || step === steps)) {
+          await settle();
+          const result = { epoch: Math.ceil(step / evalEvery), step, ...(await this.accuracies(config.evalChunk, events.turn)) };
+          epochs.push(result);
+          await events.onEpoch?.(result, () => this.capture(step, rng));
+          windowStart = performance.now();
+          speed.restart(step);
         }
       }
-      unchecked = this.snapshot(state);
-      be.flush();
-      pending = collect(history, step - done, done);
-      // Handled when awaited; this only keeps a divergence from counting as unhandled meanwhile.
-      pending.catch(() => {});
-      if (done === size && evalEvery > 0 && (step % evalEvery === 0 || step === steps)) {
-        await settle();
-        const result = { epoch: Math.ceil(step / evalEvery), step, ...(await this.accuracies(config.evalChunk, events.turn)) };
-        epochs.push(result);
-        await events.onEpoch?.(result, () => this.capture(step, rng));
-        windowStart = performance.now();
-        speed.restart(step);
-      }
+      await settle();
+    } finally {
+      fused?.dispose();
     }
-    await settle();
     this.release(good);
     return {
       learning: this.learningOf(losses.subarray(first, step), batchSize, epochs.at(-1)?.testAcc),
@@ -322,7 +343,21 @@ export class Trainer<T extends Tensor> {
       firstStep: first,
       stoppedAt: step < steps ? step : undefined,
       rngState: rng.getState(),
+      fused: fused !== undefined,
     };
+  }
+
+  /** The fused step a run uses (see TrainConfig.fused), or undefined for the layer-by-layer one. */
+  private fusedStep(config: TrainConfig): FusedMlpStep | undefined {
+    if (config.fused === false) return undefined;
+    const be = this.net.backend;
+    if (config.fused === undefined && !(be instanceof GpuBackend && be.kernels.fusedStep)) return undefined;
+    const plan = planFusedStep(this.net, this.optimizer, this.train, config.batchSize);
+    if (typeof plan === 'string') {
+      if (config.fused) throw new Error(`fused step: ${plan}`);
+      return undefined;
+    }
+    return plan;
   }
 
   /**

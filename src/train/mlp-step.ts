@@ -1,0 +1,186 @@
+/**
+ * A fully connected net's whole training step in two dispatches (shaders/mlp-step.wgsl): the
+ * book's Affine → Relu/Sigmoid → … → Affine → SoftmaxWithLoss, trained by any of our optimizers
+ * on a GPU-resident dataset. On a real GPU the host pays 20-35 µs for every dispatch whatever it
+ * computes, and the layer-by-layer step of the seed's net records 18; this one records 2 (and the
+ * Trainer one more, to file the loss).
+ *
+ * The layer-by-layer path stays the book's structure and the reference: the fused kernels work
+ * on a packed copy of the parameters (every W and b in one buffer, llm.c's way) and of the
+ * optimizer's state. `load` copies the net's tensors in, `store` copies them back; the Trainer
+ * does both around each readback window, so evaluations, checkpoints, divergence restores and
+ * model files see the layers' own tensors as always. Copies are commands, not dispatches.
+ */
+import { GpuBackend } from '../backend/gpu-backend.js';
+import type { Dataset } from '../data/dataset.js';
+import { GpuDataset } from '../data/gpu-dataset.js';
+import { mlpLayout, mlpRowsGpu, mlpUpdateGpu, MLP_MAX_LAYERS, MLP_MAX_WIDTH, type MlpActivation, type MlpLayout } from '../kernels/mlp-step.js';
+import { OPTIMIZER_SPEC } from '../kernels/optimizers.js';
+import type { Layer, Param } from '../nn/layer.js';
+import { Affine, Relu, Sigmoid } from '../nn/layers.js';
+import { Sequential } from '../nn/sequential.js';
+import { GpuTensor } from '../tensor/gpu-tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { isFusable, type FusableOptimizer, type Optimizer } from './optimizer.js';
+
+/** The widths and activations of a list Affine, (Relu | Sigmoid, Affine)*; or why the list is not one. */
+function mlpShape<T extends Tensor>(layers: readonly Layer<T>[]): { widths: number[]; activations: MlpActivation[]; affines: Affine<T>[] } | string {
+  const widths: number[] = [];
+  const activations: MlpActivation[] = [];
+  const affines: Affine<T>[] = [];
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i]!;
+    if (i % 2 === 0) {
+      if (!(layer instanceof Affine)) return `${layer.name} is not an Affine layer (the fused step runs Affine, Relu/Sigmoid, …, Affine)`;
+      const [inputs, outputs] = layer.W.value.shape as [number, number];
+      if (i === 0) widths.push(inputs);
+      widths.push(outputs);
+      affines.push(layer);
+    } else if (layer instanceof Relu) {
+      activations.push('relu');
+    } else if (layer instanceof Sigmoid) {
+      activations.push('sigmoid');
+    } else {
+      return `${layer.name} is neither Relu nor Sigmoid (the fused step runs Affine, Relu/Sigmoid, …, Affine)`;
+    }
+  }
+  if (layers.length % 2 === 0) return 'the last layer before SoftmaxWithLoss is not an Affine layer';
+  return { widths, activations, affines };
+}
+
+/**
+ * A fused step for `net` trained by `optimizer` on `train` in batches of `batchSize`, or why
+ * there is none: the net must be a Sequential of Affine and Relu/Sigmoid layers ending in
+ * SoftmaxWithLoss, without weight decay, on a GpuBackend, with its data in a GpuDataset.
+ */
+export function planFusedStep<T extends Tensor>(net: unknown, optimizer: Optimizer<T>, train: Dataset<T>, batchSize: number): FusedMlpStep | string {
+  if (!(net instanceof Sequential)) return 'the net is not a Sequential';
+  if (!(net.backend instanceof GpuBackend)) return 'the net is not on a GPU device';
+  if (net.weightDecay > 0) return 'weight decay is not in the fused kernels';
+  if (net.inputShape) return 'the net views its input as images';
+  if (!(train instanceof GpuDataset)) return 'the training set is not a GpuDataset (resident bytes)';
+  if (!isFusable(optimizer)) return `the optimizer ${optimizer.name} has no fused update rule`;
+  const shape = mlpShape(net.layers as Layer<GpuTensor>[]);
+  if (typeof shape === 'string') return shape;
+  if (shape.widths.length - 1 > MLP_MAX_LAYERS) return `${shape.widths.length - 1} Affine layers; the fused step takes at most ${MLP_MAX_LAYERS}`;
+  if (Math.max(...shape.widths.slice(1)) > MLP_MAX_WIDTH) return `a layer wider than ${MLP_MAX_WIDTH}`;
+  if (shape.widths[0]! % 4 !== 0) return `${shape.widths[0]} input features are not a multiple of 4`;
+  if (shape.widths[0] !== train.features) return `the first layer takes ${shape.widths[0]} inputs, the dataset has ${train.features} features`;
+  return new FusedMlpStep(
+    net.backend,
+    mlpLayout(shape.widths, shape.activations, batchSize),
+    shape.affines.flatMap((a) => [a.W, a.b]) as Param<GpuTensor>[],
+    optimizer as unknown as FusableOptimizer<GpuTensor>,
+    train,
+  );
+}
+
+/** See the module comment. Made by planFusedStep. */
+export class FusedMlpStep {
+  private readonly theta: GpuTensor;
+  private readonly scratch: GpuTensor;
+  private readonly state: GpuTensor | undefined;
+  private readonly loss: GpuTensor;
+  /** Where each parameter starts in theta (and in each slot of state), in f32 words. */
+  private readonly offsets: number[];
+
+  constructor(
+    private readonly backend: GpuBackend,
+    readonly layout: MlpLayout,
+    /** W1, b1, W2, …: theta's order. */
+    private readonly params: readonly Param<GpuTensor>[],
+    private readonly optimizer: FusableOptimizer<GpuTensor>,
+    private readonly train: GpuDataset,
+  ) {
+    const ctx = backend.ctx;
+    this.theta = GpuTensor.empty(ctx, [layout.size]);
+    this.scratch = GpuTensor.empty(ctx, [layout.scratch]);
+    const slots = optimizer.rule === 'sgd' ? 0 : OPTIMIZER_SPEC[optimizer.rule].state.length;
+    this.state = slots ? GpuTensor.empty(ctx, [slots * layout.size]) : undefined;
+    this.loss = GpuTensor.empty(ctx, []);
+    let at = 0;
+    this.offsets = params.map((p) => {
+      const o = at;
+      at += p.value.size;
+      return o;
+    });
+  }
+
+  /** The update rule's state tensors of each parameter, made (zeros) where the optimizer has none yet. */
+  private stateOf(p: Param<GpuTensor>): GpuTensor[] {
+    return this.optimizer.stateTensors(p);
+  }
+
+  /** Copies the net's parameters and the optimizer's state into the packed buffers: before a run of fused steps. */
+  load(): void {
+    this.transfer('in');
+  }
+
+  /** Copies the packed buffers back into the net's parameters and the optimizer's state: after a run of fused steps. */
+  store(): void {
+    this.transfer('out');
+  }
+
+  private transfer(direction: 'in' | 'out'): void {
+    const ctx = this.backend.ctx;
+    const size = this.layout.size;
+    this.params.forEach((p, i) => {
+      const at = this.offsets[i]! * 4;
+      const bytes = p.value.size * 4;
+      if (direction === 'in') ctx.copy(p.value.buffer, this.theta.buffer, bytes, 0, at);
+      else ctx.copy(this.theta.buffer, p.value.buffer, bytes, at, 0);
+      if (!this.state) return;
+      this.stateOf(p).forEach((s, slot) => {
+        const sAt = (slot * size + this.offsets[i]!) * 4;
+        if (direction === 'in') ctx.copy(s.buffer, this.state!.buffer, bytes, 0, sAt);
+        else ctx.copy(this.state!.buffer, s.buffer, bytes, sAt, 0);
+      });
+    });
+  }
+
+  /**
+   * Records one training step on dataset rows `indices` (the forward, the backward and the
+   * optimizer's update of every parameter, counted by the optimizer as an update) and returns
+   * its batch-mean loss, a tensor of shape [] that the next step overwrites.
+   */
+  step(indices: Uint32Array): GpuTensor {
+    this.checkRows(indices);
+    const ctx = this.backend.ctx;
+    const idx = GpuTensor.from(ctx, indices, [indices.length], 'u32');
+    const data = this.train.resident;
+    mlpRowsGpu(ctx, this.layout, data, idx, this.theta, this.scratch);
+    const hyper = this.optimizer.countUpdate();
+    mlpUpdateGpu(ctx, this.layout, this.optimizer.rule, hyper, data, idx, this.theta, this.scratch, this.state, this.loss);
+    idx.dispose();
+    return this.loss;
+  }
+
+  /**
+   * The fused kernels' loss and gradient of every parameter for dataset rows `indices`, by name
+   * (W1, b1, …), from the net's current parameters; nothing moves. For the gradient check.
+   */
+  async gradient(indices: Uint32Array): Promise<{ loss: number; grads: Map<string, Float64Array> }> {
+    const ctx = this.backend.ctx;
+    this.checkRows(indices);
+    this.load();
+    const idx = GpuTensor.from(ctx, indices, [indices.length], 'u32');
+    const grads = GpuTensor.empty(ctx, [this.layout.size]);
+    const data = this.train.resident;
+    mlpRowsGpu(ctx, this.layout, data, idx, this.theta, this.scratch);
+    mlpUpdateGpu(ctx, this.layout, this.optimizer.rule, { lr: 0 }, data, idx, this.theta, this.scratch, undefined, this.loss, grads);
+    idx.dispose();
+    const [all, loss] = await Promise.all([grads.read(), this.loss.read()]);
+    grads.dispose();
+    const byName = new Map(this.params.map((p, i) => [p.name, Float64Array.from(all.subarray(this.offsets[i]!, this.offsets[i]! + p.value.size))]));
+    return { loss: loss[0]!, grads: byName };
+  }
+
+  private checkRows(indices: Uint32Array): void {
+    if (indices.length !== this.layout.batch) throw new RangeError(`fused step: ${indices.length} rows, but it was planned for batches of ${this.layout.batch}`);
+    for (const i of indices) if (i >= this.train.count) throw new RangeError(`fused step: row ${i} is outside a dataset of ${this.train.count}`);
+  }
+
+  dispose(): void {
+    for (const t of [this.theta, this.scratch, this.state, this.loss]) t?.dispose();
+  }
+}

@@ -1,0 +1,105 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../src/backend/cpu-backend.js';
+import { GpuDataset } from '../src/data/gpu-dataset.js';
+import { sliceSplit, type Mnist } from '../src/data/mnist.js';
+import { loadMnist } from '../src/node/load-mnist.js';
+import { MultiLayerNet, TwoLayerNet } from '../src/nn/multi-layer-net.js';
+import { compareGradients } from '../src/train/gradient-check.js';
+import { planFusedStep } from '../src/train/mlp-step.js';
+import { numericalGradients } from '../src/train/numerical-gradient.js';
+import { Adam, SGD, type Optimizer } from '../src/train/optimizer.js';
+import { Trainer, type TrainConfig } from '../src/train/trainer.js';
+import type { GpuTensor } from '../src/tensor/gpu-tensor.js';
+import { expectClose } from './helpers/compare.js';
+import { useGpu } from './helpers/gpu.js';
+
+const { gpu } = useGpu();
+let mnist: Mnist;
+
+beforeAll(async () => {
+  mnist = await loadMnist();
+});
+
+const RUN: TrainConfig = { steps: 100, batchSize: 100, seed: 3, readEvery: 25, evalEvery: 0 };
+
+/** 100 steps of the seed's net from the same weights and batches, fused or layer by layer. */
+async function train(fused: boolean, optimizer: 'sgd' | 'adam') {
+  const data = new GpuDataset(gpu(), sliceSplit(mnist.train, 0, 5000));
+  const net = new TwoLayerNet(gpu(), 784, 50, 10);
+  const opt: Optimizer<GpuTensor> = optimizer === 'sgd' ? new SGD(gpu(), 0.1) : new Adam(gpu(), 0.001);
+  const trainer = new Trainer(net, data, data, opt);
+  const before = gpu().ctx.dispatches;
+  const result = await trainer.run({ ...RUN, fused });
+  const dispatchesPerStep = (gpu().ctx.dispatches - before) / RUN.steps;
+  expect(result.fused).toBe(fused);
+  const weights = await Promise.all(net.params().map((p) => gpu().read(p.value)));
+  const state = 'state' in opt ? await (opt as Adam<GpuTensor>).state() : undefined;
+  net.dispose();
+  data.dispose();
+  return { losses: result.losses, weights, state, dispatchesPerStep };
+}
+
+describe('the fused step trains as the layer-by-layer path does (100 steps, same weights and batches)', () => {
+  it.each(['sgd', 'adam'] as const)('%s: the same losses, weights and optimizer state, within float32 rounding', async (optimizer) => {
+    const layers = await train(false, optimizer);
+    const fused = await train(true, optimizer);
+    // Sums run in other orders: float32 rounding, compounded over 100 steps, far below what one
+    // wrong term would change (the first step's loss, ln 10, moves by 1e-3 per step at lr 0.1).
+    expectClose(fused.losses, layers.losses, 2e-5 * 2.3, 'losses');
+    expect(fused.losses[99]).toBeLessThan(fused.losses[0]! - 0.3);
+    fused.weights.forEach((w, i) => {
+      const scale = Math.max(...Array.from(layers.weights[i]!, Math.abs));
+      expectClose(w, layers.weights[i]!, 1e-3 * scale, `parameter ${i}`);
+    });
+    if (layers.state) {
+      expect(fused.state!.step).toBe(layers.state.step);
+      for (const [name, values] of Object.entries(layers.state.tensors)) {
+        const scale = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        expectClose(fused.state!.tensors[name]!, values, 2e-3 * scale, name);
+      }
+    }
+    // 2 kernels and the loss filed into the window's history, against 18 + 1 layer by layer.
+    expect(fused.dispatchesPerStep).toBe(3);
+    expect(layers.dispatchesPerStep).toBeGreaterThan(10);
+  });
+});
+
+describe('the gradient check on the fused kernels', () => {
+  it('TwoLayerNet 784-10-10: the fused gradient against the numerical one (float64, CPU device) on 4 MNIST rows', async () => {
+    const split = sliceSplit(mnist.train, 0, 200);
+    const data = new GpuDataset(gpu(), split);
+    const net = new MultiLayerNet(gpu(), { hiddenSizes: [10], weightInitStd: 0.1, seed: 5 });
+    const rows = Uint32Array.from([3, 17, 42, 150]);
+    const plan = planFusedStep(net, new SGD(gpu(), 0.1), data, rows.length);
+    if (typeof plan === 'string') throw new Error(plan);
+    const { grads } = await plan.gradient(rows);
+    plan.dispose();
+    // The same net on the CPU device in float64, its loss differentiated numerically.
+    const cpu = new CpuBackend('f64');
+    const ref = new MultiLayerNet(cpu, { hiddenSizes: [10], weightInitStd: 0.1, seed: 5 });
+    await ref.copyParamsFrom(net);
+    const x = cpu.fromArray(Array.from(rows).flatMap((r) => Array.from(split.pixels.subarray(r * 784, (r + 1) * 784), (v) => v / 255)), [4, 784]);
+    const t = cpu.labels(Array.from(rows, (r) => split.labels[r]!), 10);
+    const numeric = numericalGradients(ref, x, t);
+    for (const d of compareGradients(grads, numeric)) expect(d.maxRelDiff, d.name).toBeLessThan(1e-3);
+    net.dispose();
+    data.dispose();
+  });
+});
+
+describe('where the fused step does not apply', () => {
+  it('planFusedStep names why; a run that demands it fails with that reason, the default falls back', async () => {
+    const data = new GpuDataset(gpu(), sliceSplit(mnist.train, 0, 500));
+    const dropout = new MultiLayerNet(gpu(), { hiddenSizes: [20], dropoutRatio: 0.5 });
+    const decay = new MultiLayerNet(gpu(), { hiddenSizes: [20], weightDecay: 0.1 });
+    const sgd = new SGD(gpu(), 0.1);
+    expect(planFusedStep(dropout, sgd, data, 100)).toMatch(/Dropout1 is not an Affine layer/);
+    expect(planFusedStep(decay, sgd, data, 100)).toMatch(/weight decay/);
+    await expect(new Trainer(dropout, data, data, sgd).run({ ...RUN, steps: 2, fused: true })).rejects.toThrow(/fused step: Dropout1/);
+    const result = await new Trainer(dropout, data, data, sgd).run({ ...RUN, steps: 2 });
+    expect(result.losses.every(Number.isFinite)).toBe(true);
+    dropout.dispose();
+    decay.dispose();
+    data.dispose();
+  });
+});
