@@ -3,6 +3,10 @@
 // The loss is the book's cross_entropy_error: -log(y[t] + 1e-7) per row (the 1e-7 keeps a
 // confident wrong answer finite), summed to a batch mean by the reduce family.
 // Labels are class indices (labelsIdx, u32) or one-hot rows (labelsHot, f32).
+// A row with a logit that is NaN or +Inf gets a NaN loss, as in float64 on the CPU (-Inf is a
+// probability of 0, and fine), tested by the bits: WGSL lets a
+// compiler assume floats are never NaN, and SwiftShader turned such a row into a finite loss
+// (-89.1), which hid a diverged net from the Trainer's check for a non-finite loss.
 // CPU references: src/kernels/softmax.ts.
 
 struct Params { rows: u32, cols: u32, invBatch: f32, _pad: u32 }
@@ -18,6 +22,22 @@ struct Params { rows: u32, cols: u32, invBatch: f32, _pad: u32 }
 
 const DELTA: f32 = 1e-7;
 const WG: u32 = 64u;
+
+/** A quiet NaN, made at run time (a constant NaN is a shader-creation error in WGSL). */
+fn nan() -> f32 {
+  return bitcast<f32>(0x7fc00000u + min(p.cols, 0u));
+}
+
+/** Whether any logit of row r is NaN or +Inf, by its bits. */
+fn rowNotFinite(r: u32) -> bool {
+  let base = r * p.cols;
+  var bad = false;
+  for (var c = 0u; c < p.cols; c++) {
+    let bits = bitcast<u32>(src[base + c]);
+    bad = bad || (bits & 0x7fffffffu) > 0x7f800000u || bits == 0x7f800000u;
+  }
+  return bad;
+}
 
 // Writes the softmax of one row into dst.
 fn softmaxRow(r: u32) {
@@ -46,7 +66,7 @@ fn xent_index(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   let r = gid.x + gid.y * nwg.x * WG;
   if (r >= p.rows) { return; }
   softmaxRow(r);
-  rowLoss[r] = -log(dst[r * p.cols + labelsIdx[r]] + DELTA);
+  rowLoss[r] = select(-log(dst[r * p.cols + labelsIdx[r]] + DELTA), nan(), rowNotFinite(r));
 }
 
 @compute @workgroup_size(WG)
@@ -57,7 +77,7 @@ fn xent_onehot(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   let base = r * p.cols;
   var loss = 0.0;
   for (var c = 0u; c < p.cols; c++) { loss -= labelsHot[base + c] * log(dst[base + c] + DELTA); }
-  rowLoss[r] = loss;
+  rowLoss[r] = select(loss, nan(), rowNotFinite(r));
 }
 
 // dx = (y - t) / batch, one invocation per element.

@@ -161,6 +161,30 @@ describe('row softmax against the float64 CPU reference', () => {
   });
 });
 
+describe('a row with a NaN or +Inf logit gets a NaN loss (a diverged net must not look finite)', () => {
+  it('a -Inf logit is a probability of 0: a finite loss, the CPU device\'s', async () => {
+    const x = randomArray(4 * 10, 3, 2);
+    x[2 * 10 + 5] = -Infinity;
+    const out = gpu().softmaxCrossEntropy(gpu().fromArray(x, [4, 10]), gpu().labels([1, 2, 3, 4], 10));
+    const ref = cpu.softmaxCrossEntropy(cpu.fromArray(x, [4, 10]), cpu.labels([1, 2, 3, 4], 10));
+    expect((await gpu().read(out.loss))[0]).toBeCloseTo((await cpu.read(ref.loss))[0]!, 5);
+  });
+
+  it.each([Number.NaN, Infinity])('logit %s: the batch-mean loss is NaN, on both devices', async (bad) => {
+    const x = randomArray(4 * 10, 3, 2);
+    const labels = [1, 2, 3, 4];
+    const clean = gpu().softmaxCrossEntropy(gpu().fromArray(x, [4, 10]), gpu().labels(labels, 10));
+    const cleanLoss = (await gpu().read(clean.loss))[0]!;
+    x[2 * 10 + 5] = bad;
+    const out = gpu().softmaxCrossEntropy(gpu().fromArray(x, [4, 10]), gpu().labels(labels, 10));
+    expect((await gpu().read(out.loss))[0]).toBeNaN();
+    expect(Number.isFinite(cleanLoss)).toBe(true);
+    // The CPU device agrees: NaN, as the book's numpy code gives.
+    const cpuOut = cpu.softmaxCrossEntropy(cpu.fromArray(x, [4, 10]), cpu.labels(labels, 10));
+    expect((await cpu.read(cpuOut.loss))[0]).toBeNaN();
+  });
+});
+
 describe('fused softmax + cross-entropy against the float64 CPU reference', () => {
   describe.each(['index', 'one-hot'] as const)('%s labels', (kind) => {
     it.each(SHAPES)('$rows x $cols: probs, batch-mean loss, backward (p - t)/batch', async ({ rows, cols }) => {
