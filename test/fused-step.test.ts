@@ -8,7 +8,8 @@ import { compareGradients } from '../src/train/gradient-check.js';
 import { planFusedStep } from '../src/train/mlp-step.js';
 import { numericalGradients } from '../src/train/numerical-gradient.js';
 import { Adam, SGD, type Optimizer } from '../src/train/optimizer.js';
-import { Trainer, type TrainConfig } from '../src/train/trainer.js';
+import { DivergenceError, Trainer, type TrainConfig } from '../src/train/trainer.js';
+import { loadModel, saveModel } from '../src/nn/model-file.js';
 import type { GpuTensor } from '../src/tensor/gpu-tensor.js';
 import { expectClose } from './helpers/compare.js';
 import { useGpu } from './helpers/gpu.js';
@@ -61,6 +62,71 @@ describe('the fused step trains as the layer-by-layer path does (100 steps, same
     // 2 kernels and the loss filed into the window's history, against 18 + 1 layer by layer.
     expect(fused.dispatchesPerStep).toBe(3);
     expect(layers.dispatchesPerStep).toBeGreaterThan(10);
+  });
+});
+
+describe('many steps per submit, interrupted, resumed and diverging, on the fused path', () => {
+  const CONFIG: TrainConfig = { steps: 60, batchSize: 50, seed: 5, readEvery: 20, evalEvery: 0, fused: true };
+  const setup = () => {
+    const data = new GpuDataset(gpu(), sliceSplit(mnist.train, 0, 2000));
+    const net = new TwoLayerNet(gpu(), 784, 50, 10);
+    return { data, trainer: new Trainer(net, data, data, new Adam(gpu(), 0.001)) };
+  };
+
+  it('7 steps per submit: the same losses as 1, fewer submits; stopped at step 23 and resumed from its checkpoint, the same as uninterrupted', async () => {
+    const one = setup();
+    let submits = gpu().ctx.submits;
+    const full = await one.trainer.run({ ...CONFIG, stepsPerSubmit: 1 });
+    const submitsOfOne = gpu().ctx.submits - submits;
+    const seven = setup();
+    submits = gpu().ctx.submits;
+    const batched = await seven.trainer.run({ ...CONFIG, stepsPerSubmit: 7 });
+    const submitsOfSeven = gpu().ctx.submits - submits;
+    expect(Array.from(batched.losses)).toEqual(Array.from(full.losses));
+    // Per window of 20: 20 submits of one step, or 3 of 7 (the last with the snapshot), plus readbacks alike.
+    expect(submitsOfOne - submitsOfSeven).toBe(3 * (20 - 3));
+
+    const first = setup();
+    let asked = 0;
+    const part = await first.trainer.run({ ...CONFIG, stepsPerSubmit: 7 }, { shouldStop: () => asked++ === 23 });
+    expect(part.stoppedAt).toBe(23);
+    expect(Array.from(part.losses.subarray(0, 23))).toEqual(Array.from(full.losses.subarray(0, 23)));
+    // The checkpoint: weights and Adam's state as the fused steps left them, stored back into the net and optimizer.
+    const file = await saveModel(first.trainer.net, { step: '23', rng_state: JSON.stringify(part.rngState) });
+    const adamState = await (first.trainer.optimizer as Adam<GpuTensor>).state();
+    expect(adamState.step).toBe(23);
+    const second = setup();
+    const meta = loadModel(second.trainer.net, file, 'checkpoint');
+    (second.trainer.optimizer as Adam<GpuTensor>).loadState(adamState);
+    const rest = await second.trainer.run({ ...CONFIG, stepsPerSubmit: 7, resume: { step: Number(meta.step), rngState: JSON.parse(meta.rng_state!) } });
+    expect(Array.from(rest.losses.subarray(23))).toEqual(Array.from(full.losses.subarray(23)));
+    for (const s of [one, seven, first, second]) {
+      s.trainer.net.dispose();
+      s.data.dispose();
+    }
+  });
+
+  it('a diverging fused run stops with DivergenceError at the step whose loss is not finite, and puts the last good weights back', async () => {
+    const data = new GpuDataset(gpu(), sliceSplit(mnist.train, 0, 2000));
+    const run = async (fused: boolean) => {
+      const net = new TwoLayerNet(gpu(), 784, 50, 10);
+      const before = await Promise.all(net.params().map((p) => gpu().read(p.value)));
+      // lr 1e36: the first update grows the weights to ~1e34 and the next logits overflow.
+      const trainer = new Trainer(net, data, data, new SGD(gpu(), 1e36));
+      const error = await trainer.run({ ...CONFIG, steps: 20, stepsPerSubmit: 4, readEvery: 5, fused }).catch((e: unknown) => e);
+      const after = await Promise.all(net.params().map((p) => gpu().read(p.value)));
+      net.dispose();
+      return { error, before, after };
+    };
+    const fused = await run(true);
+    const layers = await run(false);
+    expect(fused.error).toBeInstanceOf(DivergenceError);
+    expect((fused.error as DivergenceError).step).toBe((layers.error as DivergenceError).step);
+    expect((fused.error as DivergenceError).step).toBeGreaterThan(0);
+    // The window diverged, so the weights from before it (here: the initial ones) are back, not
+    // what the fused steps stored into the net.
+    fused.after.forEach((values, i) => expect(Array.from(values)).toEqual(Array.from(fused.before[i]!)));
+    data.dispose();
   });
 });
 

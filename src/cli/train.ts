@@ -61,6 +61,8 @@ const USAGE = `usage: npm start -- [options]
                           whole forward, backward and update) instead of layer by layer: on
                           demands it (an error says why a net cannot), off never; auto
                           (default) where the net allows and the adapter is a hardware GPU
+  --steps-per-submit K    record K steps into each submit to the GPU (default 1); the losses
+                          and checkpoints are the same for any K
   --json                  print one JSON object as the last line
   --verbose               also say which GPU drivers device discovery passed over, and why
   --help                  this text
@@ -82,6 +84,7 @@ interface Settings extends RunSettings {
   resume?: string;
   /** TrainConfig.fused: undefined lets the Trainer choose. */
   fused: boolean | undefined;
+  stepsPerSubmit: number;
   json: boolean;
   verbose: boolean;
 }
@@ -124,6 +127,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     'checkpoint-every': { type: 'string' },
     resume: { type: 'string' },
     fused: { type: 'string' },
+    'steps-per-submit': { type: 'string' },
     json: { type: 'boolean' },
     verbose: { type: 'boolean' },
     help: { type: 'boolean' },
@@ -162,6 +166,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     checkpointEvery: intFlag(f['checkpoint-every'], 'checkpoint-every', 0, 0),
     resume: f.resume,
     fused: f.fused === 'on' ? true : f.fused === 'off' ? false : undefined,
+    stepsPerSubmit: intFlag(f['steps-per-submit'], 'steps-per-submit', 1, 1),
     json: !!f.json,
     verbose: !!f.verbose,
   };
@@ -279,6 +284,7 @@ async function train<T extends Tensor>(
         checkpointEvery: s.checkpointEvery || undefined,
         resume: resume && { step: resume.step, rngState: resume.rngState },
         fused: s.fused,
+        stepsPerSubmit: s.stepsPerSubmit,
       },
       {
         onCheckpoint: async (c) => {

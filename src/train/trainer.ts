@@ -46,6 +46,13 @@ export interface TrainConfig {
    */
   fused?: boolean;
   /**
+   * Steps recorded into one submit (default 1). A submit costs the host time of its own, and
+   * the GPU idles while the next one is recorded; more steps per submit amortize both. The
+   * losses, windows, checkpoints and the Ctrl-C guarantees are the same for any value: a window
+   * always ends with a submit, and shouldStop is still asked before every step.
+   */
+  stepsPerSubmit?: number;
+  /**
    * Size each readback window to about this many seconds of work, from the speed measured so
    * far, starting at 5 steps: a page that draws the losses as they come wants them often on a
    * slow device, and its own readbacks (a prediction, the weights) wait behind the window in
@@ -271,6 +278,8 @@ export class Trainer<T extends Tensor> {
 
     let step = first;
     let stopped = false;
+    const perSubmit = config.stepsPerSubmit ?? 1;
+    if (!Number.isInteger(perSubmit) || perSubmit < 1) throw new RangeError(`steps per submit must be an integer >= 1, got ${perSubmit}`);
     const fused = this.fusedStep(config);
     try {
       speed.restart(step);
@@ -294,7 +303,7 @@ export class Trainer<T extends Tensor> {
           const slot = done;
           tracer.label('bookkeeping', 'loss history', () => be.storeScalar(loss, history, slot));
           // The window's last step goes out with the snapshot taken after it, in one submit.
-          if (done < size - 1) be.flush();
+          if (done < size - 1 && (done + 1) % perSubmit === 0) be.flush();
           tracer.end();
           step += 1;
           done += 1;
