@@ -75,7 +75,10 @@ export {
   type OptimizerName,
   type OptimizerState,
   type StatefulOptimizer,
+  type FusableOptimizer,
+  isFusable,
 } from './train/optimizer.js';
+export { FusedMlpStep, planFusedStep } from './train/mlp-step.js';
 export {
   DivergenceError,
   Trainer,

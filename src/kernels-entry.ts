@@ -174,6 +174,25 @@ export {
   type ConvPoolEntry,
 } from './kernels/conv-pool.js';
 
+// A fully connected net's whole training step in two dispatches (src/train/mlp-step.ts runs it)
+export {
+  MLP_MAX_LAYERS,
+  MLP_MAX_WIDTH,
+  mlpGradientCpu,
+  mlpLayout,
+  mlpRowsGpu,
+  mlpRowsKernel,
+  mlpStepCpu,
+  mlpUpdateGpu,
+  mlpUpdateKernel,
+  type MlpActivation,
+  type MlpData,
+  type MlpLayerLayout,
+  type MlpLayout,
+  type MlpRule,
+  type MlpStepResult,
+} from './kernels/mlp-step.js';
+
 // Max pooling (ch. 7): forward with the argmax, backward through it
 export {
   maxPoolBackwardCpu,

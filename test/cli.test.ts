@@ -25,8 +25,8 @@ describe('npm start flags', () => {
   it('reads --fused: on demands the fused step, off refuses it, auto (the default) leaves it to the Trainer', () => {
     expect(parseSettings(['--fused', 'on'])).toMatchObject({ fused: true });
     expect(parseSettings(['--fused', 'off'])).toMatchObject({ fused: false });
-    expect(parseSettings(['--fused', 'auto']).fused).toBeUndefined();
-    expect(parseSettings([]).fused).toBeUndefined();
+    expect(parseSettings(['--fused', 'auto'])).toMatchObject({ fused: undefined });
+    expect(parseSettings([])).toMatchObject({ fused: undefined });
   });
 
   it('reads hidden layers, epochs and the rest', () => {

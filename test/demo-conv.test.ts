@@ -110,6 +110,10 @@ describe('demo page with SimpleConvNet', () => {
     expect(backward.some((k) => /conv_pool_filter/.test(k!))).toBe(true);
     expect(backward.filter((k) => /max_pool|conv_backward_data/.test(k!))).toEqual([]);
     expect(await page.textContent('#trace-table')).toMatch(/Conv\+Relu\+Pool W1, b1/);
+    // A convnet has no fused step, and the page says why.
+    const fused = await waitFor(page, 'the fused trace', (x) => x.fusedTrace !== null, 60_000);
+    expect(fused.fusedTrace).toBe('the net views its input as images');
+    expect(await page.textContent('#fused-trace')).toBe('This net has no fused step: the net views its input as images.');
     expect(errors).toEqual([]);
   });
 

@@ -65,6 +65,8 @@ export interface DemoSnapshot {
   strip: { version: number; items: { index: number; label: number; predicted: number }[] };
   traceDispatches: number;
   traceKernels: string[];
+  /** The fused step's kernels below the trace ('layer:kernel'), or why the net has none. */
+  fusedTrace: string[] | string | null;
   compareRatio: number | null;
   /** Layer-by-layer activation std of each initialization run, keyed 'relu-he' etc. */
   initStds: Record<string, number[]>;
@@ -132,6 +134,7 @@ export function installTestHook(app: App, panels: Panels): void {
         strip: { version: panels.strip.version, items: panels.strip.items.map(({ index, label, predicted }) => ({ index, label, predicted })) },
         traceDispatches: panels.trace.shown?.dispatches.length ?? 0,
         traceKernels: panels.trace.shown?.dispatches.map((d) => `${d.phase}:${d.layer}:${d.kernel}`) ?? [],
+        fusedTrace: typeof panels.trace.fused === 'string' ? panels.trace.fused : (panels.trace.fused?.dispatches.map((d) => `${d.layer}:${d.kernel}`) ?? null),
         compareRatio: panels.compare.last?.ratio ?? null,
         initStds: Object.fromEntries(panels.init.runs.map((r) => [`${r.activation}-${r.init}`, r.layers.map((l) => l.std)])),
         optimizers: panels.optimizers.snapshot(),

@@ -5,7 +5,7 @@
 import type { App } from '../app/app.js';
 import { byId, bytesText, durationText, el } from '../app/dom.js';
 import type { StepTrace } from '../trace/dispatch-tagger.js';
-import { timeStepKernels, traceOneStep, type TimedStep } from '../trace/kernel-timing.js';
+import { timeStepKernels, traceFusedStep, traceOneStep, type TimedStep } from '../trace/kernel-timing.js';
 import type { StepPhase } from 'webgpu-backprop';
 
 /** While training, the table is redrawn at most this often. */
@@ -26,6 +26,8 @@ export class TracePanel {
   private lastDraw = 0;
   /** Dispatches in the table now (the tests read it). */
   shown: StepTrace | undefined;
+  /** The fused step's dispatches shown below it, or why the net has none (the tests read it). */
+  fused: StepTrace | string | undefined;
 
   constructor(private readonly app: App) {
     const gpu = app.devices.gpu;
@@ -53,6 +55,10 @@ export class TracePanel {
         .then((trace) => {
           if (!this.latest) this.draw(trace);
         }, (e) => app.fail(e));
+      this.fused = undefined;
+      void app.netWork
+        .run(() => traceFusedStep(gpu, tagger, app.devices.onGpu().train, app.settings))
+        .then((fused) => this.drawFused(fused), (e) => app.fail(e));
     });
   }
 
@@ -73,6 +79,32 @@ export class TracePanel {
     } finally {
       this.button.disabled = this.app.session.isBusy;
     }
+  }
+
+  private drawFused(fused: StepTrace | string): void {
+    this.fused = fused;
+    const box = byId('fused-trace');
+    if (typeof fused === 'string') {
+      box.replaceChildren(el('p', { class: 'notice-inline' }, `This net has no fused step: ${fused}.`));
+      return;
+    }
+    const rows = fused.dispatches.map((d, i) => {
+      const [name, flags] = splitKernel(d.kernel);
+      return el(
+        'tr',
+        { class: `phase-${d.phase}` },
+        el('td', { class: 'num' }, String(i + 1)),
+        el('td', {}, d.layer),
+        el('td', { class: 'kernel' }, el('code', {}, name), flags ? el('span', { class: 'flags' }, flags) : null),
+        el('td', { class: 'shapes' }, d.shapes),
+        el('td', { class: 'num' }, d.workgroups.join('×')),
+      );
+    });
+    const head = ['#', 'what', 'kernel', 'operands → result', 'workgroups'];
+    box.replaceChildren(
+      el('p', {}, `${fused.dispatches.length} dispatches for the same step (the Trainer adds one to file the loss), against the ${this.shown?.dispatches.length ?? '…'} above.`),
+      el('table', { class: 'trace' }, el('thead', {}, el('tr', {}, ...head.map((h) => el('th', {}, h)))), el('tbody', {}, ...rows)),
+    );
   }
 
   private draw(trace: StepTrace): void {

@@ -8,7 +8,7 @@
  * otherwise move the real weights (and the optimizer's state). Call it only while training is stopped: the re-run dispatches write into
  * buffers the scratch step released, which nothing may take from the pool meanwhile.
  */
-import { createNet, createOptimizer, MNIST_CLASSES, Rng, sampleIndices, Trainer, type Dataset, type GpuBackend, type GpuTensor } from 'webgpu-backprop';
+import { createNet, createOptimizer, MNIST_CLASSES, planFusedStep, Rng, sampleIndices, Trainer, type Dataset, type GpuBackend, type GpuTensor } from 'webgpu-backprop';
 import type { DemoSettings } from '../app/settings.js';
 import { yieldToBrowser } from '../app/yield.js';
 import type { DispatchTagger, StepTrace } from './dispatch-tagger.js';
@@ -39,6 +39,33 @@ export async function traceOneStep(gpu: GpuBackend, tagger: DispatchTagger, trai
     await gpu.ctx.finish();
     return trace;
   } finally {
+    optimizer.dispose();
+    net.dispose();
+  }
+}
+
+/**
+ * The same step as the fused kernels record it (src/train/mlp-step.ts: the whole step of a
+ * fully connected net in two dispatches), on a scratch copy of the net; or why the net has no
+ * fused step (a convnet, dropout, BatchNorm, weight decay).
+ */
+export async function traceFusedStep(gpu: GpuBackend, tagger: DispatchTagger, train: Dataset<GpuTensor>, settings: DemoSettings): Promise<StepTrace | string> {
+  const net = createNet(gpu, settings, train.sampleShape, MNIST_CLASSES);
+  const optimizer = createOptimizer(gpu, settings.optimizer, settings.lr);
+  const fused = planFusedStep(net, optimizer, train, settings.batch);
+  try {
+    if (typeof fused === 'string') return fused;
+    const indices = sampleIndices(new Rng(settings.seed), train.count, settings.batch);
+    // Copies of the weights into the packed buffer: commands, not dispatches.
+    fused.load();
+    tagger.begin(-1);
+    fused.step(indices, tagger);
+    gpu.flush();
+    const trace = tagger.end();
+    await gpu.ctx.finish();
+    return trace;
+  } finally {
+    if (typeof fused !== 'string') fused.dispose();
     optimizer.dispose();
     net.dispose();
   }

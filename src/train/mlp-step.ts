@@ -22,6 +22,7 @@ import { Sequential } from '../nn/sequential.js';
 import { GpuTensor } from '../tensor/gpu-tensor.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { isFusable, type FusableOptimizer, type Optimizer } from './optimizer.js';
+import { NO_TRACER, type StepTracer } from './step-tracer.js';
 
 /** The widths and activations of a list Affine, (Relu | Sigmoid, Affine)*; or why the list is not one. */
 function mlpShape<T extends Tensor>(layers: readonly Layer<T>[]): { widths: number[]; activations: MlpActivation[]; affines: Affine<T>[] } | string {
@@ -141,16 +142,19 @@ export class FusedMlpStep {
   /**
    * Records one training step on dataset rows `indices` (the forward, the backward and the
    * optimizer's update of every parameter, counted by the optimizer as an update) and returns
-   * its batch-mean loss, a tensor of shape [] that the next step overwrites.
+   * its batch-mean loss, a tensor of shape [] that the next step overwrites. `tracer` labels
+   * the two dispatches (a trace shows the row kernel as the forward, the other as the update).
    */
-  step(indices: Uint32Array): GpuTensor {
+  step(indices: Uint32Array, tracer: StepTracer = NO_TRACER): GpuTensor {
     this.checkRows(indices);
     const ctx = this.backend.ctx;
     const idx = GpuTensor.from(ctx, indices, [indices.length], 'u32');
     const data = this.train.resident;
-    mlpRowsGpu(ctx, this.layout, data, idx, this.theta, this.scratch);
+    tracer.label('forward', 'fused: rows, forward, softmax, backward', () => mlpRowsGpu(ctx, this.layout, data, idx, this.theta, this.scratch));
     const hyper = this.optimizer.countUpdate();
-    mlpUpdateGpu(ctx, this.layout, this.optimizer.rule, hyper, data, idx, this.theta, this.scratch, this.state, this.loss);
+    tracer.label('update', `fused: gradients, ${this.optimizer.name}`, () =>
+      mlpUpdateGpu(ctx, this.layout, this.optimizer.rule, hyper, data, idx, this.theta, this.scratch, this.state, this.loss),
+    );
     idx.dispose();
     return this.loss;
   }

@@ -299,7 +299,7 @@ export class Trainer<T extends Tensor> {
           }
           tracer.begin(step);
           const indices = sampleIndices(rng, this.train.count, batchSize);
-          const loss = fused ? (tracer.label('update', 'fused step', () => fused.step(indices)) as unknown as T) : this.step(step, indices, tracer);
+          const loss = fused ? (fused.step(indices, tracer) as unknown as T) : this.step(step, indices, tracer);
           const slot = done;
           tracer.label('bookkeeping', 'loss history', () => be.storeScalar(loss, history, slot));
           // The window's last step goes out with the snapshot taken after it, in one submit.
