@@ -178,6 +178,8 @@ export {
 export {
   MLP_MAX_LAYERS,
   MLP_MAX_WIDTH,
+  MLP_SOFTWARE_TILING,
+  mlpTilingName,
   mlpGradientCpu,
   mlpLayout,
   mlpRowsGpu,
@@ -189,6 +191,9 @@ export {
   type MlpData,
   type MlpLayerLayout,
   type MlpLayout,
+  type MlpLayoutOptions,
+  type MlpTiling,
+  type MlpVariant,
   type MlpRule,
   type MlpStepResult,
 } from './kernels/mlp-step.js';

@@ -3,7 +3,7 @@ import { CpuBackend } from '../src/backend/cpu-backend.js';
 import type { OptimizerHyper } from '../src/backend/ops.js';
 import { GpuDataset } from '../src/data/gpu-dataset.js';
 import type { MnistSplit } from '../src/data/mnist.js';
-import { mlpGradientCpu, mlpLayout, mlpRowsGpu, mlpStepCpu, mlpUpdateGpu, type MlpActivation, type MlpLayout, type MlpRule } from '../src/kernels/mlp-step.js';
+import { mlpGradientCpu, mlpLayout, mlpRowsGpu, mlpStepCpu, mlpUpdateGpu, type MlpActivation, type MlpLayout, type MlpLayoutOptions, type MlpRule } from '../src/kernels/mlp-step.js';
 import { OPTIMIZER_SPEC } from '../src/kernels/optimizers.js';
 import { MultiLayerNet } from '../src/nn/multi-layer-net.js';
 import { GpuTensor } from '../src/tensor/gpu-tensor.js';
@@ -23,6 +23,18 @@ function bytes(count: number, features: number, classes: number, seed: number, z
   const labels = Uint8Array.from({ length: count }, (_, i) => Math.floor(Math.abs(r[count * features + i]!) * 0.999 * classes));
   return { count, rows: 1, cols: features, pixels, labels };
 }
+
+/**
+ * Every form of the kernels: hardware (the readable kernels), software (the written-out register
+ * blocks GpuBackend picks on software adapters) at its default blocking, and a second software
+ * blocking whose panels, blocks and workgroups fit none of the nets' widths evenly, so edges
+ * and several blocks per invocation are exercised.
+ */
+const VARIANTS: { name: string; options: MlpLayoutOptions }[] = [
+  { name: 'hardware', options: {} },
+  { name: 'software', options: { software: true } },
+  { name: 'software, 3-row panels, 5x3 blocks', options: { software: true, tiling: { rows: 3, tn: 5, wg: 2, ti: 4, tj: 3, wgu: 4 } } },
+];
 
 interface Case {
   name: string;
@@ -46,11 +58,15 @@ async function gpuGradient(layout: MlpLayout, ds: GpuDataset, indices: Uint32Arr
   const idx = GpuTensor.from(c, indices, [indices.length], 'u32');
   const loss = GpuTensor.empty(c, [1]);
   const grads = GpuTensor.empty(c, [layout.size]);
+  c.submit();
   mlpRowsGpu(c, layout, ds.resident, idx, t, scratch);
   mlpUpdateGpu(c, layout, 'sgd', { lr: 1 }, ds.resident, idx, t, scratch, undefined, loss, grads);
-  const [g, l, after] = await Promise.all([grads.read(), loss.read(), t.read()]);
+  // The first read submits the step: its trace lists the step's dispatches.
+  const g = await grads.read();
+  const kernels = c.lastTrace.map((d) => d.kernel);
+  const [l, after] = await Promise.all([loss.read(), t.read()]);
   for (const x of [t, scratch, idx, loss, grads]) x.dispose();
-  return { grads: g, loss: l[0]!, theta: after };
+  return { grads: g, loss: l[0]!, theta: after, kernels };
 }
 
 /** Tolerance per gradient value: float32 sums of `terms` products each, relative to the largest gradient. */
@@ -59,9 +75,9 @@ function gradTol(ref: Float64Array, terms: number): number {
   return scale * terms * 2 ** -22 + 1e-12;
 }
 
-describe('mlp_rows + mlp_update (WRITE_GRAD) against the float64 reference', () => {
+describe.each(VARIANTS)('mlp_rows + mlp_update (WRITE_GRAD) against the float64 reference: $name', ({ options }) => {
   it.each(CASES)('$name', async ({ widths, activations, batch }) => {
-    const layout = mlpLayout(widths, activations, batch);
+    const layout = mlpLayout(widths, activations, batch, options);
     const split = bytes(60, widths[0]!, widths.at(-1)!, widths.length * 7 + batch);
     const ds = new GpuDataset(gpu(), split);
     // Rows drawn with repeats, as minibatches may be.
@@ -73,8 +89,10 @@ describe('mlp_rows + mlp_update (WRITE_GRAD) against the float64 reference', () 
     expect(out.loss).toBeCloseTo(ref.loss, 5);
     const widest = Math.max(...widths);
     expectClose(out.grads, ref.grads, gradTol(ref.grads, widest * widths.length + batch), 'gradient');
-    // WRITE_GRAD moves nothing.
+    // WRITE_GRAD moves nothing; the step is two dispatches, of this variant's kernels.
     expect(Array.from(out.theta)).toEqual(Array.from(theta));
+    const entries = layout.variant === 'software' ? ['mlp_rows_sw', 'mlp_update_sw'] : ['mlp_rows', 'mlp_update'];
+    expect(out.kernels.map((k) => k.replace(/^mlp-step\.([a-z_]+).*$/, '$1'))).toEqual(entries);
     // A gradient of the right size that is all zeros would pass a loose tolerance: it is not.
     expect(ref.grads.some((v) => Math.abs(v) > 1e-3)).toBe(true);
     ds.dispose();
@@ -119,11 +137,11 @@ const HYPER: Record<MlpRule, OptimizerHyper> = {
   adam: { lr: 0.01, beta1: 0.9, beta2: 0.999 },
 };
 
-describe('a fused step per update rule, three steps, against the float64 reference', () => {
+describe.each(VARIANTS)('a fused step per update rule, three steps, against the float64 reference: $name', ({ options }) => {
   it.each(Object.keys(HYPER) as MlpRule[])('%s', async (rule) => {
     const c = ctx();
     const widths = [32, 24, 10];
-    const layout = mlpLayout(widths, ['relu'], 12);
+    const layout = mlpLayout(widths, ['relu'], 12, options);
     const split = bytes(40, 32, 10, 17);
     const ds = new GpuDataset(gpu(), split);
     const theta0 = randomArray(layout.size, 23, 0.3);
@@ -158,6 +176,41 @@ describe('a fused step per update rule, three steps, against the float64 referen
     }
     for (const x of [theta, state, scratch, loss]) x?.dispose();
     ds.dispose();
+  });
+});
+
+describe.each(VARIANTS)('a NaN or +Inf logit makes the loss NaN (a diverged net must not look finite): $name', ({ options }) => {
+  it.each([Number.NaN, Infinity])('a last-layer bias of %s', async (bad) => {
+    const layout = mlpLayout([32, 24, 10], ['relu'], 12, options);
+    const split = bytes(40, 32, 10, 17);
+    const ds = new GpuDataset(gpu(), split);
+    const theta = randomArray(layout.size, 23, 0.3);
+    const indices = Uint32Array.from({ length: 12 }, (_, i) => (i * 7 + 5) % 40);
+    expect(Number.isFinite((await gpuGradient(layout, ds, indices, theta)).loss)).toBe(true);
+    // b of the last layer: the last 10 values of theta.
+    theta[layout.size - 3] = bad;
+    expect((await gpuGradient(layout, ds, indices, theta)).loss).toBeNaN();
+    ds.dispose();
+  });
+});
+
+describe('the software layout', () => {
+  it('packs theta and files activations, gradients and losses where the hardware layout does (others read them)', () => {
+    for (const { widths, activations, batch } of CASES) {
+      const hw = mlpLayout(widths, activations, batch);
+      const sw = mlpLayout(widths, activations, batch, { software: true });
+      expect(sw.variant).toBe('software');
+      expect(hw.variant).toBe('hardware');
+      expect([sw.size, sw.batch, sw.features, sw.losses]).toEqual([hw.size, hw.batch, hw.features, hw.losses]);
+      expect(sw.layers.map((l) => [l.inputs, l.outputs, l.w, l.activation, l.a, l.d])).toEqual(hw.layers.map((l) => [l.inputs, l.outputs, l.w, l.activation, l.a, l.d]));
+      // Its lists come after the losses.
+      expect(sw.rowLists).toBe(hw.scratch);
+      expect(sw.scratch).toBeGreaterThan(hw.scratch);
+    }
+  });
+
+  it('refuses a blocking whose first-layer blocks are not whole dataset words', () => {
+    expect(thrown(() => mlpLayout([784, 50, 10], ['relu'], 100, { software: true, tiling: { rows: 10, tn: 13, wg: 4, ti: 6, tj: 13, wgu: 8 } })).message).toMatch(/ti = 6.*whole dataset words/);
   });
 });
 

@@ -56,6 +56,7 @@ export class GpuBackend implements Backend<GpuTensor> {
       elementBlock: options.elementBlock ?? defaults.elementBlock,
       sparseInputs: options.sparseInputs ?? defaults.sparseInputs,
       fusedStep: options.fusedStep ?? defaults.fusedStep,
+      fusedStepVariant: options.fusedStepVariant ?? defaults.fusedStepVariant,
     };
     this.label = adapterLabel(ctx.adapter);
   }

@@ -1,6 +1,7 @@
 import type { AdapterDescription } from '../device/adapter-info.js';
 import { SOFTWARE_BLOCK, type ElementBlock } from '../kernels/element-block.js';
 import { defaultMatmulVariant, type MatmulVariant } from '../kernels/matmul.js';
+import type { MlpVariant } from '../kernels/mlp-step.js';
 
 /**
  * Which variant of each kernel family a GpuBackend runs. The variants compute the same values;
@@ -19,8 +20,11 @@ export interface KernelChoices {
   /**
    * The Trainer runs a fully connected net's step as the fused kernels (src/train/mlp-step.ts:
    * two dispatches instead of one or more per layer and direction) unless told otherwise.
+   * On every adapter measured so far; the option is here for one where it is not faster.
    */
   fusedStep: boolean;
+  /** The form of the fused step's kernels (shaders/mlp-step.wgsl's header): the same values either way. */
+  fusedStepVariant: MlpVariant;
 }
 
 /** The choices for an adapter: the only place that looks at what kind of adapter runs the kernels. */
@@ -34,7 +38,12 @@ export function defaultKernelChoices(adapter: AdapterDescription): KernelChoices
     // keeps the dense tiled kernel until someone measures there.
     sparseInputs: adapter.software,
     // A real GPU's step costs its dispatches (20-35 µs of host time each), so fewer wins there;
-    // SwiftShader pays for the fused kernels' loops more than for dispatches (docs/performance.md).
-    fusedStep: !adapter.software,
+    // on SwiftShader the software form is faster too (npm start, 600 steps, three interleaved
+    // pairs under load: 7.1/10.3/8.1 against 13.7/10.9/12.8 ms a step; docs/performance.md).
+    fusedStep: true,
+    // Register blocks written out and lists of nonzeros pay on SwiftShader (5-10x the hardware
+    // form there); hardware wants the rows spread over workgroups and neighbouring lanes on
+    // neighbouring memory.
+    fusedStepVariant: adapter.software ? 'software' : 'hardware',
   };
 }

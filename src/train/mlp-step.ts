@@ -69,7 +69,7 @@ export function planFusedStep<T extends Tensor>(net: unknown, optimizer: Optimiz
   if (shape.widths[0] !== train.features) return `the first layer takes ${shape.widths[0]} inputs, the dataset has ${train.features} features`;
   return new FusedMlpStep(
     net.backend,
-    mlpLayout(shape.widths, shape.activations, batchSize),
+    mlpLayout(shape.widths, shape.activations, batchSize, { software: net.backend.kernels.fusedStepVariant === 'software' }),
     shape.affines.flatMap((a) => [a.W, a.b]) as Param<GpuTensor>[],
     optimizer as unknown as FusableOptimizer<GpuTensor>,
     train,
