@@ -125,6 +125,9 @@ async function main(): Promise<void> {
     await attempt('gpu-vs-cpu', async () => {
       result.gpu_vs_cpu = await inFreshPage(browser!, server.url, { kind: 'gpu-vs-cpu', plan, data });
     });
+    await attempt('host', async () => {
+      result.host_time = await inFreshPage(browser!, server.url, { kind: 'host', plan, data });
+    });
     await attempt('kernels', async () => {
       result.kernels = await inFreshPage(browser!, server.url, { kind: 'kernels', plan });
       for (const k of result.kernels) if (k.skipped) result.notes.push(skipNote(k, !!info.adapter?.software));

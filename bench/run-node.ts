@@ -1,6 +1,7 @@
 /**
  * npm run bench: our engine in Node through Dawn: the training step on the GPU and CPU devices,
- * each kernel family, dispatch and readback overhead, and the CPU-vs-GPU crossover. The seed
+ * the host time to record and submit a step, each kernel family, dispatch and readback overhead,
+ * and the CPU-vs-GPU crossover. The seed
  * net's peers run in the browser bench (npm run bench:browser). The conv section (`--only conv`)
  * times the book's SimpleConvNet on ours, TF.js, jax-js (their WebGPU on the same Dawn adapter)
  * and the book's NumPy code, interleaved in this process.
@@ -16,6 +17,7 @@ import { convEngineSources, garbageCollector } from './cli/conv-engines.js';
 import { convBatchCount, convBench } from './lib/conv-bench.js';
 import { initialConvParams } from './lib/conv-model.js';
 import { crossoverBench } from './lib/crossover.js';
+import { hostTimeBench } from './lib/host-time.js';
 import { batchSchedule } from './lib/data.js';
 import { NODE_ENGINES } from './lib/engine.js';
 import { kernelBench } from './lib/kernels.js';
@@ -106,6 +108,12 @@ async function main(): Promise<void> {
       return oursGpuVsCpu(ctx, data.mnist, plan, progress);
     });
   });
+  await attempt('host', async () => {
+    result.host_time = await withGpu(options.adapter, async (ctx) => {
+      noteAdapter(ctx);
+      return hostTimeBench(await oursGpuBackend(ctx), data.mnist, plan.hostTime, plan.seed, progress);
+    });
+  });
   await attempt('kernels', async () => {
     result.kernels = await withGpu(options.adapter, async (ctx) => {
       noteAdapter(ctx);
@@ -132,7 +140,9 @@ async function main(): Promise<void> {
       // nothing new (npm start -- --steps 10000 times them). A quick run still checks the path.
       if (ctx.adapter.software && !plan.quick) return { skipped: `${plan.longRunSteps} steps are the real-GPU target; not run on a software adapter` };
       const r = await longRun(await oursGpuBackend(ctx), data.mnist, spec, plan.longRunSteps, plan.batch, progress);
-      progress(`long run: ${r.steps} steps in ${(r.trainWallMs / 1000).toFixed(2)} s (${r.msPerStep.toFixed(3)} ms/step, losses read every ${r.readEvery}), evaluation ${(r.evalWallMs / 1000).toFixed(2)} s, test accuracy ${r.testAccuracy.toFixed(4)}`);
+      for (const run of r.runs) {
+        progress(`long run, ${run.fused ? 'fused' : 'layer by layer'}, ${run.stepsPerSubmit} a submit: ${run.steps} steps in ${(run.trainWallMs / 1000).toFixed(2)} s (${run.msPerStep.toFixed(3)} ms/step, losses read every ${run.readEvery}), evaluation ${(run.evalWallMs / 1000).toFixed(2)} s, test accuracy ${run.testAccuracy.toFixed(4)}`);
+      }
       return r;
     });
   });

@@ -24,10 +24,12 @@ function bench(args: string[], script = 'bench/run-node.ts', timeout = 100_000) 
 
 describe('npm run bench -- --quick', () => {
   let result: BenchResult;
+  let stdout = '';
 
   it('runs every section and prints the result as the last line of stdout', () => {
     const r = bench(['--quick', '--json', '--no-mnist', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
+    stdout = r.stdout;
     const lines = r.stdout.trim().split('\n');
     result = JSON.parse(lines.at(-1)!) as BenchResult;
     expect(r.stdout).toContain('ms/step (sync each)');
@@ -70,6 +72,47 @@ describe('npm run bench -- --quick', () => {
     expect(Math.abs(p.lastLoss.gpu - p.lastLoss.cpu)).toBeLessThan(1e-3);
   });
 
+  it('reports the host time to record and submit a step, and its dispatches, per net and path', () => {
+    const h = result.host_time!;
+    expect(h, result.notes.join('; ')).toBeDefined();
+    expect(h.entries.map((e) => [e.net, e.path, e.optimizer, e.tracing, e.perSubmit])).toEqual([
+      ['two-layer', 'layers', 'SGD', false, 1],
+      ['two-layer', 'layers', 'Adam', false, 1],
+      ['two-layer', 'layers', 'SGD', true, 1],
+      ['two-layer', 'fused', 'SGD', false, 1],
+      ['two-layer', 'fused', 'Adam', false, 1],
+      ['two-layer', 'fused', 'SGD', false, 10],
+      ['two-layer', 'fused', 'Adam', false, 10],
+      ['simple-conv', 'layers', 'Adam', false, 1],
+    ]);
+    for (const e of h.entries) {
+      expect(e.skipped, e.name).toBeUndefined();
+      const us = e.us!;
+      expect(us.n).toBe(e.net === 'two-layer' ? h.plan.mlpSteps : h.plan.convSteps);
+      expect(us.min).toBeGreaterThan(0);
+      expect(us.p10).toBeGreaterThanOrEqual(us.min);
+      expect(us.median).toBeGreaterThanOrEqual(us.p10);
+      expect(us.p90).toBeGreaterThanOrEqual(us.median);
+      expect(us.max).toBeGreaterThanOrEqual(us.p90);
+      // One submit per perSubmit steps, a whole number of dispatches a step.
+      expect(e.submitsPerStep, e.name).toBe(1 / e.perSubmit);
+      expect(Number.isInteger(e.dispatchesPerStep) && e.dispatchesPerStep! > 0, e.name).toBe(true);
+      expect(e.usPerDispatch).toBeCloseTo(us.median / e.dispatchesPerStep!, 0);
+    }
+    const [sgd, adam, traced, fusedSgd, fusedAdam, fusedSgd10, fusedAdam10] = h.entries;
+    // The context's count is the dispatches the trace lists when it is on.
+    expect(traced!.tracedDispatches).toBe(traced!.dispatchesPerStep);
+    expect(sgd!.dispatchesPerStep).toBe(traced!.dispatchesPerStep);
+    expect(adam!.dispatchesPerStep).toBe(sgd!.dispatchesPerStep);
+    // The fused path: at most six dispatches a step (#16), fewer than layer by layer.
+    for (const f of [fusedSgd!, fusedAdam!, fusedSgd10!, fusedAdam10!]) {
+      expect(f.dispatchesPerStep).toBeLessThanOrEqual(6);
+      expect(f.dispatchesPerStep).toBeLessThan(sgd!.dispatchesPerStep!);
+    }
+    expect(h.entries[7]!.batch).toBe(h.plan.convBatch);
+    expect(stdout).toContain('host time (record + submit)');
+  });
+
   it('checks every kernel against the CPU before timing it', () => {
     const families = new Set(result.kernels!.map((k) => k.family));
     expect([...families].sort()).toEqual(['matmul', 'reduce', 'softmax-xent']);
@@ -80,15 +123,21 @@ describe('npm run bench -- --quick', () => {
     expect(result.kernels!.some((k) => k.gflops! > 0)).toBe(true);
   });
 
-  it('runs the long run through the Trainer: every step trained and read back, then one evaluation', () => {
+  it('runs the long run through the Trainer, layer by layer, fused, and fused 10 steps a submit: every step trained and read back, then one evaluation', () => {
     const long = result.long_run!;
     if ('skipped' in long) throw new Error(`long run skipped in a quick run: ${long.skipped}`);
-    expect(long).toMatchObject({ steps: 20, batch: 100, readEvery: 100 });
-    expect(long.trainWallMs).toBeGreaterThan(0);
-    expect(long.msPerStep).toBeCloseTo(long.trainWallMs / long.steps, 6);
-    expect(long.evalWallMs).toBeGreaterThan(0);
-    expect(Number.isFinite(long.lastLoss) && long.lastLoss > 0).toBe(true);
-    expect(long.testAccuracy).toBeGreaterThan(0);
+    expect(long.runs.map((r) => [r.fused, r.stepsPerSubmit])).toEqual([[false, 1], [true, 1], [true, 10]]);
+    for (const run of long.runs) {
+      expect(run).toMatchObject({ steps: 20, batch: 100, readEvery: 100 });
+      expect(run.trainWallMs).toBeGreaterThan(0);
+      expect(run.msPerStep).toBeCloseTo(run.trainWallMs / run.steps, 6);
+      expect(run.evalWallMs).toBeGreaterThan(0);
+      expect(Number.isFinite(run.lastLoss) && run.lastLoss > 0).toBe(true);
+      expect(run.testAccuracy).toBeGreaterThan(0);
+    }
+    // The same weights and batches: the paths' losses agree to float32 rounding.
+    expect(long.runs[1]!.lastLoss).toBeCloseTo(long.runs[0]!.lastLoss, 4);
+    expect(long.runs[2]!.lastLoss).toBe(long.runs[1]!.lastLoss);
   });
 
   it('measures overhead and the CPU-vs-GPU crossover, and writes JSON and SVG files', () => {
@@ -235,10 +284,10 @@ describe('matmul vs TF.js: ratios and report', () => {
   });
 });
 
-describe('npm run bench:browser -- --quick --only gpu-vs-cpu', () => {
-  it('trains our two devices side by side in one page and reports their paired ratio', () => {
+describe('npm run bench:browser -- --quick --only gpu-vs-cpu,host', () => {
+  it('trains our two devices side by side in one page and reports their paired ratio, and the host time of a step in a page', () => {
     const dir = join(out, 'browser-paired');
-    const r = bench(['--quick', '--json', '--no-mnist', '--adapter', 'software', '--only', 'gpu-vs-cpu', '--out', dir], 'bench/run-browser.ts', 140_000);
+    const r = bench(['--quick', '--json', '--no-mnist', '--adapter', 'software', '--only', 'gpu-vs-cpu,host', '--out', dir], 'bench/run-browser.ts', 140_000);
     expect(r.status, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as BenchResult;
     const p = result.gpu_vs_cpu!;
@@ -246,6 +295,15 @@ describe('npm run bench:browser -- --quick --only gpu-vs-cpu', () => {
     expect(p.everyWindow.ratio.n).toBe(2);
     expect(Math.abs(p.lastLoss.gpu - p.lastLoss.cpu)).toBeLessThan(1e-3);
     expect(r.stdout).toContain('GPU device vs CPU device, interleaved');
+    const h = result.host_time!;
+    expect(h.entries).toHaveLength(8);
+    for (const e of h.entries) {
+      expect(e.skipped, e.name).toBeUndefined();
+      expect(e.us!.median, e.name).toBeGreaterThan(0);
+      expect(e.submitsPerStep, e.name).toBe(1 / e.perSubmit);
+    }
+    expect(h.entries[2]!.tracedDispatches).toBe(h.entries[0]!.dispatchesPerStep);
+    expect(r.stdout).toContain('host time (record + submit)');
   }, 150_000);
 });
 

@@ -1,6 +1,7 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BufferPool } from '../src/gpu/buffer-pool.js';
-import { UniformCache } from '../src/gpu/uniforms.js';
+import { storeScalarGpu } from '../src/kernels/reduce.js';
+import { CHANGING_RUN, UniformCache } from '../src/gpu/uniforms.js';
 import type { GpuTensor } from '../src/tensor/gpu-tensor.js';
 import { expectClose, randomArray } from './helpers/compare.js';
 import { useGpu } from './helpers/gpu.js';
@@ -160,12 +161,12 @@ describe('buffer pool', () => {
 });
 
 describe('uniform cache', () => {
-  it('keeps the most recently used contents up to its limit and frees the rest after a submit', async () => {
+  it('keeps contents up to its limit, dropping the oldest, and frees the rest after a submit', async () => {
     const cache = new UniformCache(ctx().device, 4);
     const first = cache.get([1, 0, 0, 0]);
     for (let i = 2; i <= 5; i++) cache.get([i, 0, 0, 0]);
     expect(cache.size).toBe(4);
-    // [1] was the least recently used: asking again makes a new buffer.
+    // [1] was the oldest: asking again makes a new buffer.
     expect(cache.get([1, 0, 0, 0])).not.toBe(first);
     const five = cache.get([5, 0, 0, 0]);
     expect(cache.get([5, 0, 0, 0])).toBe(five);
@@ -173,19 +174,80 @@ describe('uniform cache', () => {
     cache.destroy();
   });
 
-  it('Adam over more steps than the limit still trains correctly (evicted uniforms outlive their work)', async () => {
+  /** Records dst[index] = src[0] for each (src, index), in one submit. */
+  function stores(pairs: [GpuTensor, number][], dst: GpuTensor): void {
+    for (const [src, index] of pairs) storeScalarGpu(ctx(), src, dst, index);
+    ctx().submit();
+  }
+
+  it(`a kernel with new parameters in ${CHANGING_RUN} submits in a row writes its new ones into pooled uniforms: then no buffer or bind group is made, and each submit sees its own values`, async () => {
+    const g = gpu();
+    const src = g.fromArray([7], [1]);
+    const dst = g.zeros([10]);
+    for (let i = 0; i < CHANGING_RUN; i++) stores([[src, i]], dst);
+    const warm = { uniforms: ctx().uniforms.size, misses: ctx().bindGroups.misses };
+    for (let i = CHANGING_RUN; i < 10; i++) stores([[src, i]], dst);
+    expect({ uniforms: ctx().uniforms.size, misses: ctx().bindGroups.misses }).toEqual(warm);
+    expect(Array.from(await g.read(dst))).toEqual(new Array(10).fill(7));
+    g.dispose(src, dst);
+  });
+
+  it('pooled uniforms serve one content each in a submit, and come back in the order they were taken', () => {
+    const cache = new UniformCache(ctx().device);
+    const kernel = {};
+    for (let i = 0; i < CHANGING_RUN; i++) {
+      cache.get([100 + i, 0, 0, 0], kernel);
+      cache.retire();
+    }
+    // The last of those went into a pooled buffer, free again now.
+    const size = cache.size;
+    const x = cache.get([1, 0, 0, 0], kernel);
+    expect(cache.get([1, 0, 0, 0], kernel)).toBe(x);
+    const y = cache.get([2, 0, 0, 0], kernel);
+    expect(y).not.toBe(x);
+    expect(cache.size).toBe(size + 1);
+    cache.retire();
+    expect(cache.get([3, 0, 0, 0], kernel)).toBe(x);
+    expect(cache.get([4, 0, 0, 0], kernel)).toBe(y);
+    // Another kernel's new contents get buffers of their own.
+    expect(cache.get([5, 0, 0, 0], {})).not.toBe(x);
+    cache.retire();
+    cache.destroy();
+  });
+
+  it('a dispatch repeated in one submit with other pooled parameters sees its own, and its bind groups are found in later submits', async () => {
+    const g = gpu();
+    const a = g.fromArray([1], [1]);
+    const b = g.fromArray([2], [1]);
+    const dst = g.zeros([100]);
+    for (let i = 0; i < CHANGING_RUN; i++) stores([[a, 90 + i]], dst);
+    stores([[a, 50], [a, 51], [b, 52], [b, 52]], dst);
+    stores([[a, 60], [a, 61], [b, 62], [b, 62]], dst);
+    const warm = { uniforms: ctx().uniforms.size, misses: ctx().bindGroups.misses };
+    stores([[a, 70], [a, 71], [b, 72], [b, 72]], dst);
+    expect({ uniforms: ctx().uniforms.size, misses: ctx().bindGroups.misses }).toEqual(warm);
+    const got = Array.from(await g.read(dst));
+    expect([50, 51, 52, 60, 61, 62, 70, 71, 72].map((i) => got[i])).toEqual([1, 1, 2, 1, 1, 2, 1, 1, 2]);
+    g.dispose(a, b, dst);
+  });
+
+  it('Adam over more steps than the limit still trains correctly, its changing uniform in a pooled buffer', async () => {
     const { Adam } = await import('../src/train/optimizer.js');
     const g = gpu();
     const p = g.fromArray([1, 2, 3], [3]);
     const grad = g.fromArray([0.5, -1, 2], [3]);
     const adam = new Adam(g, 0.01);
     const param = { name: 'p', value: p, grad };
-    // Each step has its own lr_t; 1,100 steps exceed the cache's 1,024 entries.
+    // Each step has its own lr_t, more steps than the cache's limit: after the first steps
+    // it is written into a pooled uniform, and no uniform buffer or bind group is made.
+    let warm: { uniforms: number; groups: number } | undefined;
     for (let i = 0; i < 1100; i++) {
       adam.update([param]);
       g.flush();
+      if (i === CHANGING_RUN) warm = { uniforms: ctx().uniforms.size, groups: ctx().bindGroups.size };
     }
     const out = await g.read(p);
+    expect({ uniforms: ctx().uniforms.size, groups: ctx().bindGroups.size }).toEqual(warm);
     expect(ctx().uniforms.size).toBeLessThanOrEqual(ctx().uniforms.limit);
     // A constant gradient: Adam moves each coordinate by ~lr per step against its sign.
     expect(out[0]).toBeLessThan(1 - 9);

@@ -82,6 +82,33 @@ describe('describeAdapter / adapterLabel', () => {
 });
 
 describe('dispatch trace', () => {
+  it('is off unless asked for: a new context records and counts dispatches but keeps no trace until tracing is on', async () => {
+    const c = await openNodeGpu();
+    try {
+      expect(c.tracing).toBe(false);
+      const g = new GpuBackend(c);
+      const x = g.fromArray(new Float32Array(70), [7, 10]);
+      const { y, mask } = g.reluForward(x);
+      g.flush();
+      expect(c.lastTrace).toEqual([]);
+      expect(c.dispatches).toBe(1);
+      c.tracing = true;
+      const dx = g.reluBackward(y, mask);
+      g.flush();
+      expect(c.lastTrace.map((d) => d.kernel)).toEqual([`activations.${blockEntry('relu_backward', g.kernels.elementBlock)}`]);
+      expect(c.dispatches).toBe(2);
+      c.tracing = false;
+      g.sgdUpdate(x, dx, 0.1);
+      g.flush();
+      expect(c.lastTrace).toEqual([]);
+      expect(c.dispatches).toBe(3);
+      expect(Array.from(await g.read(x))).toEqual(Array.from(new Float32Array(70)));
+      g.dispose(x, y, mask, dx);
+    } finally {
+      c.destroy();
+    }
+  });
+
   // Both element blocks, whichever the adapter's default: the backend's choice names the entry point.
   it.each([1, SOFTWARE_BLOCK] as const)('lists each submitted kernel with its shapes, in order (%i element(s) per invocation)', async (elementBlock) => {
     const g = new GpuBackend(ctx(), { elementBlock });

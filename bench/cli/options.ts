@@ -5,14 +5,15 @@ import { ENGINE_NAMES, type EngineName } from '../lib/engine.js';
 import { FULL_PLAN, QUICK_PLAN, type Plan } from '../lib/plan.js';
 
 /**
- * `gpu-vs-cpu` times our two devices interleaved (the GPU-not-slower target); `long-run` is the
+ * `gpu-vs-cpu` times our two devices interleaved (the GPU-not-slower target); `host` the host
+ * time to record and submit one step, per net and path, and its dispatches; `long-run` is the
  * real-GPU target (10,000 steps through the Trainer): Node only, hardware adapters only in a
  * full run. `conv` (Node) times SimpleConvNet's step on ours, TF.js, jax-js and NumPy; its peers
  * take seconds a step on a software adapter, so it runs only when asked for (`--only conv`).
  */
-export const SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'overhead', 'crossover', 'long-run', 'conv'] as const;
+export const SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'overhead', 'crossover', 'host', 'long-run', 'conv'] as const;
 /** TF.js runs only in the browser, so the matmul comparison with it is a browser section. */
-export const BROWSER_SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'matmul-vs-tfjs', 'overhead', 'crossover'] as const;
+export const BROWSER_SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'matmul-vs-tfjs', 'overhead', 'crossover', 'host'] as const;
 export type Section = (typeof SECTIONS)[number] | (typeof BROWSER_SECTIONS)[number];
 
 export interface BenchOptions {

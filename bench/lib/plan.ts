@@ -1,5 +1,6 @@
 import { CONV_ENGINES, type ConvPlan } from './conv-bench.js';
 import type { GpuVsCpuPlan } from './gpu-vs-cpu.js';
+import type { HostTimePlan } from './host-time.js';
 
 /**
  * How much each measurement runs. Every training engine gets the same counts, so all of them
@@ -45,6 +46,8 @@ export interface Plan {
   longRunSteps: number;
   /** Our GPU device against our CPU device, interleaved (the GPU-not-slower target). */
   gpuVsCpu: GpuVsCpuPlan;
+  /** Host time to record and submit one step, per net and path (#16). */
+  hostTime: HostTimePlan;
   /** SimpleConvNet's step on every engine, interleaved (the conv section, not run by default). */
   conv: ConvPlan;
 }
@@ -78,6 +81,7 @@ export const FULL_PLAN: Plan = {
   matmulVsTfjs: { sizes: [256, 512, 1024], reps: 5, sampleMs: 500, budgetMs: 60_000, variantBudgetMs: 10_000 },
   longRunSteps: 10_000,
   gpuVsCpu: { warmup: 5, rounds: 9, window: 100, stepRounds: 31 },
+  hostTime: { warmup: 10, mlpSteps: 300, convWarmup: 5, convSteps: 20, convBatch: 100, syncEvery: 10 },
   // The peers take 2–11 s a step on a software adapter: 3 timed steps after 1 warm-up keep the
   // section near two minutes on a quiet machine; ours and NumPy take 11.
   conv: {
@@ -105,6 +109,7 @@ export const QUICK_PLAN: Plan = {
   matmulVsTfjs: { sizes: [256], reps: 2, sampleMs: 50, budgetMs: 10_000, variantBudgetMs: 2_000 },
   longRunSteps: 20,
   gpuVsCpu: { warmup: 1, rounds: 2, window: 4, stepRounds: 2 },
+  hostTime: { warmup: 4, mlpSteps: 20, convWarmup: 4, convSteps: 2, convBatch: 10, syncEvery: 10 },
   conv: { ...FULL_PLAN.conv, batch: 10, warmup: 1, steps: 2, slowSteps: 1 },
 };
 

@@ -1,6 +1,7 @@
 import type { AdapterDescription } from 'webgpu-backprop';
 import type { ConvBenchResult } from './conv-bench.js';
 import type { GpuVsCpuResult } from './gpu-vs-cpu.js';
+import type { HostTimeResult } from './host-time.js';
 import type { LongRunResult } from './long-run.js';
 import type { CrossoverResult } from './crossover.js';
 import type { KernelResult } from './kernels.js';
@@ -59,6 +60,8 @@ export interface BenchResult {
   engine_errors: Record<string, string>;
   /** Our GPU device against our CPU device, timed interleaved. */
   gpu_vs_cpu?: GpuVsCpuResult;
+  /** Host time to record and submit one step, and dispatches per step, per net and path. */
+  host_time?: HostTimeResult;
   kernels?: KernelResult[];
   /** Browser only: our matmul against TF.js webgpu's tf.matMul on the same adapter, n×n·n×n. */
   matmul_vs_tfjs?: MatmulVsTfjs;
@@ -128,6 +131,7 @@ export function settingsOf(plan: Plan, data: { source: string; trainCount: numbe
     sync_window: plan.train.window,
     timed_windows: plan.train.windows,
     gpu_vs_cpu: plan.gpuVsCpu,
+    host_time: plan.hostTime,
     kernel_reps: plan.reps,
     kernel_budget_ms: plan.kernelBudgetMs,
   };

@@ -3,6 +3,7 @@ import type { CrossoverResult } from './crossover.js';
 import type { DataSource } from './data.js';
 import type { EngineName } from './engine.js';
 import type { GpuVsCpuResult } from './gpu-vs-cpu.js';
+import type { HostTimeResult } from './host-time.js';
 import type { KernelResult } from './kernels.js';
 import type { MatmulVsTfjs } from './matmul-vs-tfjs.js';
 import type { OverheadResult } from './overhead.js';
@@ -17,7 +18,8 @@ export type PageTask =
   | { kind: 'matmul-vs-tfjs'; plan: Plan }
   | { kind: 'overhead'; plan: Plan }
   | { kind: 'crossover'; plan: Plan; data: DataSource }
-  | { kind: 'gpu-vs-cpu'; plan: Plan; data: DataSource };
+  | { kind: 'gpu-vs-cpu'; plan: Plan; data: DataSource }
+  | { kind: 'host'; plan: Plan; data: DataSource };
 
 export interface PageInfo {
   /** The adapter navigator.gpu offers (what ours and the WebGPU peers get), or null. */
@@ -35,6 +37,7 @@ export interface PageResults {
   overhead: OverheadResult;
   crossover: CrossoverResult;
   'gpu-vs-cpu': GpuVsCpuResult;
+  host: HostTimeResult;
 }
 
 export interface BenchPageApi {

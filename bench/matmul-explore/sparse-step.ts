@@ -125,8 +125,12 @@ const cpuPerWindow = new Map<TrainingEngine, number[]>(engines.map((e) => [e, []
 const warmStart = next;
 for (const e of engines) {
   next = warmStart;
-  for (let i = 0; i < 3; i++) e.step(take());
-  // The last warm-up step's dispatches show the sparse path is taken.
+  // The last warm-up step's dispatches show the sparse path is taken (traced for that step only).
+  for (let i = 0; i < 3; i++) {
+    ctx.tracing = e === engines[2] && i === 2;
+    e.step(take());
+  }
+  ctx.tracing = false;
   if (e === engines[2]) for (const d of ctx.lastTrace) console.log(`  sparse step: ${d.kernel} ${d.shapes}`);
   losses.set(e, await e.readLoss());
 }

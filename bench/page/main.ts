@@ -6,6 +6,7 @@ import { adapterLabel, CpuBackend, describeAdapter, fetchMnist, openBrowserGpu, 
 import { defaultMatmulVariant, MATMUL_VARIANTS } from 'webgpu-backprop/kernels';
 import { crossoverBench } from '../lib/crossover.js';
 import { crossoverSvg } from '../lib/crossover-svg.js';
+import { hostTimeBench } from '../lib/host-time.js';
 import { batchSchedule, syntheticData, type BenchData, type DataSource } from '../lib/data.js';
 import type { EngineName, TrainingEngine } from '../lib/engine.js';
 import { kernelBench } from '../lib/kernels.js';
@@ -113,6 +114,8 @@ async function run(task: PageTask): Promise<unknown> {
         return await matmulVsTfjsTask(await gpu(), task.plan);
       case 'overhead':
         return await overheadBench(await oursGpuBackend(await gpu()), task.plan);
+      case 'host':
+        return await hostTimeBench(await oursGpuBackend(await gpu()), (await loadData(task.data, task.plan)).mnist, task.plan.hostTime, task.plan.seed, log);
       case 'gpu-vs-cpu':
         return await oursGpuVsCpu(await gpu(), (await loadData(task.data, task.plan)).mnist, task.plan, log);
       case 'crossover': {

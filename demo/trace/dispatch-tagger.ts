@@ -54,6 +54,8 @@ export class DispatchTagger implements StepTracer {
   readonly dispatchUntagged: (d: Dispatch) => void;
 
   constructor(readonly ctx: GpuContext) {
+    // The trace is what the page shows: a context keeps none unless asked.
+    ctx.tracing = true;
     const dispatch = ctx.dispatch.bind(ctx);
     this.dispatchUntagged = dispatch;
     ctx.dispatch = (d: Dispatch) => {

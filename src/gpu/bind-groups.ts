@@ -1,12 +1,21 @@
+/** One level of the lookup from a pipeline and its buffers to their bind group. */
+interface GroupNode {
+  next?: Map<object, GroupNode>;
+  group?: GPUBindGroup;
+}
+
+/** Stands for an unused binding (a hole in the buffer list) in the lookup. */
+const HOLE = {};
+
 /**
  * Bind groups cached by pipeline and buffers. The pool hands a training step the same buffers
  * every time, so from the second step on every dispatch finds its bind group here instead of
- * creating one (creation is most of the CPU cost of recording a dispatch).
+ * creating one (creation is most of the CPU cost of recording a dispatch). The lookup goes
+ * through one map per binding, keyed by the buffer objects themselves: no key is built.
  */
 export class BindGroupCache {
-  private readonly groups = new Map<string, GPUBindGroup>();
-  private readonly ids = new WeakMap<object, number>();
-  private nextId = 1;
+  private groups = new Map<object, GroupNode>();
+  private count = 0;
   hits = 0;
   misses = 0;
 
@@ -20,39 +29,46 @@ export class BindGroupCache {
   ) {}
 
   get size(): number {
-    return this.groups.size;
+    return this.count;
   }
 
-  get(label: string, pipeline: GPUComputePipeline, entries: readonly (GPUBuffer | undefined)[]): GPUBindGroup {
-    let key = `${this.id(pipeline)}`;
-    for (const buffer of entries) key += buffer ? `,${this.id(buffer)}` : ',-';
-    let group = this.groups.get(key);
-    if (group) {
+  /**
+   * The group binding `uniform` at binding 0 and `buffers` at bindings 1, 2, … (undefined:
+   * unused) for `pipeline`; `label` names the kernel in errors.
+   */
+  get(label: string, pipeline: GPUComputePipeline, uniform: GPUBuffer, buffers: readonly (GPUBuffer | undefined)[]): GPUBindGroup {
+    let node: GroupNode | undefined = this.groups.get(pipeline);
+    if (!node) this.groups.set(pipeline, (node = {}));
+    node = step(node, uniform);
+    for (let i = 0; i < buffers.length; i++) node = step(node, buffers[i] ?? HOLE);
+    if (node.group) {
       this.hits += 1;
-      return group;
+      return node.group;
+    }
+    if (this.count >= BindGroupCache.LIMIT) {
+      this.clear();
+      return this.get(label, pipeline, uniform, buffers);
     }
     this.misses += 1;
-    if (this.groups.size >= BindGroupCache.LIMIT) this.groups.clear();
-    const bindings: GPUBindGroupEntry[] = [];
-    entries.forEach((buffer, binding) => {
-      if (buffer) bindings.push({ binding, resource: { buffer } });
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
+    buffers.forEach((buffer, i) => {
+      if (buffer) entries.push({ binding: i + 1, resource: { buffer } });
     });
-    group = this.guard(label, () => this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries: bindings }));
-    this.groups.set(key, group);
+    const group = this.guard(label, () => this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries }));
+    node.group = group;
+    this.count += 1;
     return group;
   }
 
   /** Forgets every group that names a buffer about to be destroyed (all of them: simplest and rare). */
   clear(): void {
-    this.groups.clear();
+    this.groups = new Map();
+    this.count = 0;
   }
+}
 
-  private id(o: object): number {
-    let id = this.ids.get(o);
-    if (id === undefined) {
-      id = this.nextId++;
-      this.ids.set(o, id);
-    }
-    return id;
-  }
+function step(node: GroupNode, key: object): GroupNode {
+  let next = node.next?.get(key);
+  if (!next) (node.next ??= new Map()).set(key, (next = {}));
+  return next;
 }

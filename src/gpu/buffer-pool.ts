@@ -15,6 +15,13 @@ export interface PoolStats {
   buffersAllocated: number;
 }
 
+/** A buffer the pool owns: its size, and whether a caller holds it (a second release is refused). */
+interface Held {
+  readonly buffer: GPUBuffer;
+  readonly size: number;
+  live: boolean;
+}
+
 /** Sizes are rounded up so that near-equal shapes share buffers; 256 also satisfies every alignment rule. */
 const GRANULE = 256;
 
@@ -23,11 +30,10 @@ const GRANULE = 256;
  * submit, so a steady training step allocates nothing. Reports bytes in use and bytes allocated.
  */
 export class BufferPool {
-  private readonly free = new Map<number, GPUBuffer[]>();
-  private pending: GPUBuffer[] = [];
-  private readonly owned = new Set<GPUBuffer>();
-  /** Handed out by acquire and not yet released: a second release of one is refused. */
-  private readonly live = new Set<GPUBuffer>();
+  private readonly free = new Map<number, Held[]>();
+  private pending: Held[] = [];
+  /** Every buffer the pool owns, with its size (kept here: `GPUBuffer.size` is a call into the browser or Dawn). */
+  private readonly owned = new Map<GPUBuffer, Held>();
   private inUse = 0;
   private inUseBytes = 0;
   private allocatedBytes = 0;
@@ -52,34 +58,37 @@ export class BufferPool {
     const size = BufferPool.roundSize(bytes);
     // First in, first out: a step that releases its buffers in the order it acquires them gets the
     // same buffer for the same role every other step, so bind groups made for it are reused.
-    let buffer = this.free.get(size)?.shift();
-    if (!buffer) {
-      buffer = this.guard(size, () => this.device.createBuffer({ size, usage: this.usage, label }));
-      this.owned.add(buffer);
+    let held = this.free.get(size)?.shift();
+    if (!held) {
+      const buffer = this.guard(size, () => this.device.createBuffer({ size, usage: this.usage, label }));
+      held = { buffer, size, live: false };
+      this.owned.set(buffer, held);
       this.allocatedBytes += size;
     }
-    this.live.add(buffer);
+    held.live = true;
     this.inUse += 1;
     this.inUseBytes += size;
     // Safe before the step's submit: a free buffer is never used by the unsubmitted encoder.
-    if (this.poison) this.device.queue.writeBuffer(buffer, 0, new Float32Array(size / 4).fill(NaN));
-    return buffer;
+    if (this.poison) this.device.queue.writeBuffer(held.buffer, 0, new Float32Array(size / 4).fill(NaN));
+    return held.buffer;
   }
 
   release(buffer: GPUBuffer): void {
-    if (!this.owned.has(buffer)) throw new Error('BufferPool.release: buffer does not belong to this pool');
-    if (!this.live.delete(buffer)) throw new Error('BufferPool.release: buffer was released twice');
+    const held = this.owned.get(buffer);
+    if (!held) throw new Error('BufferPool.release: buffer does not belong to this pool');
+    if (!held.live) throw new Error('BufferPool.release: buffer was released twice');
+    held.live = false;
     this.inUse -= 1;
-    this.inUseBytes -= buffer.size;
-    this.pending.push(buffer);
+    this.inUseBytes -= held.size;
+    this.pending.push(held);
   }
 
   /** Called after a submit: buffers released before it may now be reused. */
   recycle(): void {
-    for (const buffer of this.pending) {
-      const list = this.free.get(buffer.size);
-      if (list) list.push(buffer);
-      else this.free.set(buffer.size, [buffer]);
+    for (const held of this.pending) {
+      const list = this.free.get(held.size);
+      if (list) list.push(held);
+      else this.free.set(held.size, [held]);
     }
     this.pending = [];
   }
@@ -90,9 +99,9 @@ export class BufferPool {
    */
   trim(): void {
     for (const list of this.free.values()) {
-      for (const buffer of list) {
+      for (const { buffer, size } of list) {
         this.owned.delete(buffer);
-        this.allocatedBytes -= buffer.size;
+        this.allocatedBytes -= size;
         buffer.destroy();
       }
     }
@@ -109,9 +118,8 @@ export class BufferPool {
   }
 
   destroy(): void {
-    for (const buffer of this.owned) buffer.destroy();
+    for (const buffer of this.owned.keys()) buffer.destroy();
     this.owned.clear();
-    this.live.clear();
     this.free.clear();
     this.pending = [];
     this.inUse = this.inUseBytes = this.allocatedBytes = 0;

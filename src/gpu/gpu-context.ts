@@ -2,7 +2,7 @@ import type { AdapterDescription } from '../device/adapter-info.js';
 import { GpuError } from '../device/errors.js';
 import { BindGroupCache } from './bind-groups.js';
 import { BufferPool } from './buffer-pool.js';
-import { kernelName, PipelineCache, type KernelSpec } from './pipeline-cache.js';
+import { PipelineCache, type KernelEntry, type KernelSpec } from './pipeline-cache.js';
 import { UniformCache } from './uniforms.js';
 import { WaitPacer } from './wait-pacer.js';
 
@@ -46,25 +46,33 @@ export class GpuContext {
   readonly bindGroups: BindGroupCache;
   /** Bound where an entry point declares a storage binding it does not read in this variant. */
   readonly placeholder: GPUBuffer;
-  /** Dispatches recorded since the last submit. */
+  /** Dispatches recorded since the last submit, while tracing. */
   private trace: DispatchRecord[] = [];
-  /** Dispatches of the last submit. */
+  /** Dispatches of the last submit, while tracing (empty otherwise). */
   lastTrace: readonly DispatchRecord[] = [];
-  tracing = true;
+  /**
+   * Keep a record of every dispatch (`lastTrace`): off unless asked for (the demo's trace panel,
+   * tests that look at which kernels ran), as a steady training step does not need it.
+   */
+  tracing = false;
   submits = 0;
   /** Compute dispatches recorded since the context was made (empty grids are not dispatched and not counted). */
   dispatches = 0;
+  /** The adapter's maxStorageBufferBindingSize, read once: every tensor is checked against it. */
+  readonly maxStorageBufferBindingSize: number;
 
   /** Sleeps through most of a wait instead of polling, where polling steals the shaders' cores. */
   readonly pacer: WaitPacer;
   /** Dispatches recorded since the last submit and a hash of their pipelines and grids, for the pacer. */
   private recorded = 0;
   private signature = 0;
-  private readonly pipelineIds = new Map<string, number>();
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  /** The pipeline the open pass has set last: a dispatch of the same one does not set it again. */
+  private passPipeline: GPUComputePipeline | null = null;
   private readonly staging = new Map<number, GPUBuffer[]>();
+  private readonly submitHooks = new Set<() => void>();
   /** The first WebGPU error not yet reported, with what we were doing when it happened. */
   private fault: string | null = null;
   private lostReason: string | null = null;
@@ -82,6 +90,7 @@ export class GpuContext {
     this.pipelines = new PipelineCache(device, (name, create) => this.scoped(`compiling ${name}`, create));
     this.uniforms = new UniformCache(device);
     this.bindGroups = new BindGroupCache(device, (name, create) => this.scoped(`binding buffers for ${name}`, create));
+    this.maxStorageBufferBindingSize = device.limits.maxStorageBufferBindingSize;
     this.placeholder = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'placeholder' });
     device.addEventListener('uncapturederror', (event) => {
       const error = (event as GPUUncapturedErrorEvent).error;
@@ -107,20 +116,22 @@ export class GpuContext {
   /** Records one compute dispatch into the step's encoder. */
   dispatch(d: Dispatch): void {
     this.checkHealthy();
-    const name = kernelName(d.kernel);
-    checkAliasing(name, d);
-    const pipeline = this.pipelines.get(d.kernel);
-    const bindGroup = this.bindGroups.get(name, pipeline, [this.uniforms.get(d.params), ...d.buffers]);
+    const kernel = this.pipelines.entry(d.kernel);
+    checkAliasing(kernel, d);
+    const bindGroup = this.bindGroups.get(kernel.name, kernel.pipeline, this.uniforms.get(d.params, kernel), d.buffers);
     const [x, y = 1, z = 1] = d.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
     const pass = this.computePass();
-    pass.setPipeline(pipeline);
+    if (this.passPipeline !== kernel.pipeline) {
+      pass.setPipeline(kernel.pipeline);
+      this.passPipeline = kernel.pipeline;
+    }
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.recorded += 1;
     this.dispatches += 1;
-    this.signature = mix(mix(mix(mix(this.signature, this.pipelineId(name)), x), y), z);
-    if (this.tracing) this.trace.push({ kernel: name, shapes: d.shapes, workgroups: [x, y, z] });
+    this.signature = mix(mix(mix(mix(this.signature, kernel.id), x), y), z);
+    if (this.tracing) this.trace.push({ kernel: kernel.name, shapes: d.shapes, workgroups: [x, y, z] });
   }
 
   /** Records a copy of `bytes` from src (at srcOffset) to dst (at dstOffset); offsets and size are multiples of 4. */
@@ -131,9 +142,21 @@ export class GpuContext {
   }
 
   /** Submits everything recorded since the last submit, as one command buffer. */
+  /**
+   * Runs `hook` right before every submit, until the returned function is called: where a
+   * recorder writes, in one `queue.writeBuffer`, data that the commands recorded since the last
+   * submit read (the fused step's minibatch indices of several steps). A write runs before any
+   * command buffer submitted after it.
+   */
+  beforeSubmit(hook: () => void): () => void {
+    this.submitHooks.add(hook);
+    return () => this.submitHooks.delete(hook);
+  }
+
   submit(): void {
     this.checkHealthy();
     this.endPass();
+    for (const hook of this.submitHooks) hook();
     if (this.encoder) {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
@@ -216,6 +239,7 @@ export class GpuContext {
       // What was recorded since the last submit may reference the failed object: drop it rather
       // than let the next submit fail again for the same cause.
       this.pass = null;
+      this.passPipeline = null;
       this.encoder = null;
       this.trace = [];
       this.recorded = 0;
@@ -225,28 +249,23 @@ export class GpuContext {
     }
   }
 
-  private pipelineId(name: string): number {
-    let id = this.pipelineIds.get(name);
-    if (id === undefined) {
-      id = this.pipelineIds.size + 1;
-      this.pipelineIds.set(name, id);
-    }
-    return id;
-  }
-
   private commandEncoder(): GPUCommandEncoder {
     this.encoder ??= this.device.createCommandEncoder();
     return this.encoder;
   }
 
   private computePass(): GPUComputePassEncoder {
-    this.pass ??= this.commandEncoder().beginComputePass();
+    if (!this.pass) {
+      this.pass = this.commandEncoder().beginComputePass();
+      this.passPipeline = null;
+    }
     return this.pass;
   }
 
   private endPass(): void {
     this.pass?.end();
     this.pass = null;
+    this.passPipeline = null;
   }
 
   private takeStaging(size: number): GPUBuffer {
@@ -273,24 +292,17 @@ function mix(hash: number, word: number): number {
  * same dispatch; Dawn reports it only when the step is submitted, without saying which kernel.
  * Catching it here names the kernel. Output bindings are read from the WGSL source.
  */
-function checkAliasing(name: string, d: Dispatch): void {
-  const outputs = outputBindings(d.kernel.code);
-  d.buffers.forEach((buffer, i) => {
-    if (!buffer || !outputs.has(i + 1)) return;
-    const other = d.buffers.findIndex((b, j) => b === buffer && j !== i);
-    if (other >= 0) {
-      throw new GpuError(`${name}: the same buffer is bound as output (binding ${i + 1}) and as binding ${other + 1}; an op cannot write in place into its own input`);
+function checkAliasing(kernel: KernelEntry, d: Dispatch): void {
+  const buffers = d.buffers;
+  // Outputs ascending: the first one bound twice is the one named, as a scan of the bindings finds it.
+  for (const binding of kernel.outputs) {
+    const i = binding - 1;
+    const buffer = buffers[i];
+    if (!buffer) continue;
+    for (let j = 0; j < buffers.length; j++) {
+      if (j !== i && buffers[j] === buffer) {
+        throw new GpuError(`${kernel.name}: the same buffer is bound as output (binding ${i + 1}) and as binding ${j + 1}; an op cannot write in place into its own input`);
+      }
     }
-  });
-}
-
-const outputCache = new Map<string, Set<number>>();
-
-function outputBindings(code: string): Set<number> {
-  let set = outputCache.get(code);
-  if (!set) {
-    set = new Set([...code.matchAll(/@binding\((\d+)\)\s*var<storage,\s*read_write>/g)].map((m) => Number(m[1])));
-    outputCache.set(code, set);
   }
-  return set;
 }

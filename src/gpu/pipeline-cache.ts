@@ -18,6 +18,27 @@ export function kernelName(spec: KernelSpec): string {
   return flags ? `${name}[${flags}]` : name;
 }
 
+/** What a dispatch needs of its kernel, resolved once per pipeline (see PipelineCache.entry). */
+export interface KernelEntry {
+  /** kernelName of the spec. */
+  readonly name: string;
+  readonly pipeline: GPUComputePipeline;
+  /** A small number per pipeline, in order of first use: what the wait pacer's submit signature hashes. */
+  readonly id: number;
+  /** The storage bindings the kernel writes (declared read_write in its WGSL), ascending. */
+  readonly outputs: readonly number[];
+}
+
+/**
+ * One level of the lookup from a spec to its entry: by variant, then by each override constant
+ * (name, then value) in the spec's own order. A path that ends holds the entry.
+ */
+interface SpecNode {
+  entry?: KernelEntry;
+  variants?: Map<string, SpecNode>;
+  constants?: Map<string, Map<number, SpecNode>>;
+}
+
 /**
  * Compiles each pipeline once. `prepare` compiles a list asynchronously up front so the first
  * step neither stalls nor freezes a page; `get` compiles synchronously only what was missed.
@@ -25,6 +46,13 @@ export function kernelName(spec: KernelSpec): string {
 export class PipelineCache {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly entries = new Map<string, KernelEntry>();
+  /**
+   * Specs by their parts (code, entry point, variant, constants), so that a launcher's fresh
+   * spec object finds its entry without building its name: kernelName is most of a warm
+   * dispatch's JavaScript otherwise.
+   */
+  private readonly specs = new Map<string, Map<string, SpecNode>>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -37,13 +65,21 @@ export class PipelineCache {
   }
 
   get(spec: KernelSpec): GPUComputePipeline {
-    const name = kernelName(spec);
-    let pipeline = this.pipelines.get(name);
-    if (!pipeline) {
-      pipeline = this.guard(name, () => this.device.createComputePipeline(this.descriptor(spec, name)));
-      this.pipelines.set(name, pipeline);
+    return this.entry(spec).pipeline;
+  }
+
+  /** The spec's name, pipeline (compiled now if `prepare` did not) and output bindings. */
+  entry(spec: KernelSpec): KernelEntry {
+    let node = this.specs.get(spec.code)?.get(spec.entryPoint);
+    if (node && spec.variant !== undefined) node = node.variants?.get(spec.variant);
+    const c = spec.constants;
+    if (node && c) {
+      for (const k in c) {
+        node = node.constants?.get(k)?.get(Number(c[k]));
+        if (!node) break;
+      }
     }
-    return pipeline;
+    return node?.entry ?? this.insert(spec);
   }
 
   async prepare(specs: KernelSpec[]): Promise<void> {
@@ -62,6 +98,37 @@ export class PipelineCache {
     );
   }
 
+  /** The slow path of `entry`: names the spec, compiles its pipeline if needed, files the path to it. */
+  private insert(spec: KernelSpec): KernelEntry {
+    const name = kernelName(spec);
+    let entry = this.entries.get(name);
+    if (!entry) {
+      let pipeline = this.pipelines.get(name);
+      if (!pipeline) {
+        pipeline = this.guard(name, () => this.device.createComputePipeline(this.descriptor(spec, name)));
+        this.pipelines.set(name, pipeline);
+      }
+      entry = { name, pipeline, id: this.entries.size + 1, outputs: outputBindings(spec.code) };
+      this.entries.set(name, entry);
+    }
+    let byEntry = this.specs.get(spec.code);
+    if (!byEntry) this.specs.set(spec.code, (byEntry = new Map()));
+    let node = byEntry.get(spec.entryPoint);
+    if (!node) byEntry.set(spec.entryPoint, (node = {}));
+    if (spec.variant !== undefined) node = child((node.variants ??= new Map()), spec.variant);
+    const c = spec.constants;
+    if (c) {
+      for (const k in c) {
+        const constants: Map<string, Map<number, SpecNode>> = (node.constants ??= new Map());
+        let values: Map<number, SpecNode> | undefined = constants.get(k);
+        if (!values) constants.set(k, (values = new Map()));
+        node = child(values, Number(c[k]));
+      }
+    }
+    node.entry = entry;
+    return entry;
+  }
+
   private descriptor(spec: KernelSpec, name: string): GPUComputePipelineDescriptor {
     let module = this.modules.get(spec.code);
     if (!module) {
@@ -73,4 +140,16 @@ export class PipelineCache {
       : undefined;
     return { label: name, layout: 'auto', compute: { module, entryPoint: spec.entryPoint, constants } };
   }
+}
+
+function child<K>(map: Map<K, SpecNode>, key: K): SpecNode {
+  let node = map.get(key);
+  if (!node) map.set(key, (node = {}));
+  return node;
+}
+
+/** The storage bindings a WGSL source declares read_write, ascending. */
+function outputBindings(code: string): number[] {
+  const found = [...code.matchAll(/@binding\((\d+)\)\s*var<storage,\s*read_write>/g)].map((m) => Number(m[1]));
+  return [...new Set(found)].sort((a, b) => a - b);
 }

@@ -40,7 +40,7 @@ export class GpuTensor implements Tensor {
   static empty(ctx: GpuContext, shape: Shape, dtype: GpuDType = 'f32'): GpuTensor {
     checkShape(shape, 'GpuTensor');
     const bytes = sizeOf(shape) * 4;
-    const limit = ctx.limits.maxStorageBufferBindingSize;
+    const limit = ctx.maxStorageBufferBindingSize;
     if (bytes > limit) {
       throw new ShapeError(
         `GpuTensor ${shapeStr(shape)} needs ${bytes} bytes, over this adapter's maxStorageBufferBindingSize of ${limit}`,
@@ -69,7 +69,7 @@ export class GpuTensor implements Tensor {
   }
 
   write(data: ArrayLike<number>): void {
-    const typed = this.dtype === 'u32' ? Uint32Array.from(data) : data instanceof Float32Array ? data : Float32Array.from(data);
+    const typed = this.dtype === 'u32' ? (data instanceof Uint32Array ? data : Uint32Array.from(data)) : data instanceof Float32Array ? data : Float32Array.from(data);
     this.ctx.device.queue.writeBuffer(this.buffer, 0, typed.buffer, typed.byteOffset, this.size * 4);
   }
 

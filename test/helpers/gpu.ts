@@ -6,13 +6,15 @@ import type { GpuContext } from '../../src/gpu/gpu-context.js';
 
 /**
  * One device per test file, destroyed after it: Dawn keeps a thread polling while a device
- * lives, so a forgotten device keeps the worker busy.
+ * lives, so a forgotten device keeps the worker busy. Its dispatch trace is on (a context's is
+ * off unless asked for): tests check which kernels a step ran in `ctx.lastTrace`.
  */
 export function useGpu(options: GpuBackendOptions = {}): { ctx: () => GpuContext; gpu: () => GpuBackend } {
   let ctx: GpuContext | undefined;
   let gpu: GpuBackend | undefined;
   beforeAll(async () => {
     ctx = await openNodeGpu();
+    ctx.tracing = true;
     gpu = new GpuBackend(ctx, options);
   });
   afterAll(() => ctx?.destroy());
