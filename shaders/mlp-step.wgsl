@@ -112,6 +112,9 @@ struct Params {
   // The software variant's lists in scratch (see src/kernels/mlp-step.ts): each panel lane's
   // nonzero words, and each pixel block's batch rows with ink (hardware: unused).
   c1: f32, c2: f32, rowLists: u32, colLists: u32,
+  // Where this step's batch starts in `indices`: the Trainer uploads the indices of all the
+  // steps of a submit in one write (src/train/mlp-step.ts).
+  first: u32, _p0: u32, _p1: u32, _p2: u32,
   table: array<Layer, MAX_LAYERS>,
 }
 
@@ -120,6 +123,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> pixels: array<u32>;
 @group(0) @binding(2) var<storage, read> labels: array<u32>;
 @group(0) @binding(3) var<storage, read> indices: array<u32>;
+
+/** The dataset row of batch row n. */
+fn sourceRow(n: u32) -> u32 {
+  return indices[p.first + n];
+}
 @group(0) @binding(4) var<storage, read_write> theta: array<f32>;
 @group(0) @binding(5) var<storage, read_write> scratch: array<f32>;
 // The optimizer's state: slot 0 at [0, size), slot 1 at [size, 2·size); with WRITE_GRAD, the
@@ -304,7 +312,7 @@ fn mlp_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   if (n0 >= p.batch) { return; }
   let n = n0 + vec4u(0u, 1u, 2u, 3u);
   // Rows past the batch (its last group of 4) read the last row's data; nothing of theirs is stored.
-  let rows = Rows(n0, n < vec4u(p.batch), vec4u(indices[n.x], indices[min(n.y, p.batch - 1u)], indices[min(n.z, p.batch - 1u)], indices[min(n.w, p.batch - 1u)]));
+  let rows = Rows(n0, n < vec4u(p.batch), vec4u(sourceRow(n.x), sourceRow(min(n.y, p.batch - 1u)), sourceRow(min(n.z, p.batch - 1u)), sourceRow(min(n.w, p.batch - 1u))));
   firstLayer(rows, lid, &bufA);
   workgroupBarrier();
   // Forward: layer l (from 1) reads A and writes B when l is odd, the other way when even.
@@ -359,7 +367,7 @@ fn inputs4(l: u32, n: u32, i0: u32) -> vec4f {
   let L = p.table[l];
   if (i0 >= L.inputs) { return vec4f(1.0); }
   if (l == 0u) {
-    let word = pixels[(indices[n] * p.features + i0) / 4u];
+    let word = pixels[(sourceRow(n) * p.features + i0) / 4u];
     return vec4f(vec4u(word, word >> 8u, word >> 16u, word >> 24u) & vec4u(0xffu)) / 255.0;
   }
   let prev = p.table[l - 1u];

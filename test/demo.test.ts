@@ -144,10 +144,10 @@ describe('demo page', () => {
       expect(trace.traceKernels.some((k) => k.startsWith('backward:Relu 1:'))).toBe(true);
       // Below it the same step fused: the row kernel, then the update with the optimizer's rule.
       const fused = await waitFor(page, 'the fused trace', (x) => Array.isArray(x.fusedTrace), 30_000);
-      expect(fused.fusedTrace).toEqual([
-        'fused: rows, forward, softmax, backward:mlp-step.mlp_rows',
-        'fused: gradients, SGD:mlp-step.mlp_update[RULE=0]',
-      ]);
+      // (SwiftShader runs the software form: mlp_rows_sw and mlp_update_sw.)
+      expect(fused.fusedTrace).toHaveLength(2);
+      expect(fused.fusedTrace![0]).toMatch(/^fused: rows, forward, softmax, backward:mlp-step\.mlp_rows(_sw)?\b/);
+      expect(fused.fusedTrace![1]).toMatch(/^fused: gradients, SGD:mlp-step\.mlp_update(_sw)?\b.*\[RULE=0\]$/);
       expect(await page.textContent('#fused-trace')).toMatch(/^2 dispatches for the same step/);
       // The benchmarks' crossover chart, from the committed result files.
       expect(await page.locator('#crossover-select option').count()).toBeGreaterThan(0);

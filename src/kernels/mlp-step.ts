@@ -172,8 +172,8 @@ export function mlpLayout(widths: readonly number[], activations: readonly MlpAc
 }
 
 /** The uniform Params of shaders/mlp-step.wgsl. */
-function params(layout: MlpLayout, lr = 0, c: readonly number[] = []): number[] {
-  const words = [layout.batch, layout.layers.length, layout.features, layout.size, layout.losses, f32bits(1 / layout.batch), f32bits(lr), f32bits(c[0] ?? 0), f32bits(c[1] ?? 0), f32bits(c[2] ?? 0), layout.rowLists, layout.colLists];
+function params(layout: MlpLayout, first: number, lr = 0, c: readonly number[] = []): number[] {
+  const words = [layout.batch, layout.layers.length, layout.features, layout.size, layout.losses, f32bits(1 / layout.batch), f32bits(lr), f32bits(c[0] ?? 0), f32bits(c[1] ?? 0), f32bits(c[2] ?? 0), layout.rowLists, layout.colLists, first, 0, 0, 0];
   for (let l = 0; l < MLP_MAX_LAYERS; l++) {
     const L = layout.layers[l];
     const act = L?.activation === 'relu' ? 1 : L?.activation === 'sigmoid' ? 2 : 0;
@@ -217,7 +217,7 @@ export function mlpRowsSource(t: MlpTiling): string {
     '  let base = p.colLists + c * (p.batch + 1u);',
     '  var count = 0u;',
     '  for (var n = 0u; n < p.batch; n++) {',
-    '    let s = indices[n] * words;',
+    '    let s = sourceRow(n) * words;',
     `    let ink = ${K.map((k) => `pixels[s + q${k}]`).join(' | ')};`,
     '    scratch[base + 1u + count] = f32(n);',
     '    count += select(0u, 1u, ink != 0u);',
@@ -237,7 +237,7 @@ export function mlpRowsSource(t: MlpTiling): string {
     `  let n0 = group * ${t.rows}u;`,
     // Rows past the batch (its last panel) compute the last row again; nothing of theirs is stored.
     ...R.map((r) => `  let row${r} = min(n0 + ${r}u, p.batch - 1u);`),
-    ...R.map((r) => `  let s${r} = indices[row${r}] * words;`),
+    ...R.map((r) => `  let s${r} = sourceRow(row${r}) * words;`),
     // This invocation's list of the panel's nonzero words (every store lands; the count moves on ink).
     `  let lb = p.rowLists + (group * ${t.wg}u + lid) * words;`,
     '  var count = 0u;',
@@ -310,7 +310,7 @@ export function mlpRowsSource(t: MlpTiling): string {
     '      var total = 0.0;',
     '      for (var c = 0u; c < classes; c++) { total += exp(scratch[at + c] - mx); }',
     '      let inv = 1.0 / total;',
-    '      let label = labels[indices[n]];',
+    '      let label = labels[sourceRow(n)];',
     '      let zt = scratch[at + min(label, classes - 1u)];',
     '      for (var c = 0u; c < classes; c++) {',
     '        let d = (exp(scratch[at + c] - mx) * inv - select(0.0, 1.0, c == label)) * p.invBatch;',
@@ -400,7 +400,7 @@ export function mlpUpdateSource(t: MlpTiling): string {
     ...K.map((k) => `  let q${k} = min(pc * ${K.length}u + ${k}u, words - 1u);`),
     '  for (var e = 0u; e < count; e++) {',
     '    let n = u32(scratch[lb + 1u + e]);',
-    '    let s = indices[n] * words;',
+    '    let s = sourceRow(n) * words;',
     '    let dr = L.d + n * out;',
     ...J.map((j) => `    let d${j} = scratch[dr + col${j}];`),
     ...K.map((k) => `    let x${k} = pixels[s + q${k}];`),
@@ -460,15 +460,15 @@ export interface MlpData {
 }
 
 /**
- * Records mlp_rows: for each of the batch's rows (dataset rows `indices`), the forward, the
- * softmax-with-loss and the backward, filed into scratch (see MlpLayout).
+ * Records mlp_rows: for each of the batch's rows (dataset rows indices[first ..]), the forward,
+ * the softmax-with-loss and the backward, filed into scratch (see MlpLayout).
  */
-export function mlpRowsGpu(ctx: GpuContext, layout: MlpLayout, data: MlpData, indices: GpuTensor, theta: GpuTensor, scratch: GpuTensor): void {
+export function mlpRowsGpu(ctx: GpuContext, layout: MlpLayout, data: MlpData, indices: GpuTensor, theta: GpuTensor, scratch: GpuTensor, first = 0): void {
   const widths = [layout.features, ...layout.layers.map((l) => l.outputs)].join('→');
   const software = layout.variant === 'software';
   ctx.dispatch({
     kernel: mlpRowsKernel(layout),
-    params: params(layout),
+    params: params(layout, first),
     buffers: [data.pixels.buffer, data.labels.buffer, indices.buffer, theta.buffer, scratch.buffer],
     workgroups: software ? grid1d(layout.panels + layout.columnGroups, 1) : grid1d(layout.panels * WG, WG),
     shapes: `bytes, idx[${layout.batch}], θ[${layout.size}] (${widths}) → activations, gradients, losses[${layout.batch}]`,
@@ -479,7 +479,7 @@ export function mlpRowsGpu(ctx: GpuContext, layout: MlpLayout, data: MlpData, in
  * Records mlp_update: every parameter's gradient summed over the batch from scratch, then the
  * rule in place on theta and state (slot s of the rule at state[s·size ..]), and the batch-mean
  * loss into `loss` [1]. With `grads` (then no state) it writes the gradient there instead and
- * moves nothing.
+ * moves nothing. The batch's rows are indices[first ..], as mlpRowsGpu's.
  */
 export function mlpUpdateGpu(
   ctx: GpuContext,
@@ -493,16 +493,17 @@ export function mlpUpdateGpu(
   state: GpuTensor | undefined,
   loss: GpuTensor,
   grads?: GpuTensor,
+  first = 0,
 ): void {
   const [lr, ...c] = rule === 'sgd' ? [hyper.lr] : optimizerUniform(rule, hyper);
-  const first = layout.layers[0]!;
+  const firstLayer = layout.layers[0]!;
   ctx.dispatch({
     kernel: mlpUpdateKernel(rule, !!grads, layout),
-    params: params(layout, lr, c),
+    params: params(layout, first, lr, c),
     buffers: [data.pixels.buffer, undefined, indices.buffer, theta.buffer, scratch.buffer, (grads ?? state)?.buffer ?? ctx.placeholder, loss.buffer],
     workgroups: grid1d(layout.invocations, layout.variant === 'software' ? layout.tiling!.wgu : WG),
     shapes: grads
-      ? `∇θ[${layout.size}] ← bytes x δ (${first.inputs}→…), loss`
+      ? `∇θ[${layout.size}] ← bytes x δ (${firstLayer.inputs}→…), loss`
       : `${rule}${rule === 'adam' ? ` t=${hyper.step}` : ''}: θ[${layout.size}]${state ? `, state${dims(state.shape)}` : ''} ← bytes x δ, loss`,
   });
 }

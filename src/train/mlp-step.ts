@@ -76,6 +76,16 @@ export function planFusedStep<T extends Tensor>(net: unknown, optimizer: Optimiz
   );
 }
 
+/** Steps whose minibatch indices share one buffer (one write before the submit that runs them). */
+const STEPS_PER_INDEX_BUFFER = 32;
+
+/** The minibatch indices of steps recorded since the last submit, written right before it. */
+interface StagedIndices {
+  tensor: GpuTensor;
+  values: Uint32Array;
+  steps: number;
+}
+
 /** See the module comment. Made by planFusedStep. */
 export class FusedMlpStep {
   private readonly theta: GpuTensor;
@@ -84,6 +94,8 @@ export class FusedMlpStep {
   private readonly loss: GpuTensor;
   /** Where each parameter starts in theta (and in each slot of state), in f32 words. */
   private readonly offsets: number[];
+  private staged: StagedIndices[] = [];
+  private readonly unhook: () => void;
 
   constructor(
     private readonly backend: GpuBackend,
@@ -105,6 +117,20 @@ export class FusedMlpStep {
       at += p.value.size;
       return o;
     });
+    this.unhook = ctx.beforeSubmit(() => this.writeIndices());
+  }
+
+  /**
+   * One write per buffer of the indices of every step recorded since the last submit, just
+   * before it: a submit of K steps uploads its minibatches once, not K times.
+   */
+  private writeIndices(): void {
+    for (const g of this.staged) {
+      this.backend.ctx.device.queue.writeBuffer(g.tensor.buffer, 0, g.values, 0, g.steps * this.layout.batch);
+      // Back to the pool, which hands it out again only after this submit.
+      g.tensor.dispose();
+    }
+    this.staged = [];
   }
 
   /** The update rule's state tensors of each parameter, made (zeros) where the optimizer has none yet. */
@@ -148,14 +174,22 @@ export class FusedMlpStep {
   step(indices: Uint32Array, tracer: StepTracer = NO_TRACER): GpuTensor {
     this.checkRows(indices);
     const ctx = this.backend.ctx;
-    const idx = GpuTensor.from(ctx, indices, [indices.length], 'u32');
+    const batch = this.layout.batch;
+    let group = this.staged.at(-1);
+    if (!group || group.steps === STEPS_PER_INDEX_BUFFER) {
+      group = { tensor: GpuTensor.empty(ctx, [STEPS_PER_INDEX_BUFFER * batch], 'u32'), values: new Uint32Array(STEPS_PER_INDEX_BUFFER * batch), steps: 0 };
+      this.staged.push(group);
+    }
+    const first = group.steps * batch;
+    group.values.set(indices, first);
+    group.steps += 1;
+    const idx = group.tensor;
     const data = this.train.resident;
-    tracer.label('forward', 'fused: rows, forward, softmax, backward', () => mlpRowsGpu(ctx, this.layout, data, idx, this.theta, this.scratch));
+    tracer.label('forward', 'fused: rows, forward, softmax, backward', () => mlpRowsGpu(ctx, this.layout, data, idx, this.theta, this.scratch, first));
     const hyper = this.optimizer.countUpdate();
     tracer.label('update', `fused: gradients, ${this.optimizer.name}`, () =>
-      mlpUpdateGpu(ctx, this.layout, this.optimizer.rule, hyper, data, idx, this.theta, this.scratch, this.state, this.loss),
+      mlpUpdateGpu(ctx, this.layout, this.optimizer.rule, hyper, data, idx, this.theta, this.scratch, this.state, this.loss, undefined, first),
     );
-    idx.dispose();
     return this.loss;
   }
 
@@ -185,6 +219,9 @@ export class FusedMlpStep {
   }
 
   dispose(): void {
+    // Steps recorded but not submitted still read their indices.
+    this.writeIndices();
+    this.unhook();
     for (const t of [this.theta, this.scratch, this.state, this.loss]) t?.dispose();
   }
 }

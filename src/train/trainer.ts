@@ -342,6 +342,8 @@ export class Trainer<T extends Tensor> {
     } finally {
       fused?.dispose();
     }
+    // A submit hands the fused step's buffers back to the pool for the next run.
+    if (fused) be.flush();
     this.release(good);
     return {
       learning: this.learningOf(losses.subarray(first, step), batchSize, epochs.at(-1)?.testAcc),
