@@ -56,8 +56,8 @@ describe('npm run bench -- --quick', () => {
     expect(result.engines['ours-gpu']!.test_accuracy).toBeCloseTo(result.engines['ours-cpu']!.test_accuracy, 2);
   });
 
-  it('times the GPU device against the CPU device interleaved, one paired ratio per round', () => {
-    const p = result.gpu_vs_cpu!;
+  it.each(['gpu_vs_cpu', 'gpu_vs_cpu_fused'] as const)('%s: times the GPU device (layer by layer, or the fused step) against the CPU device interleaved, one paired ratio per round', (key) => {
+    const p = result[key]!;
     expect(p, result.notes.join('; ')).toBeDefined();
     expect(p.window).toBe(4);
     expect(p.everyWindow.ratio.n).toBe(2);
@@ -111,6 +111,7 @@ describe('npm run bench -- --quick', () => {
     }
     expect(h.entries[7]!.batch).toBe(h.plan.convBatch);
     expect(stdout).toContain('host time (record + submit)');
+    expect(stdout).toContain('GPU device (fused step) vs CPU device, interleaved');
   });
 
   it('checks every kernel against the CPU before timing it', () => {
@@ -294,7 +295,7 @@ describe('npm run bench:browser -- --quick --only gpu-vs-cpu,host', () => {
     expect(p, result.notes.join('; ')).toBeDefined();
     expect(p.everyWindow.ratio.n).toBe(2);
     expect(Math.abs(p.lastLoss.gpu - p.lastLoss.cpu)).toBeLessThan(1e-3);
-    expect(r.stdout).toContain('GPU device vs CPU device, interleaved');
+    expect(r.stdout).toContain('GPU device (layer by layer) vs CPU device, interleaved');
     const h = result.host_time!;
     expect(h.entries).toHaveLength(8);
     for (const e of h.entries) {

@@ -5,6 +5,7 @@ import {
   GpuBackend,
   GpuDataset,
   MultiLayerNet,
+  planFusedStep,
   SGD,
   SimpleConvNet,
   Trainer,
@@ -105,11 +106,48 @@ export function oursCpu(mnist: Mnist, spec: ModelSpec): TrainingEngine {
   return oursEngine('ours-cpu', cpu, cpuDatasets(cpu, mnist), spec, CPU_HOW);
 }
 
-/** The gpu-vs-cpu section: our two devices on `ctx` and the CPU, the plan's batches, interleaved. */
-export async function oursGpuVsCpu(ctx: GpuContext, mnist: Mnist, plan: Plan, progress: (line: string) => void): Promise<GpuVsCpuResult> {
+const GPU_FUSED_HOW =
+  'GpuBackend: the same net and SGD through the fused step (planFusedStep: shaders/mlp-step.wgsl, the whole step in two dispatches, ' +
+  'the form for this adapter), one command buffer per step; the rows gathered from the resident bytes by the kernel itself';
+
+/** Ours on the GPU through the fused step (the Trainer's default for this net): the same net, SGD and batches. */
+export async function oursGpuFused(ctx: GpuContext, mnist: Mnist, spec: ModelSpec, batch: number): Promise<TrainingEngine> {
+  const gpu = await oursGpuBackend(ctx);
+  const data = gpuDatasets(gpu, mnist);
+  const net = new MultiLayerNet(gpu, { hiddenSizes: [spec.hidden], seed: spec.seed });
+  const sgd = new SGD(gpu, spec.lr);
+  const fused = planFusedStep(net, sgd, data.train, batch);
+  if (typeof fused === 'string') throw new Error(`ours-gpu-fused: ${fused}`);
+  fused.load();
+  let loss: GpuTensor | undefined;
+  return {
+    name: 'ours-gpu-fused',
+    label: gpu.label,
+    how: GPU_FUSED_HOW,
+    step(indices) {
+      loss = fused.step(indices);
+      gpu.flush();
+    },
+    async readLoss() {
+      if (!loss) throw new Error('ours-gpu-fused: readLoss before any step');
+      return (await gpu.read(loss))[0]!;
+    },
+    testAccuracy: () => {
+      fused.store();
+      return new Trainer(net, data.train, data.test, sgd).evaluate(data.test);
+    },
+    dispose: () => (fused.dispose(), net.dispose(), data.train.dispose(), data.test.dispose()),
+  };
+}
+
+/**
+ * The gpu-vs-cpu section: our two devices on `ctx` and the CPU, the plan's batches, interleaved;
+ * with `fused`, the GPU device runs the fused step instead of the layer-by-layer one.
+ */
+export async function oursGpuVsCpu(ctx: GpuContext, mnist: Mnist, plan: Plan, progress: (line: string) => void, fused = false): Promise<GpuVsCpuResult> {
   const spec = { hidden: plan.hidden, lr: plan.lr, seed: plan.seed };
   const batches = batchSchedule(plan.seed, mnist.train.count, plan.batch, gpuVsCpuBatches(plan.gpuVsCpu));
-  const gpu = await oursGpu(ctx, mnist, spec);
+  const gpu = fused ? await oursGpuFused(ctx, mnist, spec, plan.batch) : await oursGpu(ctx, mnist, spec);
   const cpu = oursCpu(mnist, spec);
   try {
     return await gpuVsCpu(gpu, cpu, batches, plan.gpuVsCpu, progress);

@@ -104,14 +104,14 @@ export function report(r: BenchResult): string {
   if (rows.length > 1) parts.push(table(rows), `ratios: our steps/s ÷ the engine's, syncing every step / every ${n} steps (above 1: ours is faster)`);
   for (const [name, why] of Object.entries(r.engine_errors)) parts.push(`${name}: not run: ${why}`);
 
-  const p = r.gpu_vs_cpu;
-  if (p) {
+  for (const [p, which] of [[r.gpu_vs_cpu, 'layer by layer'], [r.gpu_vs_cpu_fused, 'fused step']] as const) {
+    if (!p) continue;
     const row = (mode: string, t: typeof p.everyStep) => [
       mode, f(t.gpu.median), `${f(t.gpu.min, 1)}–${f(t.gpu.max, 1)}`, f(t.cpu.median), `${f(t.cpu.min, 1)}–${f(t.cpu.max, 1)}`,
       `${t.ratio.median}×`, `${t.ratio.min}–${t.ratio.max}`, t.ratio.n,
     ];
     parts.push(
-      'GPU device vs CPU device, interleaved (ms/step; ratio = CPU ms ÷ GPU ms per round, above 1: the GPU device is faster):',
+      `GPU device (${which}) vs CPU device, interleaved (ms/step; ratio = CPU ms ÷ GPU ms per round, above 1: the GPU device is faster):`,
       table([
         ['sync', 'gpu', 'min–max', 'cpu', 'min–max', 'ratio', 'min–max', 'rounds'],
         row('every step', p.everyStep),

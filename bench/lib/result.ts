@@ -60,6 +60,8 @@ export interface BenchResult {
   engine_errors: Record<string, string>;
   /** Our GPU device against our CPU device, timed interleaved. */
   gpu_vs_cpu?: GpuVsCpuResult;
+  /** The same with our GPU device on the fused step (Node). */
+  gpu_vs_cpu_fused?: GpuVsCpuResult;
   /** Host time to record and submit one step, and dispatches per step, per net and path. */
   host_time?: HostTimeResult;
   kernels?: KernelResult[];
