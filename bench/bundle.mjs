@@ -7,7 +7,7 @@
 // WGSL `?raw` imports become inlined strings, as Vite and tools/raw-loader.mjs make them.
 // The package names ('webgpu-backprop', …/node, …/kernels) resolve to src/ through tsconfig.json's
 // `paths`, which esbuild follows as tsx does.
-import { cp, mkdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,13 +33,38 @@ await build({
   format: 'esm',
   target: 'node20',
   // A native addon: it stays a runtime import, found in a node_modules beside or above the bundle.
-  // So do the conv section's tools for its peers (esbuild builds the TF.js bundle at run time;
-  // jax-js): where no node_modules has them, those engines are reported as failed.
-  external: ['webgpu', 'esbuild', '@jax-js/jax'],
+  // So does esbuild, which builds the TF.js peer at run time in a checkout; the bundle carries
+  // that peer prebuilt (below) and jax-js inside it, so a GPU box without npm runs both.
+  external: ['webgpu', 'esbuild'],
   plugins: [rawText],
   logLevel: 'warning',
 });
 console.log(`wrote ${outfile}`);
+
+// The TF.js peer of the conv section, built as bench/cli/conv-engines.ts builds it at run time,
+// where loadTfjs looks first: peers/ beside the bundle.
+const tfjsOut = join(dist, 'peers/tfjs-node.mjs');
+await build({
+  entryPoints: [resolve(here, 'peers/tfjs-node-entry.ts')],
+  outfile: tfjsOut,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  mainFields: ['module', 'main'],
+  banner: {
+    js:
+      "import { createRequire as __createRequire } from 'node:module'; import { fileURLToPath as __fileURLToPath } from 'node:url'; import { dirname as __dirnameOf } from 'node:path'; " +
+      'const require = __createRequire(import.meta.url); const __filename = __fileURLToPath(import.meta.url); const __dirname = __dirnameOf(__filename);',
+  },
+  logLevel: 'error',
+});
+// The wasm backend's binaries, which the prebuilt peer loads from beside itself.
+const wasmDist = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+for (const f of await readdir(wasmDist)) if (f.endsWith('.wasm')) await cp(join(wasmDist, f), join(dist, 'peers', f));
+// The book's NumPy step, for a box with python3 and NumPy.
+await cp(resolve(here, 'peers/numpy_convnet.py'), join(dist, 'peers/numpy_convnet.py'));
+console.log(`wrote ${tfjsOut} and peers/numpy_convnet.py`);
 
 const flag = process.argv.indexOf('--with-dawn');
 if (flag >= 0) {

@@ -8,6 +8,7 @@
  * and Node bundles without its gradients, so the TF.js peer runs from an esbuild bundle of its
  * ES modules, built into bench/.tmp at the start of the section (about a second).
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -47,9 +48,15 @@ interface TfjsBundle {
 
 let tfjs: Promise<TfjsBundle> | undefined;
 
-/** TF.js core, its gradients and the three backends as one ES module for Node (built once per process). */
+/**
+ * TF.js core, its gradients and the three backends as one ES module for Node: built once per
+ * process in a checkout, or prebuilt beside the bench bundle (bench/bundle.mjs) on a machine
+ * without npm.
+ */
 export function loadTfjs(): Promise<TfjsBundle> {
   tfjs ??= (async () => {
+    const prebuilt = join(dirname(fileURLToPath(import.meta.url)), 'peers/tfjs-node.mjs');
+    if (existsSync(prebuilt)) return (await import(pathToFileURL(prebuilt).href)) as TfjsBundle;
     const { build } = await import('esbuild');
     const outfile = join(BENCH, '.tmp/peers/tfjs-node.mjs');
     await build({

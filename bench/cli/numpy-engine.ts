@@ -5,7 +5,7 @@
  * (a pipe's round trip, ~0.1 ms, against a step of tens of ms).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,7 +14,9 @@ import type { MnistSplit } from 'webgpu-backprop';
 import type { ConvEngine } from '../lib/conv-bench.js';
 import { CONV_BETA1, CONV_BETA2, CONV_PARAMS, type ConvParams, type ConvSpec } from '../lib/conv-model.js';
 
-const SCRIPT = fileURLToPath(new URL('../peers/numpy_convnet.py', import.meta.url));
+// In a checkout bench/peers/; beside the bench bundle (bench/bundle.mjs copies it there) on a machine without one.
+const BESIDE = fileURLToPath(new URL('./peers/numpy_convnet.py', import.meta.url));
+const SCRIPT = existsSync(BESIDE) ? BESIDE : fileURLToPath(new URL('../peers/numpy_convnet.py', import.meta.url));
 const READY_TIMEOUT_MS = 60_000;
 
 const HOW =
