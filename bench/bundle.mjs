@@ -1,4 +1,4 @@
-// Builds the Node bench as one file, bench/.dist/bench-node.mjs, for a machine that has Node but
+// Builds the Node bench as one file, bench/.dist/bench-node.mjs (or --out DIR), for a machine that has Node but
 // no npm or repo checkout, e.g. a GPU box. With --with-dawn [platform-arch] it also copies the
 // `webgpu` package (Dawn for Node) for that platform (default: this one) into
 // bench/.dist/node_modules, so the folder runs on its own:
@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dist = resolve(here, '.dist');
+// --out DIR writes the folder elsewhere (the test that runs it from a folder of its own).
+const outFlag = process.argv.indexOf('--out');
+const dist = outFlag >= 0 ? resolve(process.argv[outFlag + 1]) : resolve(here, '.dist');
 
 const rawText = {
   name: 'raw-text',
