@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { tfjsBuildOptions } from './peers/tfjs-build.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // --out DIR writes the folder elsewhere (the test that runs it from a folder of its own).
@@ -46,21 +47,7 @@ console.log(`wrote ${outfile}`);
 // The TF.js peer of the conv section, built as bench/cli/conv-engines.ts builds it at run time,
 // where loadTfjs looks first: peers/ beside the bundle.
 const tfjsOut = join(dist, 'peers/tfjs-node.mjs');
-await build({
-  entryPoints: [resolve(here, 'peers/tfjs-node-entry.ts')],
-  outfile: tfjsOut,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  mainFields: ['module', 'main'],
-  banner: {
-    js:
-      "import { createRequire as __createRequire } from 'node:module'; import { fileURLToPath as __fileURLToPath } from 'node:url'; import { dirname as __dirnameOf } from 'node:path'; " +
-      'const require = __createRequire(import.meta.url); const __filename = __fileURLToPath(import.meta.url); const __dirname = __dirnameOf(__filename);',
-  },
-  logLevel: 'error',
-});
+await build(tfjsBuildOptions(tfjsOut));
 // The wasm backend's binaries, which the prebuilt peer loads from beside itself.
 const wasmDist = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 for (const f of await readdir(wasmDist)) if (f.endsWith('.wasm')) await cp(join(wasmDist, f), join(dist, 'peers', f));

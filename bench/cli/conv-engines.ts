@@ -22,6 +22,7 @@ import type { ConvParams, ConvSpec } from '../lib/conv-model.js';
 import { normalized } from '../lib/data.js';
 import { oursConvCpu, oursConvGpu } from '../lib/ours.js';
 import type { Tf, TfjsBackend } from '../peers/tfjs-conv.js';
+import { tfjsBuildOptions } from '../peers/tfjs-build.mjs';
 import { numpyConvEngine } from './numpy-engine.js';
 
 const BENCH = fileURLToPath(new URL('../', import.meta.url));
@@ -59,22 +60,7 @@ export function loadTfjs(): Promise<TfjsBundle> {
     if (existsSync(prebuilt)) return (await import(pathToFileURL(prebuilt).href)) as TfjsBundle;
     const { build } = await import('esbuild');
     const outfile = join(BENCH, '.tmp/peers/tfjs-node.mjs');
-    await build({
-      entryPoints: [join(BENCH, 'peers/tfjs-node-entry.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      // The ES modules, not the packages' CommonJS Node bundles (which leave out the gradients).
-      mainFields: ['module', 'main'],
-      banner: {
-        js:
-          "import { createRequire as __createRequire } from 'node:module'; import { fileURLToPath as __fileURLToPath } from 'node:url'; import { dirname as __dirnameOf } from 'node:path'; " +
-          'const require = __createRequire(import.meta.url); const __filename = __fileURLToPath(import.meta.url); const __dirname = __dirnameOf(__filename);',
-      },
-      logLevel: 'error',
-    });
+    await build(tfjsBuildOptions(outfile));
     const bundle = (await import(pathToFileURL(outfile).href)) as TfjsBundle;
     // The wasm backend reads its .wasm files from the package, as it does when not bundled.
     const wasmDir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));

@@ -14,12 +14,13 @@
 import { GpuBackend } from '../backend/gpu-backend.js';
 import type { Dataset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
-import { mlpLayout, mlpRowsGpu, mlpUpdateGpu, MLP_MAX_LAYERS, MLP_MAX_WIDTH, type MlpActivation, type MlpLayout } from '../kernels/mlp-step.js';
+import { mlpLayout, mlpRowsGpu, mlpUpdateGpu, type MlpActivation, type MlpLayout } from '../kernels/mlp-step.js';
 import { OPTIMIZER_SPEC } from '../kernels/optimizers.js';
 import type { Layer, Param } from '../nn/layer.js';
 import { Affine, Relu, Sigmoid } from '../nn/layers.js';
 import { Sequential } from '../nn/sequential.js';
 import { GpuTensor } from '../tensor/gpu-tensor.js';
+import { ShapeError } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { isFusable, type FusableOptimizer, type Optimizer } from './optimizer.js';
 import { NO_TRACER, type StepTracer } from './step-tracer.js';
@@ -63,13 +64,18 @@ export function planFusedStep<T extends Tensor>(net: unknown, optimizer: Optimiz
   if (!isFusable(optimizer)) return `the optimizer ${optimizer.name} has no fused update rule`;
   const shape = mlpShape(net.layers as Layer<GpuTensor>[]);
   if (typeof shape === 'string') return shape;
-  if (shape.widths.length - 1 > MLP_MAX_LAYERS) return `${shape.widths.length - 1} Affine layers; the fused step takes at most ${MLP_MAX_LAYERS}`;
-  if (Math.max(...shape.widths.slice(1)) > MLP_MAX_WIDTH) return `a layer wider than ${MLP_MAX_WIDTH}`;
-  if (shape.widths[0]! % 4 !== 0) return `${shape.widths[0]} input features are not a multiple of 4`;
   if (shape.widths[0] !== train.features) return `the first layer takes ${shape.widths[0]} inputs, the dataset has ${train.features} features`;
+  // What the kernels cannot hold (depth, widths, input words), in mlpLayout's own words.
+  let layout: MlpLayout;
+  try {
+    layout = mlpLayout(shape.widths, shape.activations, batchSize, { software: net.backend.kernels.fusedStepVariant === 'software' });
+  } catch (e) {
+    if (e instanceof ShapeError) return e.message;
+    throw e;
+  }
   return new FusedMlpStep(
     net.backend,
-    mlpLayout(shape.widths, shape.activations, batchSize, { software: net.backend.kernels.fusedStepVariant === 'software' }),
+    layout,
     shape.affines.flatMap((a) => [a.W, a.b]) as Param<GpuTensor>[],
     optimizer as unknown as FusableOptimizer<GpuTensor>,
     train,
@@ -95,6 +101,8 @@ export class FusedMlpStep {
   /** Where each parameter starts in theta (and in each slot of state), in f32 words. */
   private readonly offsets: number[];
   private staged: StagedIndices[] = [];
+  /** Host arrays of staged indices already written, for the next steps (no allocation a step). */
+  private spare: Uint32Array[] = [];
   private readonly unhook: () => void;
 
   constructor(
@@ -129,13 +137,9 @@ export class FusedMlpStep {
       this.backend.ctx.device.queue.writeBuffer(g.tensor.buffer, 0, g.values, 0, g.steps * this.layout.batch);
       // Back to the pool, which hands it out again only after this submit.
       g.tensor.dispose();
+      this.spare.push(g.values);
     }
     this.staged = [];
-  }
-
-  /** The update rule's state tensors of each parameter, made (zeros) where the optimizer has none yet. */
-  private stateOf(p: Param<GpuTensor>): GpuTensor[] {
-    return this.optimizer.stateTensors(p);
   }
 
   /** Copies the net's parameters and the optimizer's state into the packed buffers: before a run of fused steps. */
@@ -157,7 +161,7 @@ export class FusedMlpStep {
       if (direction === 'in') ctx.copy(p.value.buffer, this.theta.buffer, bytes, 0, at);
       else ctx.copy(this.theta.buffer, p.value.buffer, bytes, at, 0);
       if (!this.state) return;
-      this.stateOf(p).forEach((s, slot) => {
+      this.optimizer.stateTensors(p).forEach((s, slot) => {
         const sAt = (slot * size + this.offsets[i]!) * 4;
         if (direction === 'in') ctx.copy(s.buffer, this.state!.buffer, bytes, 0, sAt);
         else ctx.copy(this.state!.buffer, s.buffer, bytes, sAt, 0);
@@ -177,7 +181,8 @@ export class FusedMlpStep {
     const batch = this.layout.batch;
     let group = this.staged.at(-1);
     if (!group || group.steps === STEPS_PER_INDEX_BUFFER) {
-      group = { tensor: GpuTensor.empty(ctx, [STEPS_PER_INDEX_BUFFER * batch], 'u32'), values: new Uint32Array(STEPS_PER_INDEX_BUFFER * batch), steps: 0 };
+      const values = this.spare.pop() ?? new Uint32Array(STEPS_PER_INDEX_BUFFER * batch);
+      group = { tensor: GpuTensor.empty(ctx, [STEPS_PER_INDEX_BUFFER * batch], 'u32'), values, steps: 0 };
       this.staged.push(group);
     }
     const first = group.steps * batch;
