@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
 import { GpuDataset } from '../src/data/gpu-dataset.js';
 import { sliceSplit, type Mnist } from '../src/data/mnist.js';
@@ -11,6 +11,7 @@ import { Adam, SGD, type Optimizer } from '../src/train/optimizer.js';
 import { DivergenceError, Trainer, type TrainConfig } from '../src/train/trainer.js';
 import { loadModel, saveModel } from '../src/nn/model-file.js';
 import type { GpuTensor } from '../src/tensor/gpu-tensor.js';
+import { kernelName, type KernelSpec } from '../src/gpu/pipeline-cache.js';
 import { expectClose } from './helpers/compare.js';
 import { useGpu } from './helpers/gpu.js';
 
@@ -150,6 +151,40 @@ describe('the gradient check on the fused kernels', () => {
     for (const d of compareGradients(grads, numeric)) expect(d.maxRelDiff, d.name).toBeLessThan(1e-3);
     net.dispose();
     data.dispose();
+  });
+});
+
+describe('the fused step compiles its pipelines before its first step', () => {
+  it('every fused kernel a run dispatches was handed to the pipeline cache\'s asynchronous prepare first', async () => {
+    const ctx = gpu().ctx;
+    const prepared = new Set<string>();
+    const unprepared: string[] = [];
+    let fusedDispatches = 0;
+    const prepare = ctx.pipelines.prepare.bind(ctx.pipelines);
+    const dispatch = ctx.dispatch.bind(ctx);
+    const prepareSpy = vi.spyOn(ctx.pipelines, 'prepare').mockImplementation((specs: KernelSpec[]) => {
+      for (const s of specs) prepared.add(kernelName(s));
+      return prepare(specs);
+    });
+    const dispatchSpy = vi.spyOn(ctx, 'dispatch').mockImplementation((d) => {
+      if (d.kernel.family === 'mlp-step') {
+        fusedDispatches++;
+        if (!prepared.has(kernelName(d.kernel))) unprepared.push(kernelName(d.kernel));
+      }
+      dispatch(d);
+    });
+    const data = new GpuDataset(gpu(), sliceSplit(mnist.train, 0, 500));
+    const net = new TwoLayerNet(gpu(), 784, 30, 10);
+    try {
+      await new Trainer(net, data, data, new Adam(gpu(), 0.001)).run({ ...RUN, steps: 3, fused: true });
+    } finally {
+      prepareSpy.mockRestore();
+      dispatchSpy.mockRestore();
+      net.dispose();
+      data.dispose();
+    }
+    expect(fusedDispatches).toBe(6);
+    expect(unprepared).toEqual([]);
   });
 });
 

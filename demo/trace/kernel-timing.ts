@@ -55,6 +55,8 @@ export async function traceFusedStep(gpu: GpuBackend, tagger: DispatchTagger, tr
   const fused = planFusedStep(net, optimizer, train, settings.batch);
   try {
     if (typeof fused === 'string') return fused;
+    // Compiled asynchronously: a synchronous compile would freeze the page for seconds on a software adapter.
+    await fused.prepare();
     const indices = sampleIndices(new Rng(settings.seed), train.count, settings.batch);
     // Copies of the weights into the packed buffer: commands, not dispatches.
     fused.load();

@@ -14,7 +14,7 @@
 import { GpuBackend } from '../backend/gpu-backend.js';
 import type { Dataset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
-import { mlpLayout, mlpRowsGpu, mlpUpdateGpu, type MlpActivation, type MlpLayout } from '../kernels/mlp-step.js';
+import { mlpLayout, mlpRowsGpu, mlpRowsKernel, mlpUpdateGpu, mlpUpdateKernel, type MlpActivation, type MlpLayout } from '../kernels/mlp-step.js';
 import { OPTIMIZER_SPEC } from '../kernels/optimizers.js';
 import type { Layer, Param } from '../nn/layer.js';
 import { Affine, Relu, Sigmoid } from '../nn/layers.js';
@@ -140,6 +140,15 @@ export class FusedMlpStep {
       this.spare.push(g.values);
     }
     this.staged = [];
+  }
+
+  /**
+   * Compiles the step's two pipelines asynchronously, as GpuBackend.prepare does the layers':
+   * compiled on first use instead, the row kernel stalls the first step by seconds on a software
+   * adapter and would freeze a page while it compiles.
+   */
+  prepare(): Promise<void> {
+    return this.backend.ctx.pipelines.prepare([mlpRowsKernel(this.layout), mlpUpdateKernel(this.optimizer.rule, false, this.layout)]);
   }
 
   /** Copies the net's parameters and the optimizer's state into the packed buffers: before a run of fused steps. */

@@ -282,6 +282,7 @@ export class Trainer<T extends Tensor> {
     if (!Number.isInteger(perSubmit) || perSubmit < 1) throw new RangeError(`steps per submit must be an integer >= 1, got ${perSubmit}`);
     const fused = this.fusedStep(config);
     try {
+      await fused?.prepare();
       speed.restart(step);
       while (step < steps && !stopped) {
         // A window ends at each evaluation, so that accuracy is measured after exactly its step.
