@@ -93,6 +93,55 @@ export function hostSummary(samples: readonly number[]): HostSummary {
   };
 }
 
+/** One training step as a user's loop records it, and what to do after the last one. */
+export interface UserStep {
+  step(indices: Uint32Array): void;
+  /** The fused path puts its packed weights back into the net and frees its buffers. */
+  done(): void;
+}
+
+/**
+ * A step of `path` on `net`: layer by layer, GpuDataset.batch, net.gradient, the optimizer's
+ * update, disposing the batch, then `flush`; fused, FusedMlpStep.step then `flush`. A string:
+ * planFusedStep's reason the net has no fused step.
+ */
+export function userStep(
+  gpu: GpuBackend,
+  train: GpuDataset,
+  net: Sequential<GpuTensor>,
+  optimizer: StatefulOptimizer<GpuTensor>,
+  path: 'layers' | 'fused',
+  batch: number,
+  flush: () => void,
+): UserStep | string {
+  if (path === 'fused') {
+    const fused = planFusedStep(net, optimizer, train, batch);
+    if (typeof fused === 'string') return fused;
+    fused.load();
+    return {
+      step: (indices) => {
+        fused.step(indices);
+        flush();
+      },
+      done: () => {
+        fused.store();
+        fused.dispose();
+      },
+    };
+  }
+  const params = net.params();
+  return {
+    step: (indices) => {
+      const { x, t } = train.batch(indices);
+      net.gradient(x, t);
+      optimizer.update(params);
+      gpu.dispose(x, t);
+      flush();
+    },
+    done: () => {},
+  };
+}
+
 type Case = Pick<HostTimeEntry, 'name' | 'net' | 'path' | 'optimizer' | 'batch' | 'tracing' | 'perSubmit'> & { warmup: number; steps: number };
 
 /** One case's steps on `gpu`: warm-up (each waited for), then the timed steps. */
@@ -108,34 +157,13 @@ async function timeCase(gpu: GpuBackend, train: GpuDataset, c: Case, plan: HostT
     recorded += 1;
     if (recorded % c.perSubmit === 0) gpu.flush();
   };
-  let step: (indices: Uint32Array) => void;
-  let done = () => {};
-  if (c.path === 'fused') {
-    const fused = planFusedStep(net, optimizer, train, c.batch);
-    if (typeof fused === 'string') {
-      optimizer.dispose();
-      net.dispose();
-      return { ...base, skipped: fused };
-    }
-    fused.load();
-    step = (indices) => {
-      fused.step(indices);
-      flush();
-    };
-    done = () => {
-      fused.store();
-      fused.dispose();
-    };
-  } else {
-    const params = net.params();
-    step = (indices) => {
-      const { x, t } = train.batch(indices);
-      net.gradient(x, t);
-      optimizer.update(params);
-      gpu.dispose(x, t);
-      flush();
-    };
+  const user = userStep(gpu, train, net, optimizer, c.path, c.batch, flush);
+  if (typeof user === 'string') {
+    optimizer.dispose();
+    net.dispose();
+    return { ...base, skipped: user };
   }
+  const { step, done } = user;
   const batches = batchSchedule(seed, train.count, c.batch, c.warmup + c.steps);
   const tracing = ctx.tracing;
   try {
