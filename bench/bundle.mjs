@@ -28,24 +28,27 @@ const rawText = {
 };
 
 const outfile = join(dist, 'bench-node.mjs');
-await build({
-  entryPoints: [resolve(here, 'run-node.ts')],
-  outfile,
+const skipValidation = join(dist, 'skip-validation.mjs');
+// The bench, and Dawn's skip_validation A/B beside it (a script of its own: one device per process).
+for (const [entry, out] of [['run-node.ts', outfile], ['skip-validation.ts', skipValidation]]) await build({
+  entryPoints: [resolve(here, entry)],
+  outfile: out,
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
   // A native addon: it stays a runtime import, found in a node_modules beside or above the bundle.
   // So does esbuild, which builds the TF.js peer at run time in a checkout; the bundle carries
-  // that peer prebuilt (below) and jax-js inside it, so a GPU box without npm runs both.
+  // that peer prebuilt (below) and jax-js inside it, so a GPU box without npm runs both, in the
+  // steps section and the conv section.
   external: ['webgpu', 'esbuild'],
   plugins: [rawText],
   logLevel: 'warning',
 });
-console.log(`wrote ${outfile}`);
+console.log(`wrote ${outfile} and ${skipValidation}`);
 
-// The TF.js peer of the conv section, built as bench/cli/conv-engines.ts builds it at run time,
-// where loadTfjs looks first: peers/ beside the bundle.
+// The TF.js peer of the steps and conv sections, built as bench/cli/peers.ts builds it at run
+// time, where its loadTfjs looks first: peers/ beside the bundle.
 const tfjsOut = join(dist, 'peers/tfjs-node.mjs');
 await build(tfjsBuildOptions(tfjsOut));
 // The wasm backend's binaries, which the prebuilt peer loads from beside itself.

@@ -1,47 +1,38 @@
 /**
- * npm run bench: our engine in Node through Dawn: the training step on the GPU and CPU devices,
- * the host time to record and submit a step, each kernel family, dispatch and readback overhead,
- * and the CPU-vs-GPU crossover. The seed
- * net's peers run in the browser bench (npm run bench:browser). The conv section (`--only conv`)
- * times the book's SimpleConvNet on ours, TF.js, jax-js (their WebGPU on the same Dawn adapter)
- * and the book's NumPy code, interleaved in this process.
+ * npm run bench: in Node through Dawn, the seed's TwoLayerNet training step on our GPU and CPU
+ * devices and on the peers the browser bench runs (TF.js webgpu, wasm and cpu, jax-js webgpu:
+ * their WebGPU on navigator.gpu from Dawn, the adapter ours gets), so one run on one machine
+ * compares every engine on one adapter; then the host time to record and submit a step, each
+ * kernel family, dispatch and readback overhead, and the CPU-vs-GPU crossover. The conv section
+ * (`--only conv`) times the book's SimpleConvNet on ours, TF.js, jax-js and the book's NumPy
+ * code, interleaved in this process.
  */
 import { adapterLabel, CpuBackend, type GpuContext } from 'webgpu-backprop';
-import { openNodeGpu, type AdapterChoice } from 'webgpu-backprop/node';
 import { runCli } from '../tools/cli-args.js';
 import { nodeData } from './cli/data.js';
 import { loadAverage, machine } from './cli/machine.js';
 import { parseOptions, usage } from './cli/options.js';
 import { printResult, progress, writeResult } from './cli/output.js';
 import { convEngineSources, garbageCollector } from './cli/conv-engines.js';
+import { stepPlanFor, stepTrainer } from './cli/step-engines.js';
+import { withGpu } from './cli/with-gpu.js';
 import { convBatchCount, convBench } from './lib/conv-bench.js';
 import { initialConvParams } from './lib/conv-model.js';
 import { crossoverBench } from './lib/crossover.js';
 import { hostTimeBench } from './lib/host-time.js';
 import { batchSchedule } from './lib/data.js';
-import { NODE_ENGINES } from './lib/engine.js';
+import { ENGINE_NAMES } from './lib/engine.js';
 import { kernelBench } from './lib/kernels.js';
-import { oursCpu, oursGpu, oursGpuBackend, oursGpuVsCpu } from './lib/ours.js';
+import { oursGpuBackend, oursGpuVsCpu } from './lib/ours.js';
 import { overheadBench } from './lib/overhead.js';
 import { totalSteps } from './lib/plan.js';
 import { engineEntry, SCHEMA, settingsOf, skipNote, withRatios, type BenchResult, type EngineEntry } from './lib/result.js';
-import { runTraining } from './lib/train-bench.js';
 import { longRun } from './lib/long-run.js';
 
-const USAGE = usage('npm run bench', NODE_ENGINES);
-
-/** A fresh device per section, destroyed after it, as each engine gets a fresh page in the browser. */
-async function withGpu<R>(choice: AdapterChoice, f: (ctx: GpuContext) => Promise<R>): Promise<R> {
-  const ctx = await openNodeGpu(choice);
-  try {
-    return await f(ctx);
-  } finally {
-    ctx.destroy();
-  }
-}
+const USAGE = usage('npm run bench', ENGINE_NAMES);
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2), NODE_ENGINES);
+  const options = parseOptions(process.argv.slice(2), ENGINE_NAMES);
   if (options === 'help') return void process.stdout.write(USAGE);
   const { plan, sections } = options;
   const started = performance.now();
@@ -68,24 +59,13 @@ async function main(): Promise<void> {
   if (sections.includes('steps')) {
     const batches = batchSchedule(plan.seed, data.mnist.train.count, plan.batch, totalSteps(plan.train));
     const engines: Record<string, EngineEntry> = {};
-    const train = (name: string) =>
-      name === 'ours-gpu'
-        ? withGpu(options.adapter, async (ctx) => {
-          noteAdapter(ctx);
-          const engine = await oursGpu(ctx, data.mnist, spec);
-          try {
-            return await runTraining(engine, plan.train, batches, progress);
-          } finally {
-            engine.dispose();
-          }
-        })
-        : runTraining(oursCpu(data.mnist, spec), plan.train, batches, progress);
+    const train = stepTrainer({ adapter: options.adapter, mnist: data.mnist, spec, batch: plan.batch, onDevice: noteAdapter });
     for (const name of options.engines) {
       progress(`training ${name}`);
       try {
-        engines[name] = engineEntry(await train(name));
+        engines[name] = engineEntry(await train(name, stepPlanFor(name, plan), batches, progress));
       } catch (e) {
-        result.engine_errors[name] = (e as Error).message;
+        result.engine_errors[name] = (e as Error).message.split('\n')[0]!;
         progress(`${name} failed: ${(e as Error).message}`);
       }
     }

@@ -12,7 +12,7 @@ import { FULL_PLAN, QUICK_PLAN, type Plan } from '../lib/plan.js';
  * take seconds a step on a software adapter, so it runs only when asked for (`--only conv`).
  */
 export const SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'overhead', 'crossover', 'host', 'long-run', 'conv'] as const;
-/** TF.js runs only in the browser, so the matmul comparison with it is a browser section. */
+/** The matmul comparison with TF.js is wired into the bench page only, so it is a browser section. */
 export const BROWSER_SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'matmul-vs-tfjs', 'overhead', 'crossover', 'host'] as const;
 export type Section = (typeof SECTIONS)[number] | (typeof BROWSER_SECTIONS)[number];
 

@@ -15,4 +15,8 @@ if ! run "$@" > "$OUT/stdout.txt" 2> "$OUT/stderr.txt" && grep -q NoAdapterError
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   run "$@" > "$OUT/stdout.txt" 2> "$OUT/stderr.txt"
 fi
-echo "exit $?"; grep -v '^{' "$OUT/stdout.txt" | head -c 9000; tail -5 "$OUT/stderr.txt"
+echo "exit $?"; grep -v '^{' "$OUT/stdout.txt" | head -c 7000; tail -5 "$OUT/stderr.txt"
+# Dawn's skip_validation A/B (one device per process, so its own script): host time per step with
+# validation on against off. Never a default; measured because on a GPU the host is the step.
+timeout 100 "$N" .gpu/dist/skip-validation.mjs --no-mnist --adapter hardware --rounds 9 --out "$OUT/skip-validation.json" > "$OUT/skip-validation.txt" 2>&1
+echo "skip-validation exit $?"; tail -12 "$OUT/skip-validation.txt"

@@ -27,6 +27,6 @@ export interface MemoryStats {
   buffers_allocated: number;
 }
 
+/** The steps section's engines, in the order they train: the browser bench and the Node bench run them all. */
 export const ENGINE_NAMES = ['ours-gpu', 'ours-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu', 'jax-webgpu'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
-export const NODE_ENGINES: readonly EngineName[] = ['ours-gpu', 'ours-cpu'];

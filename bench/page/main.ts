@@ -57,8 +57,8 @@ async function engineFor(name: EngineName, data: BenchData, spec: ModelSpec, bat
     case 'tfjs-webgpu':
     case 'tfjs-wasm':
     case 'tfjs-cpu': {
-      const { tfjsEngine } = await import('../peers/tfjs.js');
-      return tfjsEngine(name.slice('tfjs-'.length) as 'webgpu' | 'wasm' | 'cpu', data.mnist, await initialParams(spec), spec);
+      const { tfjsPageEngine } = await import('./tfjs-peer.js');
+      return tfjsPageEngine(name.slice('tfjs-'.length) as 'webgpu' | 'wasm' | 'cpu', data.mnist, await initialParams(spec), spec);
     }
     case 'jax-webgpu': {
       const { jaxEngine } = await import('../peers/jax.js');

@@ -3,6 +3,9 @@
  * pytree, a pure loss function, and the whole SGD update (batch gather, forward, valueAndGrad,
  * p - lr·g) under one jit() so it compiles once and fuses; arrays passed by reference count
  * (.ref / tree.ref) as the jax-js README requires. Same data, weights and batches as ours.
+ *
+ * jax-js finds WebGPU through navigator.gpu: the page's, or in Node the one bench/cli/peers.ts
+ * sets from Dawn on our adapter.
  */
 import { defaultDevice, init, jit, nn, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
 import type { Mnist } from 'webgpu-backprop';

@@ -1,4 +1,4 @@
-// How the TF.js peer is bundled for Node, in one place: bench/cli/conv-engines.ts builds it at run
+// How the TF.js peer is bundled for Node, in one place: bench/cli/peers.ts builds it at run
 // time in a checkout, bench/bundle.mjs prebuilds it beside the bench bundle for a GPU box.
 // TF.js's ES modules (not the packages' CommonJS Node bundles, which leave out the gradients),
 // with require, __filename and __dirname defined for the modules that use them.

@@ -1,5 +1,5 @@
 /**
- * The entry of the TF.js bundle the Node bench builds with esbuild (bench/cli/conv-engines.ts):
+ * The entry of the TF.js bundle the Node bench builds with esbuild (bench/cli/peers.ts):
  * TF.js core from its ES modules, all its gradients (the umbrella @tensorflow/tfjs package
  * registers them; core alone does not) and the webgpu, wasm and cpu backends, as the bench page
  * imports them.
