@@ -64,6 +64,8 @@ describe('npm run bench -- --quick', () => {
     }
     // The same net, weights and batches on both devices: the same predictions.
     expect(result.engines['ours-gpu']!.test_accuracy).toBeCloseTo(result.engines['ours-cpu']!.test_accuracy, 2);
+    expect(result.engines['ours-gpu-fused']!.test_accuracy).toBeCloseTo(result.engines['ours-cpu']!.test_accuracy, 2);
+    expect(result.engines['tfjs-webgpu']!.ratio_ours_gpu_fused).toBeDefined();
     expect(stdout).toMatch(/tfjs-webgpu .*×/);
   });
 

@@ -9,7 +9,7 @@ import type { GpuContext, Mnist } from 'webgpu-backprop';
 import type { AdapterChoice } from 'webgpu-backprop/node';
 import type { EngineName, TrainingEngine } from '../lib/engine.js';
 import { initialParams, type InitialParams, type ModelSpec } from '../lib/model.js';
-import { oursCpu, oursGpu } from '../lib/ours.js';
+import { oursCpu, oursGpu, oursGpuFused } from '../lib/ours.js';
 import type { Plan, StepPlan } from '../lib/plan.js';
 import { runTraining, type Progress, type TrainingResult } from '../lib/train-bench.js';
 import type { TfjsBackend } from '../peers/tfjs-conv.js';
@@ -61,7 +61,7 @@ export function stepTrainer(env: StepEnv): StepTrainer {
     return tfjsEngine(tf, backend, env.mnist, await weights(), env.spec);
   }
 
-  async function peer(name: Exclude<EngineName, 'ours-gpu' | 'ours-cpu'>): Promise<TrainingEngine> {
+  async function peer(name: Exclude<EngineName, `ours-${string}`>): Promise<TrainingEngine> {
     if (name !== 'jax-webgpu') return tfjs(name.slice('tfjs-'.length) as TfjsBackend);
     await onOurAdapter();
     const { jaxEngine } = await import('../peers/jax.js');
@@ -77,10 +77,11 @@ export function stepTrainer(env: StepEnv): StepTrainer {
   };
 
   return async (name, plan, batches, progress) => {
-    if (name === 'ours-gpu') {
+    if (name === 'ours-gpu' || name === 'ours-gpu-fused') {
       return withGpu(env.adapter, async (ctx) => {
         env.onDevice(ctx);
-        return train(await oursGpu(ctx, env.mnist, env.spec), plan, batches, progress);
+        const engine = name === 'ours-gpu' ? await oursGpu(ctx, env.mnist, env.spec) : await oursGpuFused(ctx, env.mnist, env.spec, env.batch);
+        return train(engine, plan, batches, progress);
       });
     }
     if (name === 'ours-cpu') return train(oursCpu(env.mnist, env.spec), plan, batches, progress);

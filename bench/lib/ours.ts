@@ -118,6 +118,7 @@ export async function oursGpuFused(ctx: GpuContext, mnist: Mnist, spec: ModelSpe
   const sgd = new SGD(gpu, spec.lr);
   const fused = planFusedStep(net, sgd, data.train, batch);
   if (typeof fused === 'string') throw new Error(`ours-gpu-fused: ${fused}`);
+  await fused.prepare();
   fused.load();
   let loss: GpuTensor | undefined;
   return {

@@ -91,14 +91,14 @@ export function report(r: BenchResult): string {
   parts.push(`${r.where} — ${r.adapter?.label ?? 'no GPU adapter'}`);
   const n = Object.values(r.engines)[0]?.sync_every_n.n ?? 100;
   const rows: (string | number)[][] = [[
-    'engine', 'ms/step (sync each)', 'min–max', 'steps/s', `ms/step (sync /${n})`, 'steps/s', 'test acc', 'ours-gpu ÷', 'ours-cpu ÷',
+    'engine', 'ms/step (sync each)', 'min–max', 'steps/s', `ms/step (sync /${n})`, 'steps/s', 'test acc', 'ours-gpu ÷', 'ours-gpu-fused ÷', 'ours-cpu ÷',
   ]];
+  const ratios = (x: { every_step: number; every_n: number } | undefined) => (x ? `${ratio(x.every_step)} / ${ratio(x.every_n)}` : '-');
   for (const [name, e] of Object.entries(r.engines)) {
     rows.push([
       name, f(e.ms_per_step), `${f(e.min_ms, 1)}–${f(e.max_ms, 1)}`, f(e.steps_per_s, 1),
       f(e.sync_every_n.ms_per_step), f(e.sync_every_n.steps_per_s, 1), f(e.test_accuracy, 4),
-      e.ratio_ours_gpu ? `${ratio(e.ratio_ours_gpu.every_step)} / ${ratio(e.ratio_ours_gpu.every_n)}` : '-',
-      e.ratio_ours_cpu ? `${ratio(e.ratio_ours_cpu.every_step)} / ${ratio(e.ratio_ours_cpu.every_n)}` : '-',
+      ratios(e.ratio_ours_gpu), ratios(e.ratio_ours_gpu_fused), ratios(e.ratio_ours_cpu),
     ]);
   }
   if (rows.length > 1) parts.push(table(rows), `ratios: our steps/s ÷ the engine's, syncing every step / every ${n} steps (above 1: ours is faster)`);

@@ -44,6 +44,8 @@ export interface EngineEntry {
   gpu_memory?: TrainingResult['memory'];
   /** Our steps/s over this engine's (above 1: ours is faster), per sync mode. */
   ratio_ours_gpu?: { every_step: number; every_n: number };
+  /** The same for our fused step (ours-gpu-fused), where it ran. */
+  ratio_ours_gpu_fused?: { every_step: number; every_n: number };
   ratio_ours_cpu?: { every_step: number; every_n: number };
 }
 
@@ -104,7 +106,7 @@ export function engineEntry(r: TrainingResult): EngineEntry {
   };
 }
 
-/** Adds ours-gpu's and ours-cpu's speed ratio to every other engine (ours' steps/s ÷ theirs). */
+/** Adds ours-gpu's, ours-gpu-fused's and ours-cpu's speed ratio to every other engine (ours' steps/s ÷ theirs). */
 export function withRatios(engines: Record<string, EngineEntry>): Record<string, EngineEntry> {
   const out: Record<string, EngineEntry> = {};
   for (const [name, e] of Object.entries(engines)) {
@@ -112,7 +114,8 @@ export function withRatios(engines: Record<string, EngineEntry>): Record<string,
       ours && !name.startsWith('ours-')
         ? { every_step: sig(ours.steps_per_s / e.steps_per_s, 3), every_n: sig(ours.sync_every_n.steps_per_s / e.sync_every_n.steps_per_s, 3) }
         : undefined;
-    out[name] = { ...e, ratio_ours_gpu: ratio(engines['ours-gpu']), ratio_ours_cpu: ratio(engines['ours-cpu']) };
+    const fused = ratio(engines['ours-gpu-fused']);
+    out[name] = { ...e, ratio_ours_gpu: ratio(engines['ours-gpu']), ...(fused ? { ratio_ours_gpu_fused: fused } : {}), ratio_ours_cpu: ratio(engines['ours-cpu']) };
   }
   return out;
 }

@@ -14,7 +14,7 @@ import type { MatmulEngineSource } from '../lib/matmul-engine.js';
 import { matmulVsTfjs } from '../lib/matmul-vs-tfjs.js';
 import { initialParams, type ModelSpec } from '../lib/model.js';
 import { oursMatmulSource } from '../lib/ours-matmul.js';
-import { oursCpu, oursGpu, oursGpuBackend, oursGpuVsCpu } from '../lib/ours.js';
+import { oursCpu, oursGpu, oursGpuBackend, oursGpuFused, oursGpuVsCpu } from '../lib/ours.js';
 import { overheadBench } from '../lib/overhead.js';
 import { totalSteps, type Plan } from '../lib/plan.js';
 import type { BenchPageApi, PageInfo, PageTask } from '../lib/tasks.js';
@@ -52,6 +52,8 @@ async function engineFor(name: EngineName, data: BenchData, spec: ModelSpec, bat
   switch (name) {
     case 'ours-gpu':
       return oursGpu(await gpu(), data.mnist, spec);
+    case 'ours-gpu-fused':
+      return oursGpuFused(await gpu(), data.mnist, spec, batch);
     case 'ours-cpu':
       return oursCpu(data.mnist, spec);
     case 'tfjs-webgpu':
