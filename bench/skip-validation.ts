@@ -17,12 +17,12 @@
  *   node --import ./tools/register.mjs bench/skip-validation.ts [--rounds N] [--out FILE]
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adapterLabel, type AdapterDescription } from 'webgpu-backprop';
-import { SWIFTSHADER_ICD, type AdapterChoice } from 'webgpu-backprop/node';
+import { gpuDeviceNodes, SWIFTSHADER_ICD, type AdapterChoice } from 'webgpu-backprop/node';
 import { choiceFlag, intFlag, parseFlags, runCli, UsageError } from '../tools/cli-args.js';
 import { table } from '../tools/format.js';
 import { nodeData } from './cli/data.js';
@@ -134,18 +134,6 @@ async function childMain(o: Options, validation: Validation): Promise<never> {
 
 // ---------------------------------------------------------------------------------------------
 // The parent.
-
-/** The device nodes through which Linux offers a GPU to Vulkan drivers (as discover-node.ts looks). */
-function gpuDeviceNodes(): string[] {
-  const list = (dir: string, pattern: RegExp) => {
-    try {
-      return readdirSync(dir).filter((name) => pattern.test(name)).map((name) => join(dir, name));
-    } catch {
-      return [];
-    }
-  };
-  return [...list('/dev/dri', /^renderD\d+$/), ...list('/dev', /^(nvidia\d+|dxg)$/)];
-}
 
 /**
  * The driver the children use, chosen as openNodeGpu chooses it but set in their environment

@@ -12,5 +12,5 @@
  * ```
  * @packageDocumentation
  */
-export { dawnGpuFor, openNodeGpu, SWIFTSHADER_ICD, type AdapterChoice } from './device/discover-node.js';
+export { dawnGpuFor, gpuDeviceNodes, openNodeGpu, SWIFTSHADER_ICD, type AdapterChoice } from './device/discover-node.js';
 export { loadMnist, mnistDataDir } from './node/load-mnist.js';

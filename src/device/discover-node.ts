@@ -109,8 +109,13 @@ export async function openNodeGpu(choice: AdapterChoice = 'auto'): Promise<GpuCo
   );
 }
 
-/** The device nodes through which Linux offers a GPU to Vulkan drivers. */
-function gpuDeviceNodes(): string[] {
+/**
+ * The device nodes through which Linux offers a GPU to Vulkan drivers (/dev/dri/renderD*,
+ * /dev/nvidia*, WSL's /dev/dxg): empty on a machine without one, where openNodeGpu's `auto`
+ * takes SwiftShader. For a program that sets up a driver's environment before Dawn starts, in a
+ * process of its own.
+ */
+export function gpuDeviceNodes(): string[] {
   const list = (dir: string, pattern: RegExp) => {
     try {
       return readdirSync(dir).filter((name) => pattern.test(name)).map((name) => join(dir, name));
