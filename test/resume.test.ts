@@ -136,7 +136,8 @@ describe('divergence', () => {
 });
 
 describe('device loss', () => {
-  it('a lost device stops training with a GpuError; the last checkpoint resumes on a new device as if nothing happened', async () => {
+  // The default (fused) step, one step a submit and five: a checkpoint is taken at a window's end either way.
+  it.each([1, 5])('a lost device stops training with a GpuError; the last checkpoint resumes on a new device as if nothing happened (%i steps a submit)', async (stepsPerSubmit) => {
     const whole = setup('gpu');
     const full = await whole.run(CONFIG);
 
@@ -149,7 +150,7 @@ describe('device loss', () => {
     const trainer = new Trainer(net, train, test, new SGD(doomed, 0.1));
     const checkpoints: Checkpoint[] = [];
     const error = await trainer
-      .run({ ...CONFIG, checkpointEvery: 20 }, {
+      .run({ ...CONFIG, checkpointEvery: 20, stepsPerSubmit }, {
         onCheckpoint: (c) => void checkpoints.push(c),
         onProgress: (done) => {
           if (done >= 45) ctx.device.destroy();
@@ -157,6 +158,8 @@ describe('device loss', () => {
       })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GpuError);
+    // It ran the fused step, the Trainer's default here.
+    expect(doomed.kernels.fusedStep).toBe(true);
     expect((error as Error).message).toMatch(/lost|destroyed/);
     ctx.destroy();
     const last = checkpoints.at(-1)!;
