@@ -8,7 +8,7 @@ import { entryAliases } from './tools/entries.js';
  * kernels and training on the WebGPU adapter (SwiftShader here).
  */
 const UNIT = ['idx', 'mnist', 'rng', 'safetensors', 'learning-check', 'run-settings', 'layering', 'public-imports', 'model-compat', 'regularization', 'overfitting', 'shift'].map((name) => `test/${name}.test.ts`);
-const E2E = ['cli', 'demo', 'demo-conv', 'bench', 'bench-bundle', 'package', 'device-lifetime', 'skip-validation'].map((name) => `test/${name}.test.ts`);
+const E2E = ['cli', 'demo', 'demo-conv', 'bench', 'bench-bundle', 'package', 'device-lifetime', 'skip-validation', 'bench-partial'].map((name) => `test/${name}.test.ts`);
 
 export default defineConfig({
   // Tests import demo/ and bench/ modules, which import the engine by its package names.

@@ -56,6 +56,16 @@ async function main(): Promise<void> {
     result.adapter ??= { ...ctx.adapter, label: adapterLabel(ctx.adapter) };
   };
 
+  // A run of the conv section alone is its own file: <date>-node-conv.json.
+  const tag = sections.length === 1 && sections[0] === 'conv' ? 'conv' : undefined;
+  // The file is written after every section, so a run cut short (a lent GPU's time limit, Ctrl-C)
+  // keeps what it measured; `incomplete` names the sections done until the last write drops it.
+  const done: string[] = [];
+  const keep = async (section: string) => {
+    done.push(section);
+    if (done.length < sections.length) await writeResult({ ...result, incomplete: `only ${done.join(', ')} of ${sections.join(', ')} done` }, options.out, tag);
+  };
+
   if (sections.includes('steps')) {
     const batches = batchSchedule(plan.seed, data.mnist.train.count, plan.batch, totalSteps(plan.train));
     const engines: Record<string, EngineEntry> = {};
@@ -70,6 +80,7 @@ async function main(): Promise<void> {
       }
     }
     result.engines = withRatios(engines);
+    await keep('steps');
   }
   // A section that fails is reported in the notes and the rest still run.
   const attempt = async (section: string, f: () => Promise<void>) => {
@@ -81,6 +92,7 @@ async function main(): Promise<void> {
       result.notes.push(`${section}: failed: ${(e as Error).message}`);
       progress(`${section} failed: ${(e as Error).message}`);
     }
+    await keep(section);
   };
   await attempt('gpu-vs-cpu', async () => {
     result.gpu_vs_cpu = await withGpu(options.adapter, async (ctx) => {
@@ -141,8 +153,6 @@ async function main(): Promise<void> {
   });
   result.environment.load_after = loadAverage();
   result.runtime_s = Number(((performance.now() - started) / 1000).toFixed(1));
-  // A run of the conv section alone is its own file: <date>-node-conv.json.
-  const tag = sections.length === 1 && sections[0] === 'conv' ? 'conv' : undefined;
   printResult(result, await writeResult(result, options.out, tag), options.json);
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crossoverSvg } from '../lib/crossover-svg.js';
@@ -16,7 +16,9 @@ export async function writeResult(r: BenchResult, out = DEFAULT_OUT, tag?: strin
   await mkdir(out, { recursive: true });
   const stem = join(out, `${r.date.slice(0, 10)}-${r.where}${tag ? `-${tag}` : ''}${r.quick ? '-quick' : ''}`);
   const files = [`${stem}.json`];
-  await writeFile(files[0]!, `${JSON.stringify(r, null, 2)}\n`);
+  // Whole or not at all: the file is rewritten after every section, and a run may be killed mid-write.
+  await writeFile(`${files[0]}.part`, `${JSON.stringify(r, null, 2)}\n`);
+  await rename(`${files[0]}.part`, files[0]!);
   if (r.crossover) {
     files.push(`${stem}-crossover.svg`);
     await writeFile(files[1]!, crossoverSvg(r.crossover, `${r.where}, ${r.adapter?.label ?? ''}, ${r.date.slice(0, 10)}`));

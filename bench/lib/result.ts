@@ -77,6 +77,8 @@ export interface BenchResult {
   conv?: ConvBenchResult;
   notes: string[];
   runtime_s: number;
+  /** Only in a file written between sections (a run cut short leaves it): which sections were done. */
+  incomplete?: string;
 }
 
 export function engineEntry(r: TrainingResult): EngineEntry {
