@@ -12,6 +12,13 @@
 //   matmul_tiled    64x64 output tiles staged through workgroup memory (BK = 16 deep), 4x4 per
 //                   invocation, strided so neighbouring invocations touch neighbouring words.
 //                   For hardware GPUs.
+//   matmul_tiled128 the classic SGEMM layout for large products: 128x128 output tiles, BK = 8,
+//                   256 invocations each holding an 8x8 block as two-by-two 4x4 sub-blocks 64
+//                   apart, operands staged k-major (padded rows, written and read as vec4) and
+//                   fetched one slice ahead. Per multiply-add, half the staging and barriers of
+//                   matmul_tiled and an eighth of its workgroup-memory read instructions, which
+//                   is what bounds large products; 8.25 KiB of workgroup memory. For hardware
+//                   (#16's 4096³ target), not yet measured on a GPU, so no adapter's default.
 // The CPU reference is matmulCpu in src/kernels/matmul.ts.
 
 struct Params { M: u32, N: u32, K: u32, _pad: u32 }
@@ -135,6 +142,96 @@ fn matmul_tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id)
     for (var j = 0u; j < 4u; j++) {
       let c = colBase + lid.x + 16u * j;
       if (r < p.M && c < p.N) { C[r * p.N + c] = epilogue(acc[i * 4u + j], c); }
+    }
+  }
+}
+
+const T128: u32 = 128u;
+const BK8: u32 = 8u;
+// Row stride of the staged slices in vec4s: 128 floats and 4 of padding. The vec4 stores of a
+// k-minor operand (8 neighbouring invocations: 8 k of one m) then cover all 32 banks, and every
+// row still starts on a 16-byte boundary.
+const S128: u32 = 33u;
+var<workgroup> As128: array<vec4<f32>, BK8 * S128>;
+var<workgroup> Bs128: array<vec4<f32>, BK8 * S128>;
+
+// The vec4 of a 128 x BK8 slice that invocation tid stages: (first of its 4 consecutive m or n,
+// its k). A slice is 256 vec4s, one per invocation, stored whole: a store to one component of a
+// shared vec4 becomes a read-modify-write of all four on some backends (Tint's HLSL), a race.
+// Where k is the operand's minor dimension, 8 neighbouring invocations take the 8 k of a row,
+// so each of the 4 loads reads 32 contiguous bytes of 4 rows across a warp; where m or n is
+// minor, 32 neighbouring invocations take one k's 128 values, 16 contiguous bytes each.
+fn slot128(tid: u32, kMinor: bool) -> vec2u {
+  if (kMinor) { return vec2u((tid / BK8) * 4u, tid % BK8); }
+  return vec2u((tid % 32u) * 4u, tid / 32u);
+}
+
+fn a128(m: u32, k: u32) -> f32 {
+  return select(0.0, loadA(min(m, p.M - 1u), min(k, p.K - 1u)), m < p.M && k < p.K);
+}
+
+fn b128(k: u32, n: u32) -> f32 {
+  return select(0.0, loadB(min(k, p.K - 1u), min(n, p.N - 1u)), n < p.N && k < p.K);
+}
+
+fn fetchA128(m: u32, k: u32) -> vec4<f32> {
+  return vec4(a128(m, k), a128(m + 1u, k), a128(m + 2u, k), a128(m + 3u, k));
+}
+
+fn fetchB128(k: u32, n: u32) -> vec4<f32> {
+  return vec4(b128(k, n), b128(k, n + 1u), b128(k, n + 2u), b128(k, n + 3u));
+}
+
+@compute @workgroup_size(16, 16)
+fn matmul_tiled128(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let tid = lid.y * 16u + lid.x;
+  let sa = slot128(tid, !TRANS_A);
+  let sb = slot128(tid, TRANS_B);
+  let m = wid.y * T128 + sa.x;
+  let n = wid.x * T128 + sb.x;
+  // Fetched one slice ahead into registers, so the global loads are in flight during the
+  // arithmetic on the slice before.
+  var ra = fetchA128(m, sa.y);
+  var rb = fetchB128(sb.y, n);
+  // Rows 4·lid.y + i and 64 + 4·lid.y + i (acc[2i + h] and acc[8 + 2i + h]) by columns
+  // 4·lid.x.. and 64 + 4·lid.x.. (h = 0, 1): two 4x4 sub-blocks 64 apart, not one 8x8, so the 16
+  // invocations of a row read 16 consecutive vec4s of Bs128 and a warp's reads never conflict.
+  var acc: array<vec4<f32>, 16>;
+  for (var k0 = 0u; k0 < p.K; k0 += BK8) {
+    As128[sa.y * S128 + sa.x / 4u] = ra;
+    Bs128[sb.y * S128 + sb.x / 4u] = rb;
+    workgroupBarrier();
+    if (k0 + BK8 < p.K) {
+      ra = fetchA128(m, k0 + BK8 + sa.y);
+      rb = fetchB128(k0 + BK8 + sb.y, n);
+    }
+    for (var k = 0u; k < BK8; k++) {
+      let a0 = As128[k * S128 + lid.y];
+      let a1 = As128[k * S128 + 16u + lid.y];
+      let b0 = Bs128[k * S128 + lid.x];
+      let b1 = Bs128[k * S128 + 16u + lid.x];
+      for (var i = 0u; i < 4u; i++) {
+        acc[2u * i] = fma(vec4(a0[i]), b0, acc[2u * i]);
+        acc[2u * i + 1u] = fma(vec4(a0[i]), b1, acc[2u * i + 1u]);
+        acc[8u + 2u * i] = fma(vec4(a1[i]), b0, acc[8u + 2u * i]);
+        acc[9u + 2u * i] = fma(vec4(a1[i]), b1, acc[9u + 2u * i]);
+      }
+    }
+    // The next iteration overwrites the slice this one read.
+    workgroupBarrier();
+  }
+  let rowBase = wid.y * T128;
+  let colBase = wid.x * T128;
+  for (var i = 0u; i < 8u; i++) {
+    let r = rowBase + (i / 4u) * 64u + lid.y * 4u + i % 4u;
+    if (r >= p.M) { continue; }
+    for (var h = 0u; h < 2u; h++) {
+      let v = acc[2u * i + h];
+      let c0 = colBase + h * 64u + lid.x * 4u;
+      for (var j = 0u; j < 4u; j++) {
+        let c = c0 + j;
+        if (c < p.N) { C[r * p.N + c] = epilogue(v[j], c); }
+      }
     }
   }
 }

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../src/backend/cpu-backend.js';
 import { GpuBackend } from '../src/backend/gpu-backend.js';
 import type { Activation } from '../src/backend/ops.js';
+import { BufferPool } from '../src/gpu/buffer-pool.js';
 import { matmulCpu, MATMUL_VARIANTS, type MatmulVariant } from '../src/kernels/matmul.js';
 import { ShapeError } from '../src/tensor/shape.js';
 import { EPS32, expectClose, randomArray } from './helpers/compare.js';
@@ -62,6 +63,10 @@ async function check(variant: MatmulVariant, M: number, N: number, K: number, tr
     transA, transB, activation, bias: bias && cpu.fromArray(bias, [N]),
   });
   expectClose(out, ref.data, tolerance(a, b, M, N, K, transA, transB, bias), `${variant} ${M}x${N}x${K} tA=${transA} tB=${transB} ${activation}`);
+  // The pool rounds each buffer up and poisons it with NaN, so a store past M·N (a row or column
+  // mask gone wrong in the last tile) shows in the tail that the product does not own.
+  const whole = new Float32Array(await ctx().read(c.buffer, BufferPool.roundSize(M * N * 4)));
+  expect(whole.subarray(M * N).every(Number.isNaN), `${variant} ${M}x${N}x${K} wrote past its output`).toBe(true);
   g.dispose(ga, gB, gb, c);
 }
 
@@ -89,6 +94,20 @@ describe('matmul tiled against the float64 CPU reference', () => {
   });
 });
 
+// The 128x128 hardware variant, on shapes chosen for its edges: partial tiles in M, N and K
+// (129, 131, 257 and K = 9 or 130, not multiples of the 8-deep stage), a single element, one
+// dimension under one sub-block's 64 while the other spans two tiles, and whole tiles with
+// both 4x4 sub-blocks of every invocation in range (256x256x64).
+describe('matmul tiled128 against the float64 CPU reference', () => {
+  it.each([[1, 1, 1], [129, 131, 9], [257, 3, 130], [3, 257, 17], [256, 256, 64]] as const)('%i x %i x %i, every transpose', async (M, N, K) => {
+    for (const [transA, transB] of TRANSPOSES) await check('tiled128', M, N, K, transA, transB);
+  });
+  it('fused bias + relu and + sigmoid', async () => {
+    await check('tiled128', 129, 131, 9, true, false, 'relu', true);
+    await check('tiled128', 70, 200, 20, false, true, 'sigmoid', true);
+  });
+});
+
 describe('matmul shape errors', () => {
   it('names both shapes when inner dimensions differ', () => {
     const a = gpu().zeros([3, 4]);
@@ -107,5 +126,5 @@ describe('matmul shape errors', () => {
 });
 
 it('lists every variant it tests', () => {
-  expect([...MATMUL_VARIANTS].sort()).toEqual(['blocked', 'tiled', 'unrolled']);
+  expect([...MATMUL_VARIANTS].sort()).toEqual(['blocked', 'tiled', 'tiled128', 'unrolled']);
 });

@@ -20,10 +20,13 @@ export interface MatmulDims {
  *   blocked   4x4 register block per invocation, as a plain loop: the readable one
  *   unrolled  10x10 register block written out by src/kernels/matmul-unrolled.ts
  *   tiled     64x64 workgroup tiles through shared memory, with barriers
+ *   tiled128  128x128 tiles, 8x8 per invocation: the classic SGEMM layout for large products on
+ *             hardware, aimed at #16's 4096³ target. Never a default until the device bench has
+ *             timed it against `tiled` on a GPU.
  */
-export type MatmulVariant = 'blocked' | 'unrolled' | 'tiled';
-/** Every variant, for the tests that run them all. */
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['blocked', 'unrolled', 'tiled'];
+export type MatmulVariant = 'blocked' | 'unrolled' | 'tiled' | 'tiled128';
+/** Every variant, for the tests that run them all and the bench that times them all. */
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['blocked', 'unrolled', 'tiled', 'tiled128'];
 
 const UNROLLED_BLOCK = 10;
 
@@ -61,7 +64,12 @@ const ACTIVATION_CODE: Record<Activation, number> = { none: 0, relu: 1, sigmoid:
 
 const unrolledCode = code + '\n' + unrolledMatmulSource(UNROLLED_BLOCK, UNROLLED_BLOCK);
 
-const ENTRY_POINTS: Record<MatmulVariant, string> = { blocked: 'matmul_blocked', unrolled: 'matmul_unrolled', tiled: 'matmul_tiled' };
+const ENTRY_POINTS: Record<MatmulVariant, string> = {
+  blocked: 'matmul_blocked',
+  unrolled: 'matmul_unrolled',
+  tiled: 'matmul_tiled',
+  tiled128: 'matmul_tiled128',
+};
 
 /** The pipeline of one matmul form (transposes, activation, bias) in one variant. */
 export function matmulKernel(variant: MatmulVariant, opts: MatmulOptions, hasBias: boolean): KernelSpec {
@@ -80,6 +88,7 @@ export function matmulKernel(variant: MatmulVariant, opts: MatmulOptions, hasBia
 
 function workgroups(variant: MatmulVariant, { M, N }: MatmulDims): [number, number] {
   if (variant === 'tiled') return [Math.ceil(N / 64), Math.ceil(M / 64)];
+  if (variant === 'tiled128') return [Math.ceil(N / 128), Math.ceil(M / 128)];
   if (variant === 'unrolled') return unrolledWorkgroups(M, N, UNROLLED_BLOCK, UNROLLED_BLOCK);
   return [Math.ceil(N / 32), Math.ceil(M / 32)];
 }
