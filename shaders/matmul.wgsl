@@ -19,15 +19,31 @@
 //                   matmul_tiled and an eighth of its workgroup-memory read instructions, which
 //                   is what bounds large products; 8.25 KiB of workgroup memory. For hardware
 //                   (#16's 4096³ target), not yet measured on a GPU, so no adapter's default.
+//   matmul_splitk   split K, pass 1 of 2: matmul_tiled's tiles (the same tile64 loop), each
+//                   workgroup one tile over one chunk of K (workgroup z), storing raw sums into
+//                   a scratch [chunks, M, N]. For hardware, where a small output over a long K
+//                   leaves matmul_tiled almost idle: SimpleConvNet's Affine1, [100,4320]·[4320,100],
+//                   is 4 tiles, each walking 4320 deep on one of an H100's 132 SMs; split into
+//                   54 chunks of 80 it is 216 workgroups. The launcher picks the chunks
+//                   (splitkChunks: about 256 workgroups, chunks at least 64 deep, at most 64).
+//   matmul_splitk_sum pass 2: one invocation per output adds its chunks in chunk order (the same
+//                   result every run, whatever order the workgroups ran in), then the epilogue.
+//                   Its own bindings: the scratch read-only (partials) beside C. Both passes
+//                   are not yet measured on a GPU, so no adapter's default.
 // The CPU reference is matmulCpu in src/kernels/matmul.ts.
 
-struct Params { M: u32, N: u32, K: u32, _pad: u32 }
+// KC: matmul_splitk's chunk depth (a multiple of BK, at least 16); 0 and unread elsewhere.
+struct Params { M: u32, N: u32, K: u32, KC: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
+// matmul_splitk's partial sums [chunks, M, N]: written by pass 1 (partialOut), read by the sum
+// pass (partials). Two declarations so that the sum pass binds the scratch read-only beside C.
+@group(0) @binding(5) var<storage, read> partials: array<f32>;
+@group(0) @binding(6) var<storage, read_write> partialOut: array<f32>;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -101,13 +117,15 @@ const BK: u32 = 16u;
 var<workgroup> As: array<f32, BK * TILE>;
 var<workgroup> Bs: array<f32, BK * TILE>;
 
-@compute @workgroup_size(16, 16)
-fn matmul_tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+// The 4x4 block (acc[4i + j]: row lid.y + 16i, column lid.x + 16j) that invocation lid owns of
+// the 64x64 tile at (rowBase, colBase), summed over k in [kBegin, kEnd): all of K for
+// matmul_tiled, one chunk for matmul_splitk. Staged slices past kEnd hold zeros, so a chunk
+// needs no multiple of BK; loads stay clamped into the operands and never cross into the next
+// chunk's sums. kBegin and kEnd must be uniform over the workgroup (the barriers).
+fn tile64(lid: vec3u, rowBase: u32, colBase: u32, kBegin: u32, kEnd: u32) -> array<f32, 16> {
   let tid = lid.y * 16u + lid.x;
-  let rowBase = wid.y * TILE;
-  let colBase = wid.x * TILE;
   var acc: array<f32, 16>;
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+  for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
     // 256 invocations stage 64x16 values of each operand, 4 each, walking memory contiguously
     // for the operand's storage order.
     for (var l = 0u; l < 4u; l++) {
@@ -117,13 +135,13 @@ fn matmul_tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id)
       let m = rowBase + mm;
       let k = k0 + ka;
       let va = loadA(min(m, p.M - 1u), min(k, p.K - 1u));
-      As[ka * TILE + mm] = select(0.0, va, m < p.M && k < p.K);
+      As[ka * TILE + mm] = select(0.0, va, m < p.M && k < kEnd);
       var nn: u32; var kb: u32;
       if (TRANS_B) { kb = idx % BK; nn = idx / BK; } else { nn = idx % TILE; kb = idx / TILE; }
       let n = colBase + nn;
       let kk = k0 + kb;
       let vb = loadB(min(kk, p.K - 1u), min(n, p.N - 1u));
-      Bs[kb * TILE + nn] = select(0.0, vb, n < p.N && kk < p.K);
+      Bs[kb * TILE + nn] = select(0.0, vb, n < p.N && kk < kEnd);
     }
     workgroupBarrier();
     for (var k = 0u; k < BK; k++) {
@@ -137,6 +155,14 @@ fn matmul_tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id)
     }
     workgroupBarrier();
   }
+  return acc;
+}
+
+@compute @workgroup_size(16, 16)
+fn matmul_tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let rowBase = wid.y * TILE;
+  let colBase = wid.x * TILE;
+  let acc = tile64(lid, rowBase, colBase, 0u, p.K);
   for (var i = 0u; i < 4u; i++) {
     let r = rowBase + lid.y + 16u * i;
     for (var j = 0u; j < 4u; j++) {
@@ -144,6 +170,38 @@ fn matmul_tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id)
       if (r < p.M && c < p.N) { C[r * p.N + c] = epilogue(acc[i * 4u + j], c); }
     }
   }
+}
+
+// Workgroup (x, y, z): the 64x64 tile (x, y) over chunk z, k in [z·KC, min((z + 1)·KC, K)).
+// Stores the raw sums; the epilogue belongs to the sum pass, after all chunks are in.
+@compute @workgroup_size(16, 16)
+fn matmul_splitk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let rowBase = wid.y * TILE;
+  let colBase = wid.x * TILE;
+  let kBegin = wid.z * p.KC;
+  let acc = tile64(lid, rowBase, colBase, kBegin, min(kBegin + p.KC, p.K));
+  let base = wid.z * p.M * p.N;
+  for (var i = 0u; i < 4u; i++) {
+    let r = rowBase + lid.y + 16u * i;
+    for (var j = 0u; j < 4u; j++) {
+      let c = colBase + lid.x + 16u * j;
+      if (r < p.M && c < p.N) { partialOut[base + r * p.N + c] = acc[i * 4u + j]; }
+    }
+  }
+}
+
+// One invocation per output element, in storage order so that neighbouring invocations read
+// neighbouring words of each chunk's partials; past 65535 workgroups the grid folds into y.
+@compute @workgroup_size(64)
+fn matmul_splitk_sum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let idx = gid.x + gid.y * nwg.x * 64u;
+  let size = p.M * p.N;
+  if (idx >= size) { return; }
+  let chunks = (p.K + p.KC - 1u) / p.KC;
+  // Chunk order is fixed, so the result is the same on every run and every adapter's schedule.
+  var s = 0.0;
+  for (var z = 0u; z < chunks; z++) { s += partials[z * size + idx]; }
+  C[idx] = epilogue(s, idx % p.N);
 }
 
 const T128: u32 = 128u;

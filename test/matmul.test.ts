@@ -3,7 +3,8 @@ import { CpuBackend } from '../src/backend/cpu-backend.js';
 import { GpuBackend } from '../src/backend/gpu-backend.js';
 import type { Activation } from '../src/backend/ops.js';
 import { BufferPool } from '../src/gpu/buffer-pool.js';
-import { matmulCpu, MATMUL_VARIANTS, type MatmulVariant } from '../src/kernels/matmul.js';
+import { matmulCpu, matmulGpu, MATMUL_VARIANTS, splitkChunks, type MatmulVariant } from '../src/kernels/matmul.js';
+import { GpuTensor } from '../src/tensor/gpu-tensor.js';
 import { ShapeError } from '../src/tensor/shape.js';
 import { EPS32, expectClose, randomArray } from './helpers/compare.js';
 import { useGpu } from './helpers/gpu.js';
@@ -108,6 +109,83 @@ describe('matmul tiled128 against the float64 CPU reference', () => {
   });
 });
 
+// Split K: shapes chosen for partial tiles and chunks (splitkChunks): 65x3x1000 runs 13 chunks
+// of 80, the last 40 deep (two and a half stages); 3x70x513 7 of 80, the last 33; 100x100x4320,
+// SimpleConvNet's Affine1, 54 of 80 over 2x2 partial tiles; 129x131x9 and 1x1x1 a single short
+// chunk. SimpleConvNet's product runs in its training form (bias, ReLU) only (a second of
+// SwiftShader each); the others every transpose, which compiles the first pass's four pipelines.
+describe('matmul splitk against the float64 CPU reference', () => {
+  it.each([[1, 1, 1], [65, 3, 1000], [3, 70, 513], [129, 131, 9]] as const)('%i x %i x %i, every transpose', async (M, N, K) => {
+    for (const [transA, transB] of TRANSPOSES) await check('splitk', M, N, K, transA, transB);
+  });
+  it('SimpleConvNet Affine1 100 x 100 x 4320 + bias → relu', async () => {
+    await check('splitk', 100, 100, 4320, false, false, 'relu', true);
+  });
+  it('fused bias + relu and + sigmoid on partial chunks', async () => {
+    await check('splitk', 65, 3, 1000, true, false, 'relu', true);
+    await check('splitk', 3, 70, 513, false, true, 'sigmoid', true);
+    await check('splitk', 129, 131, 9, true, true, 'sigmoid', true);
+  });
+
+  it('records two dispatches (partial sums, then their sum) and frees its scratch for the next submit', async () => {
+    const c = ctx();
+    const [M, N, K] = [65, 3, 1000];
+    const a = GpuTensor.from(c, randomArray(M * K, 1), [M, K]);
+    const b = GpuTensor.from(c, randomArray(K * N, 2), [K, N]);
+    const out = GpuTensor.empty(c, [M, N]);
+    await c.finish();
+    const before = c.dispatches;
+    const inUse = c.pool.stats().buffersInUse;
+    matmulGpu(c, a, b, undefined, out, {}, 'splitk');
+    expect(c.dispatches - before).toBe(2);
+    expect(c.pool.stats().buffersInUse).toBe(inUse);
+    await c.finish();
+    expect(c.lastTrace.map((d) => [d.kernel.replace(/\[.*/, ''), d.workgroups])).toEqual([
+      ['matmul.matmul_splitk', [1, 2, 13]],
+      ['matmul.matmul_splitk_sum', [Math.ceil((M * N) / 64), 1, 1]],
+    ]);
+    // After the submit the pool hands the scratch out again instead of allocating.
+    const allocated = c.pool.stats().buffersAllocated;
+    matmulGpu(c, a, b, undefined, out, {}, 'splitk');
+    await c.finish();
+    expect(c.pool.stats().buffersAllocated).toBe(allocated);
+    a.dispose();
+    b.dispose();
+    out.dispose();
+  });
+
+  it('chooses the chunks by its rule', () => {
+    // Affine1 forward of SimpleConvNet, DeepConvNet and the TwoLayerNet: 4, 2 and 2 tiles.
+    expect(splitkChunks({ M: 100, N: 100, K: 4320 })).toEqual({ chunks: 54, depth: 80 });
+    expect(splitkChunks({ M: 100, N: 50, K: 1024 })).toEqual({ chunks: 16, depth: 64 });
+    expect(splitkChunks({ M: 100, N: 50, K: 784 })).toEqual({ chunks: 10, depth: 80 });
+    // SimpleConvNet's dW and dx: K = 100 is under two chunks' minimum depth.
+    expect(splitkChunks({ M: 4320, N: 100, K: 100 })).toEqual({ chunks: 1, depth: 112 });
+    expect(splitkChunks({ M: 100, N: 4320, K: 100 })).toEqual({ chunks: 1, depth: 112 });
+    // Enough tiles already: one chunk.
+    expect(splitkChunks({ M: 1024, N: 1024, K: 4096 })).toEqual({ chunks: 1, depth: 4096 });
+    expect(splitkChunks({ M: 1, N: 1, K: 1 })).toEqual({ chunks: 1, depth: 16 });
+    // One tile and a very long K: at most 64 chunks.
+    expect(splitkChunks({ M: 10, N: 10, K: 100_000 })).toEqual({ chunks: 64, depth: 1568 });
+    // The scratch must fit one storage binding.
+    expect(splitkChunks({ M: 100, N: 100, K: 4320 }, 5 * 100 * 100 * 4)).toEqual({ chunks: 5, depth: 864 });
+    expect(splitkChunks({ M: 100, N: 100, K: 0 })).toEqual({ chunks: 0, depth: 16 });
+    for (let M = 1; M < 300; M += 37) {
+      for (let N = 1; N < 300; N += 41) {
+        for (const K of [1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 500, 1000, 4320, 9999, 65_536]) {
+          const { chunks, depth } = splitkChunks({ M, N, K });
+          const where = `${M}x${N}x${K}: ${chunks} x ${depth}`;
+          expect(depth % 16, where).toBe(0);
+          expect((chunks - 1) * depth < K && K <= chunks * depth, where).toBe(true);
+          expect(chunks <= 64 && chunks <= Math.ceil(K / 16), where).toBe(true);
+          if (chunks > 1) expect(depth, where).toBeGreaterThanOrEqual(64);
+          if (chunks > 1) expect(Math.ceil(M / 64) * Math.ceil(N / 64) * (chunks - 1), where).toBeLessThan(256);
+        }
+      }
+    }
+  });
+});
+
 describe('matmul shape errors', () => {
   it('names both shapes when inner dimensions differ', () => {
     const a = gpu().zeros([3, 4]);
@@ -126,5 +204,5 @@ describe('matmul shape errors', () => {
 });
 
 it('lists every variant it tests', () => {
-  expect([...MATMUL_VARIANTS].sort()).toEqual(['blocked', 'tiled', 'tiled128', 'unrolled']);
+  expect([...MATMUL_VARIANTS].sort()).toEqual(['blocked', 'splitk', 'tiled', 'tiled128', 'unrolled']);
 });

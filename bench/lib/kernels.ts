@@ -77,6 +77,22 @@ export function netMatmuls(batch: number, hidden: number): MatmulShape[] {
   ];
 }
 
+/**
+ * The long-K products of the book's convnets (src/nn/conv-nets.ts), at batch 100: SimpleConvNet's
+ * Affine1 (30 filters x 12x12 pooled = 4320 inputs, 100 hidden; its W2, b2), forward and
+ * backward, and DeepConvNet's Affine1 forward (64 x 4x4 = 1024 inputs, 50 hidden; W7, b7). A
+ * small output over a long K leaves `tiled` 2 to 4 workgroups: what `splitk` is for. The
+ * backward's dW and dx have K = batch instead, and an output 4320 long.
+ */
+export function convnetMatmuls(batch: number): MatmulShape[] {
+  return [
+    { label: 'SimpleConvNet fwd x·W2+b2', a: [batch, 4320], b: [4320, 100], opts: {}, bias: true },
+    { label: 'SimpleConvNet dW2 xᵀ·dy', a: [batch, 4320], b: [batch, 100], opts: { transA: true }, bias: false },
+    { label: 'SimpleConvNet dx dy·W2ᵀ', a: [batch, 100], b: [4320, 100], opts: { transB: true }, bias: false },
+    { label: 'DeepConvNet fwd x·W7+b7', a: [batch, 1024], b: [1024, 50], opts: {}, bias: true },
+  ];
+}
+
 function cube(n: number): MatmulShape {
   return { label: `${n}³`, a: [n, n], b: [n, n], opts: {}, bias: false };
 }
@@ -141,7 +157,22 @@ export async function matmulBench(gpu: GpuBackend, plan: Plan, progress: Progres
   const variants = plan.allVariants ? [chosen, ...MATMUL_VARIANTS.filter((v) => v !== chosen)] : [chosen];
   for (const variant of variants) {
     const budget = variant === chosen ? plan.kernelBudgetMs : plan.variantBudgetMs;
-    for (const s of netMatmuls(plan.batch, plan.hidden)) results.push(await matmulCase(gpu, s, variant, plan, budget));
+    const net: KernelResult[] = [];
+    for (const s of netMatmuls(plan.batch, plan.hidden)) net.push(await matmulCase(gpu, s, variant, plan, budget));
+    results.push(...net);
+    // The convnets' products are up to 11x the net's x·W1 (the first, 784 deep): predicted from its
+    // rate, then from the previous one's, so that a variant that is slow on this adapter is
+    // skipped before its check runs.
+    let longRate = net[0]?.gflops;
+    const longBudget = variant === chosen ? plan.kernelBudgetMs : plan.convnetVariantBudgetMs;
+    for (const s of convnetMatmuls(plan.batch)) {
+      const d = matmulDims(s.a, s.b, s.opts);
+      const predicted = longRate ? (2 * d.M * d.N * d.K) / longRate / 1e6 : undefined;
+      const r = await matmulCase(gpu, s, variant, plan, longBudget, predicted);
+      results.push(r);
+      longRate = r.gflops ?? longRate;
+      progress(`matmul ${variant} ${s.label}: ${r.gflops !== undefined ? `${r.gflops} GFLOP/s` : r.skipped}`);
+    }
     let rate: number | undefined; // GFLOP/s of the previous cube, to predict the next one
     for (const n of plan.cubes) {
       const predicted = rate ? (2 * n ** 3) / rate / 1e6 : undefined;

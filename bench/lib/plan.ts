@@ -31,6 +31,13 @@ export interface Plan {
   kernelBudgetMs: number;
   /** The same for the non-default matmul variants, which only show why the default was chosen. */
   variantBudgetMs: number;
+  /**
+   * The same for the non-default variants on the convnets' long-K products (86 MFLOP each;
+   * kernels.ts, convnetMatmuls), there for the hardware variants: on a GPU a call takes well
+   * under a millisecond, on SwiftShader 0.3-0.9 s for every variant but `unrolled`, where the
+   * variant budget would time each of them in full (a minute for the four).
+   */
+  convnetVariantBudgetMs: number;
   /** Every matmul variant, or only the adapter's default one. */
   allVariants: boolean;
   /** The largest cube to try, and the crossover grid. */
@@ -74,6 +81,7 @@ export const FULL_PLAN: Plan = {
   reps: 5,
   kernelBudgetMs: 30_000,
   variantBudgetMs: 6_000,
+  convnetVariantBudgetMs: 1_500,
   allVariants: true,
   // 4096³ is the real-GPU target's size; on a software adapter it is predicted over budget and skipped.
   cubes: [256, 512, 1024, 2048, 4096],
@@ -103,6 +111,7 @@ export const QUICK_PLAN: Plan = {
   reps: 2,
   kernelBudgetMs: 2_000,
   variantBudgetMs: 500,
+  convnetVariantBudgetMs: 500,
   allVariants: false,
   cubes: [256],
   crossover: { batches: [1, 100], hiddens: [50], convBatches: [2], cellBudgetMs: 200, maxStepMs: 5_000 },
