@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       noteAdapter(ctx);
       return oursGpuVsCpu(ctx, data.mnist, plan, progress);
     });
-    // The same comparison with the GPU device on the fused step, npm start's default.
+    // The same comparison with the GPU device on the fused step, npm start's default on a GPU.
     result.gpu_vs_cpu_fused = await withGpu(options.adapter, async (ctx) => oursGpuVsCpu(ctx, data.mnist, plan, progress, true));
   });
   await attempt('host', async () => {

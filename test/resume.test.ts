@@ -136,10 +136,14 @@ describe('divergence', () => {
 });
 
 describe('device loss', () => {
-  // The default (fused) step, one step a submit and five: a checkpoint is taken at a window's end either way.
-  it.each([1, 5])('a lost device stops training with a GpuError; the last checkpoint resumes on a new device as if nothing happened (%i steps a submit)', async (stepsPerSubmit) => {
+  // Layer by layer, and the fused step at one step a submit and five: a checkpoint is taken at a window's end either way.
+  it.each([
+    [false, 1],
+    [true, 1],
+    [true, 5],
+  ])('a lost device stops training with a GpuError; the last checkpoint resumes on a new device as if nothing happened (fused %s, %i steps a submit)', async (fused, stepsPerSubmit) => {
     const whole = setup('gpu');
-    const full = await whole.run(CONFIG);
+    const full = await whole.run({ ...CONFIG, fused });
 
     // A device of its own, destroyed under the running trainer as a driver reset would.
     const ctx = await openNodeGpu();
@@ -150,7 +154,7 @@ describe('device loss', () => {
     const trainer = new Trainer(net, train, test, new SGD(doomed, 0.1));
     const checkpoints: Checkpoint[] = [];
     const error = await trainer
-      .run({ ...CONFIG, checkpointEvery: 20, stepsPerSubmit }, {
+      .run({ ...CONFIG, checkpointEvery: 20, stepsPerSubmit, fused }, {
         onCheckpoint: (c) => void checkpoints.push(c),
         onProgress: (done) => {
           if (done >= 45) ctx.device.destroy();
@@ -158,8 +162,6 @@ describe('device loss', () => {
       })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GpuError);
-    // It ran the fused step, the Trainer's default here.
-    expect(doomed.kernels.fusedStep).toBe(true);
     expect((error as Error).message).toMatch(/lost|destroyed/);
     ctx.destroy();
     const last = checkpoints.at(-1)!;
@@ -167,7 +169,7 @@ describe('device loss', () => {
 
     const resumed = setup('gpu');
     resumed.net.tensors().forEach((p, i) => resumed.net.backend.write(p.value, last.weights[i]!));
-    const rest = await resumed.run({ ...CONFIG, resume: { step: last.step, rngState: last.rngState } });
+    const rest = await resumed.run({ ...CONFIG, fused, resume: { step: last.step, rngState: last.rngState } });
     expect(Array.from(rest.losses.subarray(last.step))).toEqual(Array.from(full.losses.subarray(last.step)));
     expect(await weights(resumed)).toEqual(await weights(whole));
     whole.net.dispose();

@@ -2,7 +2,7 @@
  * The performance target for a real GPU: 10,000 steps of the seed's net, wall time including
  * the loss readbacks, trained exactly as `npm start` trains (Trainer.run: each step's loss filed
  * on the device and read back every `readEvery` steps), once per way of running a step: layer by
- * layer, fused (npm start's default), and fused with several steps per submit. The one full
+ * layer, fused (npm start's default on a GPU), and fused with several steps per submit. The one full
  * evaluation at the end of each is timed apart.
  */
 import { GpuDataset, MultiLayerNet, SGD, Trainer, type GpuBackend, type Mnist } from 'webgpu-backprop';

@@ -110,7 +110,7 @@ const GPU_FUSED_HOW =
   'GpuBackend: the same net and SGD through the fused step (planFusedStep: shaders/mlp-step.wgsl, the whole step in two dispatches, ' +
   'the form for this adapter), one command buffer per step; the rows gathered from the resident bytes by the kernel itself';
 
-/** Ours on the GPU through the fused step (the Trainer's default for this net): the same net, SGD and batches. */
+/** Ours on the GPU through the fused step (the Trainer's default for this net on a GPU): the same net, SGD and batches. */
 export async function oursGpuFused(ctx: GpuContext, mnist: Mnist, spec: ModelSpec, batch: number): Promise<TrainingEngine> {
   const gpu = await oursGpuBackend(ctx);
   const data = gpuDatasets(gpu, mnist);

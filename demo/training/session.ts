@@ -223,7 +223,7 @@ export class TrainingSession<T extends Tensor = Tensor> {
         evalChunk: this.evalChunk,
         resume: { step: this.step, rngState: this.rngState },
         // The page trains layer by layer, so that the trace shows every layer's dispatches live;
-        // the fused step (npm start's and the Trainer's default) is shown beneath it.
+        // the fused step (npm start's and the Trainer's default on a GPU) is shown beneath it.
         fused: false,
       },
       {

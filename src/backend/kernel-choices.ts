@@ -19,8 +19,8 @@ export interface KernelChoices {
   sparseInputs: boolean;
   /**
    * The Trainer runs a fully connected net's step as the fused kernels (src/train/mlp-step.ts:
-   * two dispatches instead of one or more per layer and direction) unless told otherwise.
-   * On every adapter measured so far; the option is here for one where it is not faster.
+   * two dispatches instead of one or more per layer and direction) unless told otherwise: on
+   * hardware GPUs, where it is faster; software adapters keep the layer-by-layer step.
    */
   fusedStep: boolean;
   /** The form of the fused step's kernels (shaders/mlp-step.wgsl's header): the same values either way. */
@@ -37,10 +37,13 @@ export function defaultKernelChoices(adapter: AdapterDescription): KernelChoices
     // Measured faster on software adapters (first layer 6.2 → 3.9 ms on SwiftShader); hardware
     // keeps the dense tiled kernel until someone measures there.
     sparseInputs: adapter.software,
-    // A real GPU's step costs its dispatches (20-35 µs of host time each), so fewer wins there;
-    // on SwiftShader the software form is faster too (npm start, 600 steps, three interleaved
-    // pairs under load: 7.1/10.3/8.1 against 13.7/10.9/12.8 ms a step; docs/performance.md).
-    fusedStep: true,
+    // A real GPU's step costs its dispatches (20-35 µs of host time each), so fewer wins there.
+    // On SwiftShader dispatches cost little and the two paths do about as many loads: with no
+    // other work on the machine the layer-by-layer step was faster (npm start, eight interleaved
+    // pairs: median step 1.25x, wall time in all eight, the fused kernels' compile included),
+    // though under heavy load the fused one won (three pairs: 7.1/10.3/8.1 against
+    // 13.7/10.9/12.8 ms a step). docs/performance.md has both.
+    fusedStep: !adapter.software,
     // Register blocks written out and lists of nonzeros pay on SwiftShader (5-10x the hardware
     // form there); hardware wants the rows spread over workgroups and neighbouring lanes on
     // neighbouring memory.
