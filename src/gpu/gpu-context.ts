@@ -141,7 +141,6 @@ export class GpuContext {
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
-  /** Submits everything recorded since the last submit, as one command buffer. */
   /**
    * Runs `hook` right before every submit, until the returned function is called: where a
    * recorder writes, in one `queue.writeBuffer`, data that the commands recorded since the last
@@ -153,6 +152,7 @@ export class GpuContext {
     return () => this.submitHooks.delete(hook);
   }
 
+  /** Submits everything recorded since the last submit, as one command buffer. */
   submit(): void {
     this.checkHealthy();
     this.endPass();

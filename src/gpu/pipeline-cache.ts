@@ -23,7 +23,7 @@ export interface KernelEntry {
   /** kernelName of the spec. */
   readonly name: string;
   readonly pipeline: GPUComputePipeline;
-  /** A small number per pipeline, in order of first use: what the wait pacer's submit signature hashes. */
+  /** A small number per pipeline, in the order they were compiled: what the wait pacer's submit signature hashes. */
   readonly id: number;
   /** The storage bindings the kernel writes (declared read_write in its WGSL), ascending. */
   readonly outputs: readonly number[];
@@ -45,7 +45,7 @@ interface SpecNode {
  */
 export class PipelineCache {
   private readonly modules = new Map<string, GPUShaderModule>();
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Every compiled pipeline's entry, by kernelName. */
   private readonly entries = new Map<string, KernelEntry>();
   /**
    * Specs by their parts (code, entry point, variant, constants), so that a launcher's fresh
@@ -61,7 +61,7 @@ export class PipelineCache {
   ) {}
 
   get size(): number {
-    return this.pipelines.size;
+    return this.entries.size;
   }
 
   get(spec: KernelSpec): GPUComputePipeline {
@@ -86,14 +86,14 @@ export class PipelineCache {
     await Promise.all(
       specs.map(async (spec) => {
         const name = kernelName(spec);
-        if (this.pipelines.has(name)) return;
+        if (this.entries.has(name)) return;
         let pipeline: GPUComputePipeline;
         try {
           pipeline = await this.device.createComputePipelineAsync(this.descriptor(spec, name));
         } catch (e) {
           throw new Error(`compiling ${name}: ${(e as Error).message}`, { cause: e });
         }
-        this.pipelines.set(name, pipeline);
+        this.file(spec, name, pipeline);
       }),
     );
   }
@@ -101,16 +101,7 @@ export class PipelineCache {
   /** The slow path of `entry`: names the spec, compiles its pipeline if needed, files the path to it. */
   private insert(spec: KernelSpec): KernelEntry {
     const name = kernelName(spec);
-    let entry = this.entries.get(name);
-    if (!entry) {
-      let pipeline = this.pipelines.get(name);
-      if (!pipeline) {
-        pipeline = this.guard(name, () => this.device.createComputePipeline(this.descriptor(spec, name)));
-        this.pipelines.set(name, pipeline);
-      }
-      entry = { name, pipeline, id: this.entries.size + 1, outputs: outputBindings(spec.code) };
-      this.entries.set(name, entry);
-    }
+    const entry = this.entries.get(name) ?? this.file(spec, name, this.guard(name, () => this.device.createComputePipeline(this.descriptor(spec, name))));
     let byEntry = this.specs.get(spec.code);
     if (!byEntry) this.specs.set(spec.code, (byEntry = new Map()));
     let node = byEntry.get(spec.entryPoint);
@@ -126,6 +117,13 @@ export class PipelineCache {
       }
     }
     node.entry = entry;
+    return entry;
+  }
+
+  /** Files a compiled pipeline under its name, with what a dispatch needs of it. */
+  private file(spec: KernelSpec, name: string, pipeline: GPUComputePipeline): KernelEntry {
+    const entry = { name, pipeline, id: this.entries.size + 1, outputs: outputBindings(spec.code) };
+    this.entries.set(name, entry);
     return entry;
   }
 

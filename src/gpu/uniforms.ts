@@ -23,7 +23,7 @@ export class UniformCache {
   private readonly novelty = new WeakMap<object, { serial: number; run: number }>();
   /** Pooled buffers taken in the submit being recorded, by content. */
   private current = new Contents();
-  /** Pooled buffers free for this submit, by size in bytes. */
+  /** Pooled buffers free for this submit, by their contents' length in words. */
   private readonly free = new Map<number, Pooled[]>();
   /** Pooled buffers taken since the last submit, in order. */
   private taken: Pooled[] = [];
@@ -53,12 +53,12 @@ export class UniformCache {
     if (buffer) return buffer;
     if (kernel && this.changing(kernel)) {
       const pooled = this.take(words);
-      this.current.add(hash, words, pooled);
-      return pooled;
+      this.current.add(hash, pooled.words, pooled.buffer);
+      return pooled.buffer;
     }
     if (this.buffers.size >= this.limit) this.retired.push(this.buffers.dropOldest());
     const made = this.create(words);
-    this.buffers.add(hash, words, made);
+    this.buffers.add(hash, Uint32Array.from(words), made);
     return made;
   }
 
@@ -68,9 +68,9 @@ export class UniformCache {
     for (const buffer of this.retired) buffer.destroy();
     this.retired = [];
     for (const pooled of this.taken) {
-      const list = this.free.get(pooled.bytes);
+      const list = this.free.get(pooled.words.length);
       if (list) list.push(pooled);
-      else this.free.set(pooled.bytes, [pooled]);
+      else this.free.set(pooled.words.length, [pooled]);
     }
     this.taken = [];
     if (this.current.size > 0) this.current = new Contents();
@@ -99,18 +99,19 @@ export class UniformCache {
   }
 
   /** A pooled buffer holding `words`, for the submit being recorded. */
-  private take(words: readonly number[]): GPUBuffer {
-    const bytes = uniformBytes(words.length);
-    let pooled = this.free.get(bytes)?.shift();
+  private take(words: readonly number[]): Pooled {
+    let pooled = this.free.get(words.length)?.shift();
     if (pooled) {
-      // Free: every submit that read it has been submitted, and this write runs after them.
-      this.device.queue.writeBuffer(pooled.buffer, 0, Uint32Array.from(words));
+      // Its own host copy, rewritten in place: a steady step allocates nothing here. Free means
+      // every submit that read the buffer has been submitted, and this write runs after them.
+      pooled.words.set(words);
+      this.device.queue.writeBuffer(pooled.buffer, 0, pooled.words);
     } else {
-      pooled = { buffer: this.create(words), bytes };
+      pooled = { buffer: this.create(words), words: Uint32Array.from(words) };
       this.pooled += 1;
     }
     this.taken.push(pooled);
-    return pooled.buffer;
+    return pooled;
   }
 
   private create(words: readonly number[]): GPUBuffer {
@@ -139,8 +140,9 @@ class Contents {
     return undefined;
   }
 
-  add(hash: number, words: readonly number[], buffer: GPUBuffer): void {
-    const content = { hash, words: Uint32Array.from(words), buffer };
+  /** `words` is kept as it is, not copied: the caller does not change it while it is filed here. */
+  add(hash: number, words: Uint32Array, buffer: GPUBuffer): void {
+    const content = { hash, words, buffer };
     const list = this.byHash.get(hash);
     if (list) list.push(content);
     else this.byHash.set(hash, [content]);
@@ -188,10 +190,10 @@ function sameWords(a: Uint32Array, b: readonly number[]): boolean {
 /** Submits in a row with new contents after which a kernel's new contents go into pooled buffers. */
 export const CHANGING_RUN = 3;
 
-/** A pooled uniform buffer and its size (kept here: `GPUBuffer.size` is a call into the browser or Dawn). */
+/** A pooled uniform buffer and the host copy of what it holds (filed in `current` for its submit). */
 interface Pooled {
   readonly buffer: GPUBuffer;
-  readonly bytes: number;
+  readonly words: Uint32Array;
 }
 
 /** Bytes of a uniform buffer for `words` 32-bit words: whole 16-byte rows, at least one. */
