@@ -8,6 +8,7 @@
  * code, interleaved in this process.
  */
 import { adapterLabel, CpuBackend, type GpuContext } from 'webgpu-backprop';
+import { pollGently } from 'webgpu-backprop/node';
 import { runCli } from '../tools/cli-args.js';
 import { nodeData } from './cli/data.js';
 import { loadAverage, machine } from './cli/machine.js';
@@ -148,7 +149,9 @@ async function main(): Promise<void> {
       noteAdapter(ctx);
       const batches = batchSchedule(plan.seed, data.mnist.train.count, spec.batch, convBatchCount(conv));
       const init = await initialConvParams(plan.seed);
-      return convBench(convEngineSources(conv.engines, ctx, data.mnist, init, spec, batches), batches, conv, spec, progress, { settle: garbageCollector() });
+      // Ours polls gently already (a software adapter's GpuContext in Node); the peers do when asked.
+      const waitFor = conv.peerWaits === 'gentle' ? (name: string, loss: Promise<number>) => (name.startsWith('ours') ? loss : pollGently(loss)) : undefined;
+      return convBench(convEngineSources(conv.engines, ctx, data.mnist, init, spec, batches), batches, conv, spec, progress, { settle: garbageCollector(), waitFor });
     });
   });
   result.environment.load_after = loadAverage();

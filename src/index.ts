@@ -37,7 +37,6 @@ export { kernelName, type KernelSpec, type PipelineCache } from './gpu/pipeline-
 export type { BufferPool, PoolStats } from './gpu/buffer-pool.js';
 export type { BindGroupCache } from './gpu/bind-groups.js';
 export type { UniformCache } from './gpu/uniforms.js';
-export type { WaitPacer } from './gpu/wait-pacer.js';
 
 // Devices
 export { openBrowserGpu } from './device/discover-browser.js';

@@ -14,3 +14,4 @@
  */
 export { dawnGpuFor, gpuDeviceNodes, openNodeGpu, SWIFTSHADER_ICD, type AdapterChoice } from './device/discover-node.js';
 export { loadMnist, mnistDataDir } from './node/load-mnist.js';
+export { pollGently, POLL_GAP_MS } from './gpu/gentle-poll.js';

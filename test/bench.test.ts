@@ -385,7 +385,7 @@ describe('conv bench: interleaved rounds, paired ratios, agreement and targets',
     };
   };
   const falling = (step: number) => 2.3 - 0.01 * step;
-  const plan: ConvPlan = { batch: 4, lr: 0.001, warmup: 1, steps: 4, slowSteps: 2, slow: ['tfjs-webgpu', 'jax-webgpu'], engines: [] };
+  const plan: ConvPlan = { batch: 4, lr: 0.001, warmup: 1, steps: 4, slowSteps: 2, slow: ['tfjs-webgpu', 'jax-webgpu'], engines: [], peerWaits: 'spin' };
   const batches = Array.from({ length: convBatchCount(plan) }, (_, i) => Uint32Array.of(i));
   const source = (engine: ConvEngine) => ({ name: engine.name, open: async () => engine });
 
@@ -439,6 +439,31 @@ describe('conv bench: interleaved rounds, paired ratios, agreement and targets',
       ['numpy', 'unavailable', 'numpy not available (python3: ENOENT)'],
     ]);
     expect(r.targets.find((t) => t.what.includes('jax-webgpu'))).toMatchObject({ pass: null, note: 'jax-webgpu failed: device lost' });
+  });
+
+  it('waits for every engine\'s loss through waitFor when given one (the peers\' gentle polling)', async () => {
+    const waited: string[] = [];
+    const r = await convBench(
+      [source(fake('ours-gpu', 10, falling, [])), source(fake('tfjs-webgpu', 400, falling, [])), source(fake('numpy', 10, falling, []))],
+      batches, plan, { batch: 4, lr: 0.001, seed: 1 }, () => {},
+      { clock, waitFor: (name, loss) => { waited.push(name); return loss.then((v) => v); } },
+    );
+    // Every step of every engine, warm-up included, and the losses still arrive.
+    expect(waited.filter((n) => n === 'ours-gpu')).toHaveLength(plan.warmup + plan.steps);
+    expect(waited.filter((n) => n === 'tfjs-webgpu')).toHaveLength(plan.warmup + plan.slowSteps);
+    expect(waited.filter((n) => n === 'numpy')).toHaveLength(plan.warmup + plan.steps);
+    expect(r.engines[1]!.losses).toHaveLength(plan.warmup + plan.slowSteps);
+  });
+
+  it('takes --peer-waits spin|gentle, spin by default, and names the flag when the value is wrong', () => {
+    const parsed = (argv: string[]) => {
+      const o = parseOptions(argv, ENGINE_NAMES);
+      if (o === 'help') throw new Error('help');
+      return o.plan.conv.peerWaits;
+    };
+    expect(parsed([])).toBe('spin');
+    expect(parsed(['--peer-waits', 'gentle'])).toBe('gentle');
+    expect(() => parsed(['--peer-waits', 'fast'])).toThrow("--peer-waits must be one of spin, gentle, got 'fast'");
   });
 
   it('judges no target on an engine that trained apart from the reference', async () => {

@@ -21,7 +21,7 @@ const READY_TIMEOUT_MS = 60_000;
 
 const HOW =
   'bench/peers/numpy_convnet.py: the book\'s im2col, col2im, Convolution, Pooling, Affine, Relu, SoftmaxWithLoss and Adam, every array float32, ' +
-  'in one python3 process fed each batch\'s rows; NumPy\'s BLAS with its default threads (the same two cores); as in the book, the first convolution also computes the data gradient';
+  'in one python3 process fed each batch\'s rows; NumPy\'s BLAS with its default threads (the same two cores), which sleep between calls (OPENBLAS_THREAD_TIMEOUT=4) instead of spinning into the next engine\'s step; as in the book, the first convolution also computes the data gradient';
 
 /** Why NumPy cannot run here, or null when python3 imports it. */
 export function numpyMissing(python: string): string | null {
@@ -63,7 +63,13 @@ export async function numpyConvEngine(split: MnistSplit, init: ConvParams, spec:
     throw e;
   }
 
-  const child = spawn(python, [SCRIPT, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // OpenBLAS's threads spin for ~2^28 cycles after every call before they sleep (measured here:
+  // ~0.13 s of CPU after one product). In a bench whose engines take turns on two cores, that
+  // spinning lands in the next engine's step: ours-gpu's step ran ~1.3x slower right after
+  // NumPy's. At the minimum timeout (2^4 cycles) they sleep at once; NumPy's own step pays a
+  // thread wake-up per BLAS call. A value the user set is kept.
+  const env = { ...process.env, OPENBLAS_THREAD_TIMEOUT: process.env.OPENBLAS_THREAD_TIMEOUT ?? '4' };
+  const child = spawn(python, [SCRIPT, dir], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-2000)));
   const lines = createInterface({ input: child.stdout });

@@ -45,6 +45,9 @@ ${sections.includes('conv') ? `  --conv-engines ${CONV_ENGINES.join(',')}
                           engines of the conv section (default all of these)
   --conv-steps N          conv: timed steps of ours and NumPy (default ${FULL_PLAN.conv.steps})
   --conv-peer-steps N     conv: timed steps of TF.js and jax-js (default ${FULL_PLAN.conv.slowSteps})
+  --peer-waits spin|gentle
+                          conv: the peers wait as they ship (spin: dawn.node polls on a core)
+                          or poll gently as ours does (default ${FULL_PLAN.conv.peerWaits})
 ` : ''}  --help                  this text
 `;
 }
@@ -71,6 +74,7 @@ export function parseOptions(argv: string[], engines: readonly EngineName[], sec
     'conv-engines': { type: 'string' },
     'conv-steps': { type: 'string' },
     'conv-peer-steps': { type: 'string' },
+    'peer-waits': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (f.help) return 'help';
@@ -84,6 +88,7 @@ export function parseOptions(argv: string[], engines: readonly EngineName[], sec
       steps: intFlag(f['conv-steps'], 'conv-steps', base.conv.steps),
       slowSteps: intFlag(f['conv-peer-steps'], 'conv-peer-steps', base.conv.slowSteps),
       engines: list<ConvEngineName>(f['conv-engines'], 'conv-engines', CONV_ENGINES, base.conv.engines),
+      peerWaits: choiceFlag(f['peer-waits'], 'peer-waits', ['spin', 'gentle'] as const, base.conv.peerWaits),
     },
   };
   return {

@@ -55,6 +55,12 @@ export interface ConvPlan {
   slow: string[];
   /** The engines to run, in the order of the first round. */
   engines: ConvEngineName[];
+  /**
+   * How the peers wait for their loss: 'spin', as they ship (in Node, dawn.node's polling spins
+   * on a core while they wait), or 'gentle', through the same pollGently as ours, so that the
+   * ratios compare the kernels alone.
+   */
+  peerWaits: 'spin' | 'gentle';
 }
 
 /**
@@ -162,6 +168,7 @@ export async function convBench(
   {
     clock = now,
     settle,
+    waitFor = (_name, loss) => loss,
   }: {
     /** Milliseconds; tests pass a fake one. */
     clock?: () => number;
@@ -170,6 +177,8 @@ export async function convBench(
      * garbage (TF.js makes plenty) is not collected in the next engine's step.
      */
     settle?: () => void;
+    /** Wraps each engine's wait for its loss (the peers' gentle polling); the default awaits it as is. */
+    waitFor?: (name: string, loss: Promise<number>) => Promise<number>;
   } = {},
 ): Promise<ConvBenchResult> {
   if (batches.length < convBatchCount(plan)) throw new RangeError(`convBench: ${batches.length} batches for ${convBatchCount(plan)} steps`);
@@ -195,7 +204,7 @@ export async function convBench(
     settle?.();
     const t0 = clock();
     engine.step(indices);
-    const loss = await engine.readLoss();
+    const loss = await waitFor(name, engine.readLoss());
     const ms = clock() - t0;
     if (!Number.isFinite(loss)) throw new Error(`the loss is ${loss} at step ${results.get(name)!.losses.length + 1}; the run diverged`);
     results.get(name)!.losses.push(loss);
@@ -267,7 +276,7 @@ export async function convBench(
   }
   const ratios = pairedRatios(rounds, engines);
   return {
-    how: CONV_HOW,
+    how: plan.peerWaits === 'gentle' ? `${CONV_HOW}; the peers wait for their loss through pollGently, as ours does (--peer-waits gentle)` : CONV_HOW,
     model: `${CONV_MODEL}; batch ${spec.batch}, lr ${spec.lr}, seed ${spec.seed}`,
     plan,
     reference,

@@ -100,6 +100,7 @@ export const FULL_PLAN: Plan = {
     slowSteps: 3,
     slow: ['tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu', 'jax-webgpu'],
     engines: [...CONV_ENGINES],
+    peerWaits: 'spin',
   },
 };
 

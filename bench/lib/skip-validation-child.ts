@@ -111,7 +111,7 @@ export async function openArmDevice(validation: Validation, choice: AdapterChoic
   if (choice !== 'auto' && description.software !== (choice === 'software')) {
     throw new NoAdapterError(`--adapter ${choice} asked for, but Dawn offered ${description.description || description.device} (${description.software ? 'software' : 'hardware'})`);
   }
-  return openDevice(adapter, description, { paceWaits: true });
+  return openDevice(adapter, description, { gentleWaits: true });
 }
 
 export function driverEnv(): string | null {

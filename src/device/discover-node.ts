@@ -212,6 +212,6 @@ async function withDriverEnvironment<T>(icd: string | null, body: () => Promise<
 
 function open(found: Found, source: string, skipped: readonly string[]): Promise<GpuContext> {
   // dawn.node polls for a pending map on the main thread; on a software adapter that thread
-  // shares the cores with the shaders, so waits sleep first (WaitPacer).
-  return openDevice(found.adapter, describeAdapter(found.adapter, source, skipped), { paceWaits: true });
+  // shares the cores with the shaders, so waits sleep between polls (pollGently).
+  return openDevice(found.adapter, describeAdapter(found.adapter, source, skipped), { gentleWaits: true });
 }

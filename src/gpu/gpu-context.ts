@@ -4,15 +4,16 @@ import { BindGroupCache } from './bind-groups.js';
 import { BufferPool } from './buffer-pool.js';
 import { PipelineCache, type KernelEntry, type KernelSpec } from './pipeline-cache.js';
 import { UniformCache } from './uniforms.js';
-import { WaitPacer } from './wait-pacer.js';
+import { pollGently } from './gentle-poll.js';
 
 /** How a context waits for its device. */
 export interface GpuContextOptions {
   /**
-   * Sleep through most of each wait for the GPU before polling for it (WaitPacer), on a
-   * software adapter: for Node, where Dawn's polling spins on the cores the shaders run on.
+   * Poll gently (pollGently: a short sleep between Dawn's event checks) while waiting for a
+   * software adapter: for Node, where dawn.node's polling spins on the cores the shaders run on.
+   * Browsers must leave it off (their main thread may not block, and does not spin).
    */
-  paceWaits?: boolean;
+  gentleWaits?: boolean;
 }
 
 /** One recorded dispatch, as the demo and the benchmarks show it. */
@@ -61,11 +62,8 @@ export class GpuContext {
   /** The adapter's maxStorageBufferBindingSize, read once: every tensor is checked against it. */
   readonly maxStorageBufferBindingSize: number;
 
-  /** Sleeps through most of a wait instead of polling, where polling steals the shaders' cores. */
-  readonly pacer: WaitPacer;
-  /** Dispatches recorded since the last submit and a hash of their pipelines and grids, for the pacer. */
-  private recorded = 0;
-  private signature = 0;
+  /** Waits sleep between polls (GpuContextOptions.gentleWaits, on a software adapter). */
+  readonly gentleWaits: boolean;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -85,7 +83,7 @@ export class GpuContext {
     readonly adapter: AdapterDescription,
     options: GpuContextOptions = {},
   ) {
-    this.pacer = new WaitPacer(!!options.paceWaits && adapter.software);
+    this.gentleWaits = !!options.gentleWaits && adapter.software;
     this.pool = new BufferPool(device, undefined, (bytes, create) => this.scoped(`allocating a ${bytes}-byte GPU buffer`, create));
     this.pipelines = new PipelineCache(device, (name, create) => this.scoped(`compiling ${name}`, create));
     this.uniforms = new UniformCache(device);
@@ -128,9 +126,7 @@ export class GpuContext {
     }
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
-    this.recorded += 1;
     this.dispatches += 1;
-    this.signature = mix(mix(mix(mix(this.signature, kernel.id), x), y), z);
     if (this.tracing) this.trace.push({ kernel: kernel.name, shapes: d.shapes, workgroups: [x, y, z] });
   }
 
@@ -161,9 +157,6 @@ export class GpuContext {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
       this.submits += 1;
-      this.pacer.submitted(this.signature, this.recorded);
-      this.recorded = 0;
-      this.signature = 0;
     }
     this.uniforms.retire();
     this.lastTrace = this.trace;
@@ -179,7 +172,7 @@ export class GpuContext {
     this.commandEncoder().copyBufferToBuffer(buffer, 0, staging, 0, size);
     this.submit();
     try {
-      await this.pacer.wait(this.pacer.latest, () => staging.mapAsync(GPUMapMode.READ, 0, size));
+      await this.wait(staging.mapAsync(GPUMapMode.READ, 0, size));
     } catch (cause) {
       this.checkHealthy();
       throw new GpuError(`reading back ${bytes} bytes failed: ${String(cause)}`);
@@ -194,7 +187,7 @@ export class GpuContext {
   /** Waits until the GPU has finished everything submitted so far. */
   async finish(): Promise<void> {
     this.submit();
-    await this.pacer.wait(this.pacer.latest, () => this.device.queue.onSubmittedWorkDone());
+    await this.wait(this.device.queue.onSubmittedWorkDone());
     this.checkHealthy();
   }
 
@@ -242,11 +235,13 @@ export class GpuContext {
       this.passPipeline = null;
       this.encoder = null;
       this.trace = [];
-      this.recorded = 0;
-      this.signature = 0;
       this.pool.recycle();
       throw new GpuError(fault);
     }
+  }
+
+  private wait<T>(pending: Promise<T>): Promise<T> {
+    return this.gentleWaits ? pollGently(pending) : pending;
   }
 
   private commandEncoder(): GPUCommandEncoder {
@@ -280,11 +275,6 @@ export class GpuContext {
     if (list) list.push(buffer);
     else this.staging.set(buffer.size, [buffer]);
   }
-}
-
-/** One step of FNV-1a over 32-bit words: the pacer's submit signature. */
-function mix(hash: number, word: number): number {
-  return Math.imul(hash ^ word, 0x01000193) >>> 0;
 }
 
 /**

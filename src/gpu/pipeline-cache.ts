@@ -23,8 +23,6 @@ export interface KernelEntry {
   /** kernelName of the spec. */
   readonly name: string;
   readonly pipeline: GPUComputePipeline;
-  /** A small number per pipeline, in the order they were compiled: what the wait pacer's submit signature hashes. */
-  readonly id: number;
   /** The storage bindings the kernel writes (declared read_write in its WGSL), ascending. */
   readonly outputs: readonly number[];
 }
@@ -122,7 +120,7 @@ export class PipelineCache {
 
   /** Files a compiled pipeline under its name, with what a dispatch needs of it. */
   private file(spec: KernelSpec, name: string, pipeline: GPUComputePipeline): KernelEntry {
-    const entry = { name, pipeline, id: this.entries.size + 1, outputs: outputBindings(spec.code) };
+    const entry = { name, pipeline, outputs: outputBindings(spec.code) };
     this.entries.set(name, entry);
     return entry;
   }
