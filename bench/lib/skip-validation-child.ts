@@ -93,8 +93,11 @@ export interface ArmResult {
 /** The Dawn instances made here, kept for the process's life as openNodeGpu keeps its own (see discover-node.ts). */
 const instances: GPU[] = [];
 
-/** Opens this arm's device: its own Dawn instance with the arm's flags, then openDevice as openNodeGpu's open() calls it. */
-export async function openArmDevice(validation: Validation, choice: AdapterChoice, source: string): Promise<GpuContext> {
+/**
+ * Opens an arm's device: its own Dawn instance with the arm's flags (dawn.node's `create`), then
+ * openDevice as openNodeGpu's open() calls it. Also used by bench/matmul-explore/robustness.ts.
+ */
+export async function openArmDevice(flags: string[], choice: AdapterChoice, source: string): Promise<GpuContext> {
   let dawn: typeof import('webgpu');
   try {
     dawn = await import('webgpu');
@@ -102,11 +105,11 @@ export async function openArmDevice(validation: Validation, choice: AdapterChoic
     throw new NoAdapterError(`the 'webgpu' package (Dawn for Node) could not be loaded: run \`npm ci\`, or bundle it with --with-dawn. (${String(cause)})`);
   }
   Object.assign(globalThis, dawn.globals);
-  const gpu = dawn.create(dawnFlags(validation));
+  const gpu = dawn.create(flags);
   instances.push(gpu);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   const driver = driverEnv();
-  if (!adapter) throw new NoAdapterError(`Dawn (flags ${JSON.stringify(dawnFlags(validation))}) found no adapter with ${driver ? `the Vulkan driver ${driver}` : "the system Vulkan loader's choice"}`);
+  if (!adapter) throw new NoAdapterError(`Dawn (flags ${JSON.stringify(flags)}) found no adapter with ${driver ? `the Vulkan driver ${driver}` : "the system Vulkan loader's choice"}`);
   const description = describeAdapter(adapter, source);
   if (choice !== 'auto' && description.software !== (choice === 'software')) {
     throw new NoAdapterError(`--adapter ${choice} asked for, but Dawn offered ${description.description || description.device} (${description.software ? 'software' : 'hardware'})`);
@@ -179,7 +182,7 @@ function firstLine(error: GPUError | null): string | null {
 }
 
 /** FNV-1a over the bits of every word. */
-function fnv(arrays: readonly (Float32Array | Uint32Array)[]): string {
+export function fnv(arrays: readonly (Float32Array | Uint32Array)[]): string {
   let h = 0x811c9dc5;
   for (const a of arrays) {
     const words = new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -246,7 +249,7 @@ async function timePath(gpu: GpuBackend, train: GpuDataset, path: 'layers' | 'fu
 /** The whole arm: open, probe, prepare, both paths, destroy. */
 export async function runArm(validation: Validation, choice: AdapterChoice, source: string, mnist: Mnist, plan: ArmPlan, progress: (line: string) => void): Promise<ArmResult> {
   const t0 = performance.now();
-  const ctx = await openArmDevice(validation, choice, source);
+  const ctx = await openArmDevice(dawnFlags(validation), choice, source);
   try {
     const openMs = performance.now() - t0;
     const probe = await probeValidation(ctx.device);
