@@ -1,7 +1,8 @@
 /**
  * Waits for a promise that dawn.node settles, without spinning a CPU core.
  *
- * In Node, while a map or `onSubmittedWorkDone` is pending, dawn.node processes its events from a
+ * In Node, while a map, `onSubmittedWorkDone` or an asynchronous pipeline compile is pending,
+ * dawn.node processes its events from a
  * setImmediate loop: the main thread spins for as long as the wait lasts. On a software adapter
  * (SwiftShader) the "GPU" is a pool of threads on the same CPU cores, so on a 2-core machine the
  * spinning thread takes a third of the CPU from the shaders it waits for.

@@ -85,7 +85,11 @@ export class GpuContext {
   ) {
     this.gentleWaits = !!options.gentleWaits && adapter.software;
     this.pool = new BufferPool(device, undefined, (bytes, create) => this.scoped(`allocating a ${bytes}-byte GPU buffer`, create));
-    this.pipelines = new PipelineCache(device, (name, create) => this.scoped(`compiling ${name}`, create));
+    this.pipelines = new PipelineCache(
+      device,
+      (name, create) => this.scoped(`compiling ${name}`, create),
+      (compiled) => this.wait(compiled),
+    );
     this.uniforms = new UniformCache(device);
     this.bindGroups = new BindGroupCache(device, (name, create) => this.scoped(`binding buffers for ${name}`, create));
     this.maxStorageBufferBindingSize = device.limits.maxStorageBufferBindingSize;

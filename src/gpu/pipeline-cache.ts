@@ -56,6 +56,8 @@ export class PipelineCache {
     private readonly device: GPUDevice,
     /** Wraps synchronous creation so errors name the kernel (GpuContext.scoped). */
     private readonly guard: <R>(name: string, create: () => R) => R = (_, create) => create(),
+    /** Wraps the wait for asynchronous compiles (GpuContext's gentle polling on a software adapter in Node). */
+    private readonly wait: (compiled: Promise<void[]>) => Promise<unknown> = (compiled) => compiled,
   ) {}
 
   get size(): number {
@@ -81,7 +83,7 @@ export class PipelineCache {
   }
 
   async prepare(specs: KernelSpec[]): Promise<void> {
-    await Promise.all(
+    const compiled = Promise.all(
       specs.map(async (spec) => {
         const name = kernelName(spec);
         if (this.entries.has(name)) return;
@@ -94,6 +96,7 @@ export class PipelineCache {
         this.file(spec, name, pipeline);
       }),
     );
+    await this.wait(compiled);
   }
 
   /** The slow path of `entry`: names the spec, compiles its pipeline if needed, files the path to it. */
