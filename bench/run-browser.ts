@@ -2,7 +2,8 @@
  * npm run bench:browser: Playwright drives headless Chromium through the bench page (its own
  * Vite server on 127.0.0.1). Ours on the GPU and the CPU, TensorFlow.js (webgpu, wasm, cpu) and
  * jax-js (webgpu) train the same net on the same batches, each in a fresh browser context; then
- * the kernel, overhead and crossover sections, each in a fresh page too.
+ * the kernel, overhead and crossover sections, each in a fresh page too. The conv section
+ * (`--only conv`) times SimpleConvNet's step on ours, TF.js and jax-js, all in one page.
  */
 import type { Browser, Page } from 'playwright-core';
 import { adapterLabel } from 'webgpu-backprop';
@@ -11,13 +12,13 @@ import { startBenchServer } from './browser/server.js';
 import { runCli } from '../tools/cli-args.js';
 import { loadAverage, machine } from './cli/machine.js';
 import { BROWSER_SECTIONS, parseOptions, usage } from './cli/options.js';
-import { printResult, progress, writeResult } from './cli/output.js';
+import { convOnlyTag, printResult, progress, writeResult } from './cli/output.js';
 import { ENGINE_NAMES } from './lib/engine.js';
 import { matmulVsTfjsNotes } from './lib/matmul-vs-tfjs.js';
 import { engineEntry, SCHEMA, settingsOf, skipNote, withRatios, type BenchResult, type EngineEntry } from './lib/result.js';
 import type { PageResults, PageTask } from './lib/tasks.js';
 
-const USAGE = usage('npm run bench:browser', ENGINE_NAMES, BROWSER_SECTIONS);
+const USAGE = usage('npm run bench:browser', ENGINE_NAMES, BROWSER_SECTIONS, 'browser');
 /** A task that has not answered by then is reported as failed rather than hanging the bench. */
 const TASK_TIMEOUT_MS = 8 * 60_000;
 
@@ -62,7 +63,7 @@ async function launchWithAdapter(choice: 'auto' | 'hardware' | 'software', url: 
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2), ENGINE_NAMES, BROWSER_SECTIONS);
+  const options = parseOptions(process.argv.slice(2), ENGINE_NAMES, BROWSER_SECTIONS, 'browser');
   if (options === 'help') return void process.stdout.write(USAGE);
   const { plan, sections } = options;
   const started = performance.now();
@@ -143,9 +144,15 @@ async function main(): Promise<void> {
     await attempt('crossover', async () => {
       result.crossover = await inFreshPage(browser!, server.url, { kind: 'crossover', plan, data });
     });
+    await attempt('conv', async () => {
+      result.settings.conv = { ...plan.conv, seed: plan.seed };
+      // One page for every engine, so they share its adapter and interleave round by round.
+      result.conv = await inFreshPage(browser!, server.url, { kind: 'conv', plan, data });
+      result.notes.push('conv: NumPy runs only in Node (npm run bench -- --only conv), so its aim is judged there');
+    });
     result.environment.load_after = loadAverage();
     result.runtime_s = Number(((performance.now() - started) / 1000).toFixed(1));
-    printResult(result, await writeResult(result, options.out), options.json);
+    printResult(result, await writeResult(result, options.out, convOnlyTag(sections)), options.json);
   } finally {
     await browser?.close();
     await server.close();

@@ -13,7 +13,7 @@ import { runCli } from '../tools/cli-args.js';
 import { nodeData } from './cli/data.js';
 import { loadAverage, machine } from './cli/machine.js';
 import { parseOptions, usage } from './cli/options.js';
-import { printResult, progress, writeResult } from './cli/output.js';
+import { convOnlyTag, printResult, progress, writeResult } from './cli/output.js';
 import { convEngineSources, garbageCollector } from './cli/conv-engines.js';
 import { stepPlanFor, stepTrainer } from './cli/step-engines.js';
 import { withGpu } from './cli/with-gpu.js';
@@ -57,8 +57,7 @@ async function main(): Promise<void> {
     result.adapter ??= { ...ctx.adapter, label: adapterLabel(ctx.adapter) };
   };
 
-  // A run of the conv section alone is its own file: <date>-node-conv.json.
-  const tag = sections.length === 1 && sections[0] === 'conv' ? 'conv' : undefined;
+  const tag = convOnlyTag(sections);
   // The file is written after every section, so a run cut short (a lent GPU's time limit, Ctrl-C)
   // keeps what it measured; `incomplete` names the sections done until the last write drops it.
   const done: string[] = [];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chromiumFlags, launchOrder } from '../bench/browser/launch.js';
-import { BROWSER_SECTIONS, parseOptions } from '../bench/cli/options.js';
+import { BROWSER_SECTIONS, parseOptions, usage } from '../bench/cli/options.js';
 import { QUICK_PEER_STEPS } from '../bench/cli/step-engines.js';
 import { convBatchCount, convBench, isUnsupported, type ConvEngine, type ConvPlan } from '../bench/lib/conv-bench.js';
 import { crossoverSvg } from '../bench/lib/crossover-svg.js';
@@ -505,4 +505,84 @@ describe('npm run bench -- --quick --only conv', () => {
     expect(r.stdout).toMatch(/target (PASS|FAIL): ours-gpu ≥ 30× tfjs-webgpu/);
     expect(readdirSync(dir)).toEqual([expect.stringMatching(/^\d{4}-\d\d-\d\d-node-conv-quick\.json$/)]);
   }, 180_000);
+});
+
+describe('browser bench options: the conv section', () => {
+  const browser = (argv: string[]) => {
+    const o = parseOptions(argv, ENGINE_NAMES, BROWSER_SECTIONS, 'browser');
+    if (o === 'help') throw new Error('help');
+    return o;
+  };
+
+  it('runs conv only when asked for, and then every engine a page can run: all but NumPy', () => {
+    expect(browser([]).sections).not.toContain('conv');
+    expect(browser(['--only', 'conv']).sections).toEqual(['conv']);
+    expect(browser([]).plan.conv.engines).toEqual(['ours-gpu', 'ours-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu', 'jax-webgpu']);
+    // Node keeps NumPy.
+    const node = parseOptions([], ENGINE_NAMES);
+    expect(node !== 'help' && node.plan.conv.engines).toContain('numpy');
+  });
+
+  it('takes --conv-engines, --conv-steps and --conv-peer-steps as Node does', () => {
+    const o = browser(['--only', 'conv', '--conv-engines', 'ours-gpu,tfjs-webgpu', '--conv-steps', '5', '--conv-peer-steps', '2']);
+    expect(o.plan.conv).toMatchObject({ engines: ['ours-gpu', 'tfjs-webgpu'], steps: 5, slowSteps: 2 });
+  });
+
+  it('refuses NumPy and --peer-waits, naming the flag and saying they are Node\'s', () => {
+    expect(() => browser(['--conv-engines', 'ours-gpu,numpy'])).toThrow(/^--conv-engines numpy: .*only in `npm run bench -- --only conv`, not in a page$/);
+    expect(() => browser(['--peer-waits', 'gentle'])).toThrow(/^--peer-waits is for `npm run bench` only: /);
+    expect(() => browser(['--conv-engines', 'pytorch'])).toThrow("--conv-engines must be one of ours-gpu, ours-cpu, tfjs-webgpu, tfjs-wasm, tfjs-cpu, jax-webgpu, got 'pytorch'");
+  });
+
+  it('lets the page collect garbage between the conv engines\' steps, as Node does', () => {
+    for (const kind of ['hardware', 'software'] as const) expect(chromiumFlags(kind)).toContain('--js-flags=--expose-gc');
+  });
+
+  it('lists the conv flags a page takes in its usage text', () => {
+    const text = usage('npm run bench:browser', ENGINE_NAMES, BROWSER_SECTIONS, 'browser');
+    expect(text).toContain('--conv-engines ours-gpu,ours-cpu,tfjs-webgpu,tfjs-wasm,tfjs-cpu,jax-webgpu\n');
+    expect(text).toContain('(default all but conv)');
+    expect(text).not.toContain('--peer-waits');
+    expect(usage('npm run bench', ENGINE_NAMES)).toContain('--peer-waits');
+  });
+
+  it('exits 2 with the reason when the browser bench is asked for NumPy', () => {
+    const r = bench(['--only', 'conv', '--conv-engines', 'numpy'], 'bench/run-browser.ts', 60_000);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('error: --conv-engines numpy: the book\'s NumPy code runs in python3 beside Node');
+  });
+});
+
+describe('npm run bench:browser -- --quick --only conv', () => {
+  it('trains SimpleConvNet on ours, TF.js and jax-js in one page, interleaved, and the losses agree', () => {
+    const dir = join(out, 'browser-conv');
+    // ~30 s: Chromium and Vite start in ~10 s, TF.js webgpu compiles its warm-up step for ~8 s at batch 10.
+    const r = bench(['--quick', '--json', '--no-mnist', '--adapter', 'software', '--only', 'conv', '--out', dir], 'bench/run-browser.ts', 140_000);
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as BenchResult;
+    const c = result.conv!;
+    expect(c, result.notes.join('; ')).toBeDefined();
+    const engine = (name: string) => c.engines.find((e) => e.name === name)!;
+    // NumPy cannot run in a page: not asked for, so not reported at all (not as a failure).
+    expect(c.engines.map((e) => e.name)).toEqual(['ours-gpu', 'ours-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu', 'jax-webgpu']);
+    expect(c.reference).toBe('ours-cpu');
+    for (const name of ['ours-gpu', 'ours-cpu', 'tfjs-webgpu', 'tfjs-cpu', 'jax-webgpu']) {
+      const e = engine(name);
+      expect(e.status, `${name}: ${e.reason}`).toBe('ok');
+      expect(e.ms!.median).toBeGreaterThan(0);
+      // Warm-up and timed steps: 1 + 2 for ours, 1 + 1 for the peers.
+      expect(e.losses).toHaveLength(name.startsWith('ours') ? 3 : 2);
+      if (name !== c.reference) expect(e.agreement, name).toMatchObject({ reference: 'ours-cpu', ok: true });
+    }
+    expect(engine('tfjs-wasm')).toMatchObject({ status: 'unsupported', reason: expect.stringContaining('Conv2DBackpropFilter') });
+    expect(result.settings.conv).toMatchObject({ engines: c.plan.engines, seed: QUICK_PLAN.seed });
+    expect(r.stdout).toMatch(/target (PASS|FAIL): ours-gpu ≥ 1\.5× ours-cpu/);
+    expect(r.stdout).toMatch(/target (PASS|FAIL): ours-gpu ≥ 30× tfjs-webgpu/);
+    expect(r.stdout).toMatch(/target (PASS|FAIL): ours-gpu ≥ 2× jax-webgpu/);
+    expect(r.stdout).toContain('aim NOT JUDGED: ours-gpu ≥ 1× numpy');
+    expect(r.stdout).toContain('note: conv: NumPy runs only in Node');
+    // Chromium runs with gc() exposed, so the garbage between steps is collected as in Node.
+    expect(r.stderr).not.toContain('gc() is not exposed');
+    expect(readdirSync(dir)).toEqual([expect.stringMatching(/^\d{4}-\d\d-\d\d-browser-conv-quick\.json$/)]);
+  }, 150_000);
 });

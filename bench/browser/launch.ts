@@ -2,8 +2,13 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import type { AdapterChoice } from 'webgpu-backprop/node';
 
-/** Keep a headless bench quiet and alone: no sandbox (containers), no background traffic. */
-const COMMON = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/**
+ * Keep a headless bench quiet and alone: no sandbox (containers), no background traffic. gc() in
+ * the page lets the conv section collect one engine's garbage between steps, untimed, as Node
+ * does (a forced collection in that page takes 11–21 ms, against ~230 ms for our step on SwiftShader);
+ * nothing else calls it, and exposing it changes nothing else.
+ */
+const COMMON = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--js-flags=--expose-gc'];
 /** A GPU's own Vulkan driver, even where Chromium's blocklist would refuse it. */
 const HARDWARE = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan', '--ignore-gpu-blocklist'];
 /** SwiftShader, the software Vulkan Chromium ships: WebGPU on a machine with no GPU. */

@@ -1,6 +1,7 @@
 import type { AdapterChoice } from 'webgpu-backprop/node';
 import { choiceFlag, intFlag, parseFlags, UsageError } from '../../tools/cli-args.js';
 import { CONV_ENGINES, type ConvEngineName } from '../lib/conv-bench.js';
+import { BROWSER_CONV_ENGINES } from '../lib/conv-sources.js';
 import { ENGINE_NAMES, type EngineName } from '../lib/engine.js';
 import { FULL_PLAN, QUICK_PLAN, type Plan } from '../lib/plan.js';
 
@@ -8,13 +9,20 @@ import { FULL_PLAN, QUICK_PLAN, type Plan } from '../lib/plan.js';
  * `gpu-vs-cpu` times our two devices interleaved (the GPU-not-slower target); `host` the host
  * time to record and submit one step, per net and path, and its dispatches; `long-run` is the
  * real-GPU target (10,000 steps through the Trainer): Node only, hardware adapters only in a
- * full run. `conv` (Node) times SimpleConvNet's step on ours, TF.js, jax-js and NumPy; its peers
- * take seconds a step on a software adapter, so it runs only when asked for (`--only conv`).
+ * full run. `conv` times SimpleConvNet's step on ours, TF.js, jax-js (and NumPy, in Node); its
+ * peers take seconds a step on a software adapter, so it runs only when asked for (`--only conv`).
  */
 export const SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'overhead', 'crossover', 'host', 'long-run', 'conv'] as const;
 /** The matmul comparison with TF.js is wired into the bench page only, so it is a browser section. */
-export const BROWSER_SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'matmul-vs-tfjs', 'overhead', 'crossover', 'host'] as const;
+export const BROWSER_SECTIONS = ['steps', 'gpu-vs-cpu', 'kernels', 'matmul-vs-tfjs', 'overhead', 'crossover', 'host', 'conv'] as const;
 export type Section = (typeof SECTIONS)[number] | (typeof BROWSER_SECTIONS)[number];
+/** Which bench reads the command line: `npm run bench` (Node) or `npm run bench:browser`. */
+export type Where = 'node' | 'browser';
+
+/** The conv engines each bench can start: a page cannot start python3, so NumPy is Node's alone. */
+function convEnginesIn(where: Where): readonly ConvEngineName[] {
+  return where === 'browser' ? BROWSER_CONV_ENGINES : CONV_ENGINES;
+}
 
 export interface BenchOptions {
   plan: Plan;
@@ -27,7 +35,7 @@ export interface BenchOptions {
   engines: EngineName[];
 }
 
-export function usage(command: string, engines: readonly EngineName[], sections: readonly Section[] = SECTIONS): string {
+export function usage(command: string, engines: readonly EngineName[], sections: readonly Section[] = SECTIONS, where: Where = 'node'): string {
   return `usage: ${command} -- [options]
   --quick                 a few steps of everything (checks the bench runs; timings mean nothing)
   --json                  print the result as one JSON object on the last line of stdout
@@ -41,15 +49,20 @@ export function usage(command: string, engines: readonly EngineName[], sections:
   --seed N                weights and batches (default ${FULL_PLAN.seed})
   --steps N               timed steps synced every step (default ${FULL_PLAN.train.steps})
   --windows N             timed windows of 100 steps synced once (default ${FULL_PLAN.train.windows})
-${sections.includes('conv') ? `  --conv-engines ${CONV_ENGINES.join(',')}
-                          engines of the conv section (default all of these)
-  --conv-steps N          conv: timed steps of ours and NumPy (default ${FULL_PLAN.conv.steps})
+${sections.includes('conv') ? convUsage(where) : ''}  --help                  this text
+`;
+}
+
+function convUsage(where: Where): string {
+  const node = where === 'node';
+  return `  --conv-engines ${convEnginesIn(where).join(',')}
+                          engines of the conv section (default all of these${node ? '' : '; NumPy runs only in Node'})
+  --conv-steps N          conv: timed steps of ours${node ? ' and NumPy' : ''} (default ${FULL_PLAN.conv.steps})
   --conv-peer-steps N     conv: timed steps of TF.js and jax-js (default ${FULL_PLAN.conv.slowSteps})
-  --peer-waits spin|gentle
+${node ? `  --peer-waits spin|gentle
                           conv: the peers wait as they ship (spin: dawn.node polls on a core)
                           or poll gently as ours does (default ${FULL_PLAN.conv.peerWaits})
-` : ''}  --help                  this text
-`;
+` : ''}`;
 }
 
 function list<C extends string>(value: string | undefined, flag: string, choices: readonly C[], fallback: readonly C[]): C[] {
@@ -59,7 +72,11 @@ function list<C extends string>(value: string | undefined, flag: string, choices
   return items.map((item) => choiceFlag(item, flag, choices, choices[0]!));
 }
 
-export function parseOptions(argv: string[], engines: readonly EngineName[], sections: readonly Section[] = SECTIONS): BenchOptions | 'help' {
+/**
+ * The command line of either bench. `where` says which: a flag that only the other bench
+ * understands is a usage error that says why, rather than silently doing nothing.
+ */
+export function parseOptions(argv: string[], engines: readonly EngineName[], sections: readonly Section[] = SECTIONS, where: Where = 'node'): BenchOptions | 'help' {
   const f = parseFlags(argv, {
     quick: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -79,6 +96,8 @@ export function parseOptions(argv: string[], engines: readonly EngineName[], sec
   });
   if (f.help) return 'help';
   const base = f.quick ? QUICK_PLAN : FULL_PLAN;
+  if (where === 'browser') refuseNodeOnly(f['conv-engines'], f['peer-waits']);
+  const convEngines = convEnginesIn(where);
   const plan: Plan = {
     ...base,
     seed: intFlag(f.seed, 'seed', base.seed, 0),
@@ -87,7 +106,7 @@ export function parseOptions(argv: string[], engines: readonly EngineName[], sec
       ...base.conv,
       steps: intFlag(f['conv-steps'], 'conv-steps', base.conv.steps),
       slowSteps: intFlag(f['conv-peer-steps'], 'conv-peer-steps', base.conv.slowSteps),
-      engines: list<ConvEngineName>(f['conv-engines'], 'conv-engines', CONV_ENGINES, base.conv.engines),
+      engines: list(f['conv-engines'], 'conv-engines', convEngines, base.conv.engines.filter((e) => convEngines.includes(e))),
       peerWaits: choiceFlag(f['peer-waits'], 'peer-waits', ['spin', 'gentle'] as const, base.conv.peerWaits),
     },
   };
@@ -100,4 +119,14 @@ export function parseOptions(argv: string[], engines: readonly EngineName[], sec
     sections: list(f.only, 'only', sections, sections.filter((s) => s !== 'conv')),
     engines: list(f.engines, 'engines', ENGINE_NAMES.filter((e) => engines.includes(e)), engines),
   };
+}
+
+/** Node's conv flags and engines that mean nothing in a page, refused with the reason. */
+function refuseNodeOnly(convEngines: string | undefined, peerWaits: string | undefined): void {
+  if (convEngines?.split(',').some((e) => e.trim() === 'numpy')) {
+    throw new UsageError('--conv-engines numpy: the book\'s NumPy code runs in python3 beside Node, so only in `npm run bench -- --only conv`, not in a page');
+  }
+  if (peerWaits !== undefined) {
+    throw new UsageError('--peer-waits is for `npm run bench` only: in Node, dawn.node spins a core while a peer waits; a page waits on the browser\'s event loop, which never spins');
+  }
 }

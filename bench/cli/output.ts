@@ -8,6 +8,11 @@ import type { BenchResult } from '../lib/result.js';
 /** bench/results beside this file, which is also right for the bundle in bench/.dist. */
 export const DEFAULT_OUT = fileURLToPath(new URL('../results/', import.meta.url));
 
+/** A run of the conv section alone is its own file, <date>-<where>-conv.json, beside the full runs. */
+export function convOnlyTag(sections: readonly string[]): string | undefined {
+  return sections.length === 1 && sections[0] === 'conv' ? 'conv' : undefined;
+}
+
 /**
  * Writes <date>-<where>[-<tag>].json (and the crossover SVG); a quick run's files say so in their
  * names.

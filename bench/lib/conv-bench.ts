@@ -128,7 +128,7 @@ export interface ConvBenchResult {
 }
 
 export const CONV_HOW =
-  'every engine in one process from the same initial weights on the same batches; each round one synced step per engine still running, ' +
+  'every engine in one process (Node) or one page (browser) from the same initial weights on the same batches; each round one synced step per engine still running, ' +
   'the order rotating every round; ratio = the other engine\'s ms ÷ ours per round, median over the rounds both ran (above 1: ours is faster)';
 
 /** The targets on a software adapter, and the aim: ours-gpu against each, from the paired ratios. */

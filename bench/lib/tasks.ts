@@ -1,4 +1,5 @@
 import type { AdapterDescription } from 'webgpu-backprop';
+import type { ConvBenchResult } from './conv-bench.js';
 import type { CrossoverResult } from './crossover.js';
 import type { DataSource } from './data.js';
 import type { EngineName } from './engine.js';
@@ -19,7 +20,9 @@ export type PageTask =
   | { kind: 'overhead'; plan: Plan }
   | { kind: 'crossover'; plan: Plan; data: DataSource }
   | { kind: 'gpu-vs-cpu'; plan: Plan; data: DataSource }
-  | { kind: 'host'; plan: Plan; data: DataSource };
+  | { kind: 'host'; plan: Plan; data: DataSource }
+  /** SimpleConvNet's step on every engine of plan.conv.engines (never numpy), all in this one page. */
+  | { kind: 'conv'; plan: Plan; data: DataSource };
 
 export interface PageInfo {
   /** The adapter navigator.gpu offers (what ours and the WebGPU peers get), or null. */
@@ -38,6 +41,7 @@ export interface PageResults {
   crossover: CrossoverResult;
   'gpu-vs-cpu': GpuVsCpuResult;
   host: HostTimeResult;
+  conv: ConvBenchResult;
 }
 
 export interface BenchPageApi {

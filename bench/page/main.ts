@@ -19,6 +19,7 @@ import { overheadBench } from '../lib/overhead.js';
 import { totalSteps, type Plan } from '../lib/plan.js';
 import type { BenchPageApi, PageInfo, PageTask } from '../lib/tasks.js';
 import { runTraining } from '../lib/train-bench.js';
+import { convTask } from './conv-task.js';
 
 declare global {
   interface Window {
@@ -118,6 +119,8 @@ async function run(task: PageTask): Promise<unknown> {
         return await overheadBench(await oursGpuBackend(await gpu()), task.plan);
       case 'host':
         return await hostTimeBench(await oursGpuBackend(await gpu()), (await loadData(task.data, task.plan)).mnist, task.plan.hostTime, task.plan.seed, log);
+      case 'conv':
+        return await convTask(task.plan, await loadData(task.data, task.plan), gpu, log);
       case 'gpu-vs-cpu':
         return await oursGpuVsCpu(await gpu(), (await loadData(task.data, task.plan)).mnist, task.plan, log);
       case 'crossover': {

@@ -1,8 +1,8 @@
 /**
- * The TwoLayerNet's TF.js peer as the bench page runs it: TF.js core, all its gradients (the
- * umbrella @tensorflow/tfjs package registers them; with core alone, minimize finds none) and the
- * three backends, bundled by Vite, and the wasm backend's binaries as Vite serves them. Loaded
- * only by the pages that train a TF.js engine.
+ * TF.js as the bench page runs it: core, all its gradients (the umbrella @tensorflow/tfjs package
+ * registers them; with core alone, minimize finds none) and the three backends, bundled by Vite,
+ * and the wasm backend's binaries as Vite serves them. Loaded only by the pages that train a
+ * TF.js engine: the TwoLayerNet's peer (tfjsPageEngine) and the conv section's (pageTfjs).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -16,10 +16,20 @@ import type { Mnist } from 'webgpu-backprop';
 import type { TrainingEngine } from '../lib/engine.js';
 import type { InitialParams, ModelSpec } from '../lib/model.js';
 import { tfjsEngine } from '../peers/tfjs.js';
-import type { TfjsBackend } from '../peers/tfjs-conv.js';
+import type { Tf, TfjsBackend } from '../peers/tfjs-conv.js';
+
+let wasmPathsSet = false;
+
+/**
+ * The TF.js module with the wasm binaries' paths set, which must happen before the wasm backend
+ * first initializes. The threaded build is picked when the page is cross-origin isolated.
+ */
+export function pageTfjs(): Tf {
+  if (!wasmPathsSet) setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
+  wasmPathsSet = true;
+  return tf;
+}
 
 export function tfjsPageEngine(backend: TfjsBackend, mnist: Mnist, init: InitialParams, spec: ModelSpec): Promise<TrainingEngine> {
-  // The threaded build is picked when the page is cross-origin isolated.
-  if (backend === 'wasm') setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
-  return tfjsEngine(tf, backend, mnist, init, spec);
+  return tfjsEngine(backend === 'wasm' ? pageTfjs() : tf, backend, mnist, init, spec);
 }
