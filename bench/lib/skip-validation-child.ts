@@ -147,14 +147,7 @@ export async function probeValidation(device: GPUDevice): Promise<ValidationProb
     ],
   });
   device.pushErrorScope('validation');
-  const encoder = device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bindGroup);
-  pass.dispatchWorkgroups(1);
-  pass.end();
-  encoder.copyBufferToBuffer(target, 0, readback, 0, 16);
-  device.queue.submit([encoder.finish()]);
+  submitProbe(device, pipeline, bindGroup, target, readback);
   const dispatchError = await device.popErrorScope();
 
   device.pushErrorScope('validation');
@@ -175,6 +168,18 @@ export async function probeValidation(device: GPUDevice): Promise<ValidationProb
     mapReadStorageBuffer: { error: firstLine(bufferError) },
     found,
   };
+}
+
+/** A probe's one dispatch of one workgroup, then its first 16 bytes of `out` copied to `readback`, in one submit. */
+export function submitProbe(device: GPUDevice, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, out: GPUBuffer, readback: GPUBuffer): void {
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(1);
+  pass.end();
+  encoder.copyBufferToBuffer(out, 0, readback, 0, 16);
+  device.queue.submit([encoder.finish()]);
 }
 
 function firstLine(error: GPUError | null): string | null {

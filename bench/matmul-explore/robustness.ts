@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { Adam, GpuBackend, GpuDataset, SimpleConvNet, type GpuContext } from 'webgpu-backprop';
 import { loadMnist, SWIFTSHADER_ICD } from 'webgpu-backprop/node';
 import { batchSchedule } from '../lib/data.js';
-import { fnv, openArmDevice } from '../lib/skip-validation-child.js';
+import { fnv, openArmDevice, submitProbe } from '../lib/skip-validation-child.js';
 import { median } from '../lib/stats.js';
 
 const ROBUSTNESS_OFF = 'enable-dawn-features=allow_unsafe_apis,disable_robustness';
@@ -67,14 +67,7 @@ async function probe(ctx: GpuContext): Promise<number> {
       { binding: 2, resource: { buffer: index } },
     ],
   });
-  const encoder = device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bindGroup);
-  pass.dispatchWorkgroups(1);
-  pass.end();
-  encoder.copyBufferToBuffer(out, 0, readback, 0, 16);
-  device.queue.submit([encoder.finish()]);
+  submitProbe(device, pipeline, bindGroup, out, readback);
   await readback.mapAsync(GPUMapMode.READ);
   const value = new Float32Array(readback.getMappedRange())[0]!;
   readback.unmap();
