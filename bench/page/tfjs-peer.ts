@@ -31,5 +31,5 @@ export function pageTfjs(): Tf {
 }
 
 export function tfjsPageEngine(backend: TfjsBackend, mnist: Mnist, init: InitialParams, spec: ModelSpec): Promise<TrainingEngine> {
-  return tfjsEngine(backend === 'wasm' ? pageTfjs() : tf, backend, mnist, init, spec);
+  return tfjsEngine(pageTfjs(), backend, mnist, init, spec);
 }
